@@ -1,0 +1,59 @@
+//! Service settings and their defaults.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Settings of a [`GradioCompat`](crate::GradioCompat) service. Set them through the
+/// [`Builder`](crate::Builder); every field is documented with its default.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// The API prefix. Default `/gradio_api`.
+    pub prefix: String,
+    /// How often a waiting call stream sends `event: heartbeat`. Default 15 s.
+    pub heartbeat_interval: Duration,
+    /// The largest JSON request body, in bytes; larger ones get 413. Default 16 MiB.
+    pub max_body_bytes: usize,
+    /// Finished results kept until polled; past this the oldest are evicted. Default 10,000.
+    pub result_capacity: usize,
+    /// How long a finished result waits for its poll. Default 10 minutes.
+    pub result_ttl: Duration,
+    /// Calls that may be unfinished at once; past this, calls get 503. Default 10,000.
+    pub max_unfinished: usize,
+    /// Where uploads are stored. Default: a fresh directory under the system temp dir.
+    pub upload_dir: Option<PathBuf>,
+    /// The largest uploaded file, in bytes. Default 100 MiB.
+    pub max_file_bytes: u64,
+    /// The largest upload request, in bytes. Default 100 MiB.
+    pub max_upload_bytes: u64,
+    /// The most parts one upload request may have. Default 1,000.
+    pub max_upload_parts: usize,
+    /// The most uploaded files kept at once. Default 10,000.
+    pub max_uploaded_files: usize,
+    /// Directories whose files handlers may receive and `file=` may serve, besides uploads.
+    /// Default none.
+    pub allowed_dirs: Vec<PathBuf>,
+    /// The name of the token parameter that receives the bearer token when the caller leaves
+    /// it blank. Default `hf_token`.
+    pub token_param: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            prefix: "/gradio_api".to_owned(),
+            heartbeat_interval: Duration::from_secs(15),
+            max_body_bytes: 16 * 1024 * 1024,
+            result_capacity: 10_000,
+            result_ttl: Duration::from_secs(600),
+            max_unfinished: 10_000,
+            upload_dir: None,
+            max_file_bytes: 100 * 1024 * 1024,
+            max_upload_bytes: 100 * 1024 * 1024,
+            max_upload_parts: 1_000,
+            max_uploaded_files: 10_000,
+            allowed_dirs: Vec::new(),
+            token_param: "hf_token".to_owned(),
+        }
+    }
+}

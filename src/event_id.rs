@@ -1,0 +1,78 @@
+//! Event identifiers: 122 random bits, written as 32 lowercase hex digits.
+
+use std::fmt;
+
+use uuid::Uuid;
+
+/// The id of one call, as returned by `POST {prefix}/call/{api}`.
+///
+/// It is a random (version 4) UUID, written on the wire as 32 lowercase hex digits without
+/// dashes, as Gradio does.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventId(Uuid);
+
+impl EventId {
+    /// A fresh random id.
+    pub fn new_random() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// Parses the 32-hex-digit wire form (dashed UUIDs are accepted too).
+    /// Returns `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.len() != 32 && text.len() != 36 {
+            return None;
+        }
+        Uuid::try_parse(text).ok().map(Self)
+    }
+
+    /// The wire form, without allocating: 32 lowercase hex digits.
+    pub fn to_hex(&self) -> EventIdHex {
+        let mut buf = [0u8; 32];
+        self.0.simple().encode_lower(&mut buf);
+        EventIdHex(buf)
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.to_hex().as_str())
+    }
+}
+
+impl fmt::Debug for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EventId({})", self.to_hex().as_str())
+    }
+}
+
+/// The 32-hex-digit form of an [`EventId`], kept on the stack.
+#[derive(Clone, Copy)]
+pub struct EventIdHex([u8; 32]);
+
+impl EventIdHex {
+    /// The digits as a string slice.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever written into the buffer.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip() {
+        let id = EventId::new_random();
+        let hex = id.to_hex();
+        assert_eq!(hex.as_str().len(), 32);
+        assert!(hex
+            .as_str()
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert_eq!(EventId::parse(hex.as_str()), Some(id));
+        assert_eq!(EventId::parse("nope"), None);
+        assert_eq!(EventId::parse(&"g".repeat(32)), None);
+    }
+}

@@ -1,0 +1,142 @@
+//! The files this server created: where uploads go, which paths may be handed to handlers and
+//! served back.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use dashmap::DashMap;
+
+/// A file the server stored.
+#[derive(Clone, Debug)]
+pub(crate) struct StoredFile {
+    pub(crate) orig_name: String,
+}
+
+/// Uploaded files, keyed by the path string the upload returned.
+pub(crate) struct FileStore {
+    dir: PathBuf,
+    files: DashMap<String, StoredFile>,
+    count: AtomicUsize,
+    max_files: usize,
+    /// Directories whose files may also be used and served (canonical paths).
+    allowed_dirs: Vec<PathBuf>,
+}
+
+/// The longest stored file name, in bytes.
+const MAX_NAME_BYTES: usize = 200;
+
+/// A safe file name from a client-given one: the last path part (either separator), without
+/// control characters or characters that are special on common file systems. An empty
+/// result, `.` and `..` become `file`.
+pub(crate) fn sanitize_file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let mut out: String = last
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*'))
+        .collect();
+    let trimmed = out.trim();
+    if trimmed.len() != out.len() {
+        out = trimmed.to_owned();
+    }
+    if out.len() > MAX_NAME_BYTES {
+        let mut cut = MAX_NAME_BYTES;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
+    if out.is_empty() || out == "." || out == ".." {
+        "file".to_owned()
+    } else {
+        out
+    }
+}
+
+impl FileStore {
+    pub(crate) fn new(dir: PathBuf, max_files: usize, allowed_dirs: Vec<PathBuf>) -> Self {
+        Self {
+            dir,
+            files: DashMap::new(),
+            count: AtomicUsize::new(0),
+            max_files,
+            allowed_dirs,
+        }
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A fresh, unique path for an upload named `orig_name`: `<dir>/<32 hex>/<safe name>`.
+    /// The subdirectory is created.
+    pub(crate) async fn new_path(&self, orig_name: &str) -> std::io::Result<PathBuf> {
+        let sub = self
+            .dir
+            .join(crate::event_id::EventId::new_random().to_hex().as_str());
+        tokio::fs::create_dir_all(&sub).await?;
+        Ok(sub.join(sanitize_file_name(orig_name)))
+    }
+
+    /// Reserves room for `n` more files; false when the store is full.
+    pub(crate) fn reserve(&self, n: usize) -> bool {
+        self.count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
+                (c + n <= self.max_files).then_some(c + n)
+            })
+            .is_ok()
+    }
+
+    /// Gives back reserved room that was not used.
+    pub(crate) fn release(&self, n: usize) {
+        self.count.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Records a completely written upload (room must have been reserved).
+    pub(crate) fn register(&self, path: &Path, orig_name: String) -> String {
+        let key = path.to_string_lossy().into_owned();
+        self.files.insert(key.clone(), StoredFile { orig_name });
+        key
+    }
+
+    pub(crate) fn max_files(&self) -> usize {
+        self.max_files
+    }
+
+    /// The uploaded file stored under exactly this path, if any.
+    pub(crate) fn get(&self, path: &str) -> Option<StoredFile> {
+        self.files.get(path).map(|f| f.clone())
+    }
+
+    /// Whether a handler may be given this path: an upload of ours, or a file inside an
+    /// allowed directory (after resolving symlinks).
+    pub(crate) fn is_allowed(&self, path: &str) -> bool {
+        self.files.contains_key(path) || self.allowed_file(path).is_some()
+    }
+
+    /// The canonical path of a regular file inside an allowed directory.
+    pub(crate) fn allowed_file(&self, path: &str) -> Option<PathBuf> {
+        if self.allowed_dirs.is_empty() || path.contains('\0') {
+            return None;
+        }
+        let canonical = std::fs::canonicalize(path).ok()?;
+        let inside = self.allowed_dirs.iter().any(|d| canonical.starts_with(d));
+        (inside && canonical.is_file()).then_some(canonical)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_sanitised() {
+        assert_eq!(sanitize_file_name("second copy.txt"), "second copy.txt");
+        assert_eq!(sanitize_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize_file_name("C:\\Users\\x\\a.csv"), "a.csv");
+        assert_eq!(sanitize_file_name(".."), "file");
+        assert_eq!(sanitize_file_name("a\u{0}b\nc.txt"), "abc.txt");
+        assert_eq!(sanitize_file_name(""), "file");
+        assert_eq!(sanitize_file_name("dir/"), "file");
+        assert!(sanitize_file_name(&"é".repeat(300)).len() <= MAX_NAME_BYTES);
+    }
+}

@@ -1,0 +1,48 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+mod args;
+mod auth;
+mod body;
+mod config;
+mod context;
+mod error;
+mod event_id;
+mod file_body;
+mod file_data;
+mod files;
+mod memory_store;
+mod registry;
+mod routes;
+mod runner;
+mod schema;
+#[cfg(feature = "server")]
+mod server;
+mod service;
+mod sse;
+mod store;
+mod typed;
+mod validate;
+
+pub use auth::{AuthRejection, AuthRequest, AuthTarget};
+pub use body::ResponseBody;
+pub use config::Config;
+pub use context::CallContext;
+pub use error::BuildError;
+pub use event_id::{EventId, EventIdHex};
+pub use file_data::{FileData, FileMeta, FILE_DATA_TYPE};
+pub use memory_store::{MemoryStore, StoreLimits};
+pub use registry::{Endpoint, ParamSpec, Registry};
+#[cfg(feature = "server")]
+pub use server::{serve, serve_with, shutdown_signal, ServeOptions};
+pub use service::{Builder, GradioCompat, ResponseFuture};
+pub use store::{BeginError, EventStore, LookupError, Outcome, Subscription};
+pub use typed::NoArgs;
+
+/// Whether the process runs on Hugging Face Spaces (the `SYSTEM` environment variable is
+/// `spaces`). Servers use it to bind `0.0.0.0` there and loopback elsewhere.
+pub fn on_spaces() -> bool {
+    std::env::var("SYSTEM").is_ok_and(|v| v == "spaces")
+}

@@ -1,0 +1,283 @@
+//! The registry: the endpoints a server offers, registered typed or raw.
+
+use std::fmt::Display;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use crate::context::CallContext;
+use crate::error::{ArgProblem, BuildError};
+use crate::schema::Defs;
+
+/// The future a bound call runs: the encoded output list, or an error message.
+pub(crate) type CallFuture = Pin<Box<dyn Future<Output = Result<Bytes, String>> + Send>>;
+
+/// A call whose arguments were decoded, ready to run in its own task.
+pub(crate) type BoundCall = Box<dyn FnOnce(CallContext) -> CallFuture + Send>;
+
+/// Decodes checked arguments (in parameter order; `None` = absent, left to the type's own
+/// default) into a runnable call.
+pub(crate) type Binder =
+    Arc<dyn Fn(Vec<(Arc<str>, Option<Value>)>) -> Result<BoundCall, ArgProblem> + Send + Sync>;
+
+/// One parameter of a raw endpoint: its name, JSON Schema, and default.
+#[derive(Clone, Debug)]
+pub struct ParamSpec {
+    pub(crate) name: String,
+    pub(crate) schema: Value,
+    pub(crate) default: Option<Value>,
+    /// Absent values are left out instead of filled with `default` (typed endpoints, whose
+    /// own `Default`s apply).
+    pub(crate) omit_when_missing: bool,
+    pub(crate) label: Option<String>,
+    pub(crate) description: Option<String>,
+}
+
+impl ParamSpec {
+    /// A required parameter with this JSON Schema.
+    pub fn new(name: impl Into<String>, schema: Value) -> Self {
+        Self {
+            name: name.into(),
+            schema,
+            default: None,
+            omit_when_missing: false,
+            label: None,
+            description: None,
+        }
+    }
+
+    /// Makes the parameter optional: a caller who leaves it out gets `value`.
+    pub fn default(mut self, value: Value) -> Self {
+        self.default = Some(value);
+        self
+    }
+
+    /// The description shown in `/info` (`python_type.description`). Defaults to the
+    /// schema's own `description`.
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = Some(text.into());
+        self
+    }
+
+    /// The label shown in `/info`. Defaults to the name.
+    pub fn label(mut self, text: impl Into<String>) -> Self {
+        self.label = Some(text.into());
+        self
+    }
+}
+
+/// One endpoint: a name, its parameters and result, and the handler.
+///
+/// Make one with [`Endpoint::typed`] or [`Endpoint::raw`], adjust it with the setters, and
+/// add it to a [`Registry`].
+pub struct Endpoint {
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) params: Vec<ParamSpec>,
+    pub(crate) defs: Defs,
+    pub(crate) output: Option<Value>,
+    pub(crate) output_label: String,
+    pub(crate) binder: Binder,
+    pub(crate) error: Option<BuildError>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("name", &self.name)
+            .field("params", &self.params)
+            .field("output", &self.output)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Is this return schema "no output" (`()` or `{"type": "null"}`)?
+pub(crate) fn is_unit_schema(schema: &Value) -> bool {
+    schema.get("type").and_then(Value::as_str) == Some("null")
+        || schema.get("const") == Some(&Value::Null)
+}
+
+/// Writes the output list `[value]`, or `[]` for endpoints without outputs.
+pub(crate) fn encode_outputs<T: serde::Serialize + ?Sized>(
+    value: &T,
+    has_output: bool,
+) -> Result<Bytes, String> {
+    if !has_output {
+        return Ok(Bytes::from_static(b"[]"));
+    }
+    let mut out = Vec::with_capacity(64);
+    out.push(b'[');
+    serde_json::to_writer(&mut out, value)
+        .map_err(|e| format!("the handler's result could not be encoded as JSON: {e}"))?;
+    out.push(b']');
+    Ok(Bytes::from(out))
+}
+
+/// The handler of a raw endpoint, erased.
+type RawHandler =
+    dyn Fn(Map<String, Value>, CallContext) -> Pin<Box<dyn Future<Output = Result<Value, String>> + Send>>
+        + Send
+        + Sync;
+
+impl Endpoint {
+    /// A raw endpoint: parameters and result described by JSON Schemas, and a handler over
+    /// JSON values.
+    ///
+    /// The handler gets the arguments keyed by parameter name, in parameter order, with
+    /// defaults filled in (null for optional parameters without a default); they have been
+    /// checked against the schemas. A return schema of `{"type": "null"}` means the endpoint
+    /// has no outputs.
+    ///
+    /// ```
+    /// use gradio_compat::{Endpoint, ParamSpec};
+    /// use serde_json::json;
+    ///
+    /// let upper = Endpoint::raw(
+    ///     "upper",
+    ///     vec![ParamSpec::new("text", json!({"type": "string"}))],
+    ///     json!({"type": "string"}),
+    ///     |args, _ctx| async move {
+    ///         let text = args["text"].as_str().unwrap_or_default();
+    ///         Ok::<_, String>(json!(text.to_uppercase()))
+    ///     },
+    /// )
+    /// .description("Upper-cases a string.");
+    /// ```
+    pub fn raw<F, Fut, E>(
+        name: impl Into<String>,
+        params: Vec<ParamSpec>,
+        returns: Value,
+        handler: F,
+    ) -> Self
+    where
+        F: Fn(Map<String, Value>, CallContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, E>> + Send + 'static,
+        E: Display + 'static,
+    {
+        let has_output = !is_unit_schema(&returns);
+        let handler: Arc<RawHandler> = Arc::new(move |args, ctx| {
+            let fut = handler(args, ctx);
+            Box::pin(async move { fut.await.map_err(|e| e.to_string()) })
+        });
+        let binder: Binder = Arc::new(move |args| {
+            let map: Map<String, Value> = args
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value.unwrap_or(Value::Null)))
+                .collect();
+            let handler = handler.clone();
+            Ok(Box::new(move |ctx| {
+                Box::pin(async move {
+                    let value = handler(map, ctx).await?;
+                    encode_outputs(&value, has_output)
+                }) as CallFuture
+            }) as BoundCall)
+        });
+        let description = String::new();
+        Self {
+            name: name.into(),
+            description,
+            params,
+            defs: Defs::new(),
+            output: has_output.then_some(returns),
+            output_label: "output".to_owned(),
+            binder,
+            error: None,
+        }
+    }
+
+    /// Sets the description shown in `/info` (typed endpoints default to the argument
+    /// struct's doc comment).
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = text.into();
+        self
+    }
+
+    /// Sets the label of the output in `/info`. Default `"output"`.
+    pub fn output_label(mut self, label: impl Into<String>) -> Self {
+        self.output_label = label.into();
+        self
+    }
+
+    /// Adds `$defs` that the raw parameter and return schemas refer to with `$ref`.
+    pub fn definitions(mut self, defs: Map<String, Value>) -> Self {
+        self.defs.extend(defs);
+        self
+    }
+
+    /// The endpoint's name, without the leading slash.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The endpoints a service offers. Immutable once given to
+/// [`GradioCompat::builder`](crate::GradioCompat::builder).
+///
+/// ```
+/// use gradio_compat::{NoArgs, Registry};
+///
+/// async fn version(_: NoArgs, _ctx: gradio_compat::CallContext) -> Result<String, String> {
+///     Ok(env!("CARGO_PKG_VERSION").to_owned())
+/// }
+///
+/// let registry = Registry::new().typed("version", version);
+/// assert_eq!(registry.len(), 1);
+/// ```
+#[derive(Debug, Default)]
+pub struct Registry {
+    pub(crate) endpoints: Vec<Endpoint>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an endpoint.
+    pub fn endpoint(mut self, endpoint: Endpoint) -> Self {
+        self.endpoints.push(endpoint);
+        self
+    }
+
+    /// Adds a typed endpoint: see [`Endpoint::typed`].
+    pub fn typed<A, O, E, F, Fut>(self, name: impl Into<String>, handler: F) -> Self
+    where
+        A: serde::de::DeserializeOwned + schemars::JsonSchema + Send + 'static,
+        O: serde::Serialize + schemars::JsonSchema + 'static,
+        E: Display + 'static,
+        F: Fn(A, CallContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, E>> + Send + 'static,
+    {
+        self.endpoint(Endpoint::typed(name, handler))
+    }
+
+    /// Adds a raw endpoint: see [`Endpoint::raw`].
+    pub fn raw<F, Fut, E>(
+        self,
+        name: impl Into<String>,
+        params: Vec<ParamSpec>,
+        returns: Value,
+        handler: F,
+    ) -> Self
+    where
+        F: Fn(Map<String, Value>, CallContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, E>> + Send + 'static,
+        E: Display + 'static,
+    {
+        self.endpoint(Endpoint::raw(name, params, returns, handler))
+    }
+
+    /// How many endpoints are registered.
+    pub fn len(&self) -> usize {
+        self.endpoints.len()
+    }
+
+    /// Whether no endpoint is registered.
+    pub fn is_empty(&self) -> bool {
+        self.endpoints.is_empty()
+    }
+}

@@ -1,0 +1,184 @@
+//! `POST {prefix}/call/{api}` (and `/call/v2/{api}`), and
+//! `GET|HEAD {prefix}/call/{api}/{event_id}`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{header, HeaderValue, Response, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+
+use crate::auth::{bearer_token, AuthRequest, AuthTarget};
+use crate::body::{empty, json_response, ResponseBody, NO_STORE};
+use crate::context::CallContext;
+use crate::error::ApiError;
+use crate::event_id::EventId;
+use crate::runner::spawn_call;
+use crate::service::Inner;
+use crate::sse::CallStream;
+use crate::store::{BeginError, LookupError, Subscription};
+
+/// How the call body carries its arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BodyForm {
+    /// `{"data": [...]}` or `{"data": {...}}`.
+    Data,
+    /// `call/v2`: the whole body is an object keyed by parameter name.
+    Keywords,
+}
+
+/// Reads a JSON body within the size limit.
+pub(crate) async fn read_json<B>(inner: &Inner, parts: &Parts, body: B, route: &str) -> Result<Value, ApiError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let limit = inner.config.max_body_bytes;
+    let too_large = || {
+        ApiError::too_large(format!(
+            "{route}: the request body is larger than the limit of {limit} bytes"
+        ))
+    };
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let collected = http_body_util::Limited::new(body, limit)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                too_large()
+            } else {
+                ApiError::bad_request(format!("{route}: the request body could not be read: {e}"))
+            }
+        })?;
+    let bytes = collected.to_bytes();
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::unprocessable(format!(
+            "{route}: the body is not valid JSON ({e}); send {{\"data\": [...]}} with \
+             content-type application/json"
+        ))
+    })
+}
+
+pub(crate) async fn start<B>(
+    inner: &Arc<Inner>,
+    parts: Parts,
+    body: B,
+    api: &str,
+    form: BodyForm,
+) -> Result<Response<ResponseBody>, ApiError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let endpoint = inner.endpoint(api)?;
+    let route = format!("POST {}/call/{api}", inner.config.prefix);
+    let body = read_json(inner, &parts, body, &route).await?;
+    let data = match (form, body) {
+        (BodyForm::Keywords, Value::Object(map)) => Value::Object(map),
+        (BodyForm::Keywords, _) => {
+            return Err(ApiError::unprocessable(format!(
+                "{route}: the body must be a JSON object keyed by parameter name"
+            )))
+        }
+        (BodyForm::Data, Value::Object(mut map)) => map.remove("data").ok_or_else(|| {
+            ApiError::unprocessable(format!(
+                "{route}: the body has no \"data\" field; send {{\"data\": [...]}} with the \
+                 values of {} in order",
+                endpoint.sig.params.iter().map(|p| &*p.name).collect::<Vec<_>>().join(", ")
+            ))
+        })?,
+        (BodyForm::Data, _) => {
+            return Err(ApiError::unprocessable(format!(
+                "{route}: the body must be a JSON object {{\"data\": [...]}}"
+            )))
+        }
+    };
+    let bearer = bearer_token(&parts.headers);
+    let files = &inner.files;
+    let bound = endpoint
+        .sig
+        .bind(data, bearer.as_deref(), &|p: &str| files.is_allowed(p))?;
+    if let Some(authorize) = &inner.authorize {
+        authorize(&AuthRequest {
+            parts: &parts,
+            target: AuthTarget::Call(api),
+            token: bound.token.as_deref(),
+        })?;
+    }
+    let id = EventId::new_random();
+    inner.store.begin(id, api).map_err(|e| match e {
+        BeginError::Full { .. } => {
+            let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{route}: {e}"));
+            err.retry_after = Some(1);
+            err
+        }
+    })?;
+    let ctx = CallContext::new(
+        endpoint.sig.name.clone(),
+        id,
+        parts.headers,
+        bearer,
+        bound.token,
+    );
+    spawn_call(inner.store.clone(), id, bound.call, ctx);
+
+    let mut body = Vec::with_capacity(47);
+    body.extend_from_slice(b"{\"event_id\":\"");
+    body.extend_from_slice(id.to_hex().as_str().as_bytes());
+    body.extend_from_slice(b"\"}");
+    Ok(json_response(StatusCode::OK, body))
+}
+
+pub(crate) fn poll(
+    inner: &Arc<Inner>,
+    api: &str,
+    event_id: &str,
+    head: bool,
+) -> Result<Response<ResponseBody>, ApiError> {
+    inner.endpoint(api)?;
+    let prefix = &inner.config.prefix;
+    let not_found = || {
+        ApiError::not_found(format!(
+            "no event {event_id:?} for /{api}: it never existed, was already delivered, or \
+             expired (results wait {} s for their poll); start a call with POST \
+             {prefix}/call/{api}",
+            inner.config.result_ttl.as_secs()
+        ))
+    };
+    let id = EventId::parse(event_id).ok_or_else(not_found)?;
+    let subscription = inner.store.subscribe(id, api).map_err(|e| match e {
+        LookupError::NotFound => not_found(),
+        LookupError::WrongEndpoint { actual } => ApiError::not_found(format!(
+            "event {event_id} belongs to /{actual}, not /{api}; poll GET \
+             {prefix}/call/{actual}/{event_id}"
+        )),
+    })?;
+    let body = if head {
+        empty()
+    } else {
+        let every = inner.config.heartbeat_interval;
+        let store = inner.store.clone();
+        let stream = match subscription {
+            Subscription::Ready(outcome) => CallStream::ready(outcome, store, id, every),
+            Subscription::Waiting(rx) => CallStream::waiting(rx, store, id, every),
+        };
+        ResponseBody::new(stream)
+    };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, NO_STORE);
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}

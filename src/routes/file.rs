@@ -1,0 +1,97 @@
+//! `GET|HEAD {prefix}/file={path}`: serves files this server created, and files in allowed
+//! directories. Everything else is 403, as in Gradio.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use http::{header, HeaderValue, Response, StatusCode};
+use percent_encoding::percent_decode_str;
+
+use crate::body::{empty, ResponseBody};
+use crate::error::ApiError;
+use crate::file_body::FileBody;
+use crate::service::Inner;
+
+/// Types that are safe to show inline in a browser; everything else is an attachment.
+fn inline_type(path: &Path) -> Option<&'static str> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "txt" | "log" | "md" => "text/plain; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
+        "json" => "application/json",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "pdf" => "application/pdf",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
+        _ => return None,
+    })
+}
+
+fn forbidden(path: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        format!(
+            "File not allowed: {path}. Only files uploaded with POST /upload (or in a directory \
+             the server allows) can be fetched."
+        ),
+    )
+}
+
+pub(crate) async fn serve(inner: &Arc<Inner>, raw_path: &str, head: bool) -> Result<Response<ResponseBody>, ApiError> {
+    let decoded = percent_decode_str(raw_path).decode_utf8_lossy().into_owned();
+    let (path, name): (PathBuf, String) = match inner.files.get(&decoded) {
+        Some(stored) => (PathBuf::from(&decoded), stored.orig_name),
+        None => {
+            let files = inner.files.clone();
+            let lookup = decoded.clone();
+            let allowed = tokio::task::spawn_blocking(move || files.allowed_file(&lookup))
+                .await
+                .ok()
+                .flatten()
+                .ok_or_else(|| forbidden(&decoded))?;
+            let name = allowed
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (allowed, name)
+        }
+    };
+    let file = tokio::fs::File::open(&path).await.map_err(|_| forbidden(&decoded))?;
+    let meta = file.metadata().await.map_err(|_| forbidden(&decoded))?;
+    if !meta.is_file() {
+        return Err(forbidden(&decoded));
+    }
+    let name = if name.is_empty() {
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "file".to_owned())
+    } else {
+        crate::files::sanitize_file_name(&name)
+    };
+    let (content_type, disposition) = match inline_type(&path) {
+        Some(t) => (t, "inline"),
+        None => ("application/octet-stream", "attachment"),
+    };
+    let quoted: String = name.chars().filter(|c| *c != '"' && *c != '\\').collect();
+    let body = if head {
+        empty()
+    } else {
+        ResponseBody::new(FileBody::new(file, meta.len()))
+    };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len()));
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    if let Ok(value) = HeaderValue::from_str(&format!("{disposition}; filename=\"{quoted}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    } else {
+        headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
+    }
+    Ok(response)
+}

@@ -1,0 +1,410 @@
+//! JSON Schema → Gradio descriptor mapping: `type`, `python_type`, `component` and
+//! `example_input`, as `/info` shows them.
+//!
+//! The three official clients need `type.type` to be one string (the Rust client fails on
+//! schemars' `["integer", "null"]` and on the bare `true` schema of `serde_json::Value`), so
+//! nullability is moved out of `type` into the default and the python type (`int | None`).
+
+use serde_json::{json, Map, Value};
+
+use crate::file_data::{file_description, is_file_schema};
+
+/// Definitions that `$ref`s point into (`#/$defs/Name` or `#/definitions/Name`).
+pub(crate) type Defs = Map<String, Value>;
+
+const MAX_DEPTH: usize = 12;
+
+/// Follows `$ref`s (a few hops at most) to the schema they name.
+pub(crate) fn resolve<'a>(mut schema: &'a Value, defs: &'a Defs) -> &'a Value {
+    for _ in 0..16 {
+        let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
+            return schema;
+        };
+        let name = reference
+            .strip_prefix("#/$defs/")
+            .or_else(|| reference.strip_prefix("#/definitions/"));
+        match name.and_then(|n| defs.get(n)) {
+            Some(target) => schema = target,
+            None => return schema,
+        }
+    }
+    schema
+}
+
+fn schema_types(schema: &Value) -> Vec<&str> {
+    match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn is_null_schema(schema: &Value) -> bool {
+    schema_types(schema) == ["null"] || schema.get("const") == Some(&Value::Null)
+}
+
+/// Splits nullability off a schema: returns the non-null schema and whether null is allowed.
+/// Sibling keys such as `description`, `title` and `default` are kept.
+pub(crate) fn split_nullable(schema: &Value, defs: &Defs) -> (Value, bool) {
+    let schema = resolve(schema, defs);
+    let Value::Object(object) = schema else {
+        // `true` / `false` schemas.
+        return (schema.clone(), schema.as_bool() == Some(true));
+    };
+    let types = schema_types(schema);
+    if types.len() > 1 && types.contains(&"null") {
+        let mut out = object.clone();
+        let rest: Vec<&str> = types.into_iter().filter(|t| *t != "null").collect();
+        out.insert(
+            "type".into(),
+            if rest.len() == 1 {
+                Value::from(rest[0])
+            } else {
+                Value::from(rest)
+            },
+        );
+        return (Value::Object(out), true);
+    }
+    for key in ["anyOf", "oneOf"] {
+        let Some(Value::Array(branches)) = object.get(key) else {
+            continue;
+        };
+        let nullable = branches.iter().any(|b| is_null_schema(resolve(b, defs)));
+        if !nullable {
+            continue;
+        }
+        let rest: Vec<&Value> = branches
+            .iter()
+            .filter(|b| !is_null_schema(resolve(b, defs)))
+            .collect();
+        let mut out = object.clone();
+        if let [only] = rest.as_slice() {
+            out.remove(key);
+            if let Value::Object(inner) = resolve(only, defs) {
+                for (k, v) in inner {
+                    out.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        } else {
+            out.insert(key.into(), Value::from(rest.into_iter().cloned().collect::<Vec<_>>()));
+        }
+        return (Value::Object(out), true);
+    }
+    (schema.clone(), false)
+}
+
+/// The first concrete type a schema describes, looking through `anyOf`/`oneOf`/`allOf`,
+/// `enum` and `const`. `None` for "anything".
+fn primary_type(schema: &Value, defs: &Defs, depth: usize) -> Option<String> {
+    let schema = resolve(schema, defs);
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    if let Some(t) = schema_types(schema).into_iter().find(|t| *t != "null") {
+        return Some(t.to_owned());
+    }
+    for key in ["anyOf", "oneOf", "allOf"] {
+        if let Some(Value::Array(branches)) = schema.get(key) {
+            if let Some(t) = branches
+                .iter()
+                .find_map(|b| primary_type(b, defs, depth + 1))
+            {
+                return Some(t);
+            }
+        }
+    }
+    let sample = schema
+        .get("const")
+        .or_else(|| schema.get("enum").and_then(|e| e.get(0)));
+    sample.and_then(|v| match v {
+        Value::String(_) => Some("string".into()),
+        Value::Bool(_) => Some("boolean".into()),
+        Value::Number(n) if n.is_f64() => Some("number".into()),
+        Value::Number(_) => Some("integer".into()),
+        Value::Array(_) => Some("array".into()),
+        Value::Object(_) => Some("object".into()),
+        Value::Null => None,
+    })
+}
+
+/// The python type string Gradio clients print, e.g. `float`, `list[str]`,
+/// `dict[str, float]`, `int | None`, `filepath`.
+pub(crate) fn python_type(schema: &Value, defs: &Defs) -> String {
+    python_type_at(schema, defs, 0)
+}
+
+fn python_type_at(schema: &Value, defs: &Defs, depth: usize) -> String {
+    if depth > MAX_DEPTH {
+        return "Any".into();
+    }
+    let (inner, nullable) = split_nullable(schema, defs);
+    let base = python_base_type(&inner, defs, depth);
+    if nullable && base != "Any" && base != "None" {
+        format!("{base} | None")
+    } else {
+        base
+    }
+}
+
+fn python_base_type(schema: &Value, defs: &Defs, depth: usize) -> String {
+    let schema = resolve(schema, defs);
+    if is_file_schema(schema) {
+        return "filepath".into();
+    }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        let listed: Vec<String> = values.iter().map(Value::to_string).collect();
+        return format!("Literal[{}]", listed.join(", "));
+    }
+    if let Some(value) = schema.get("const") {
+        return format!("Literal[{value}]");
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(Value::Array(branches)) = schema.get(key) {
+            let parts: Vec<String> = branches
+                .iter()
+                .map(|b| python_type_at(b, defs, depth + 1))
+                .collect();
+            if !parts.is_empty() {
+                return parts.join(" | ");
+            }
+        }
+    }
+    match primary_type(schema, defs, depth).as_deref() {
+        Some("string") => "str".into(),
+        Some("integer") => "int".into(),
+        Some("number") => "float".into(),
+        Some("boolean") => "bool".into(),
+        Some("null") => "None".into(),
+        Some("array") => {
+            if let Some(Value::Array(prefix)) = schema.get("prefixItems") {
+                let parts: Vec<String> = prefix
+                    .iter()
+                    .map(|s| python_type_at(s, defs, depth + 1))
+                    .collect();
+                return format!("tuple[{}]", parts.join(", "));
+            }
+            match schema.get("items") {
+                Some(items) if items.is_object() => {
+                    format!("list[{}]", python_type_at(items, defs, depth + 1))
+                }
+                _ => "list[Any]".into(),
+            }
+        }
+        Some("object") => {
+            let properties = schema.get("properties").and_then(Value::as_object);
+            match properties {
+                Some(props) if !props.is_empty() => {
+                    let fields: Vec<String> = props
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {}", python_type_at(v, defs, depth + 1)))
+                        .collect();
+                    format!("dict({})", fields.join(", "))
+                }
+                _ => match schema.get("additionalProperties") {
+                    Some(values) if values.is_object() => {
+                        format!("dict[str, {}]", python_type_at(values, defs, depth + 1))
+                    }
+                    _ => "dict[str, Any]".into(),
+                },
+            }
+        }
+        _ => "Any".into(),
+    }
+}
+
+/// The Gradio component name that fits a schema.
+pub(crate) fn component(schema: &Value, defs: &Defs) -> &'static str {
+    let (inner, _) = split_nullable(schema, defs);
+    let inner = resolve(&inner, defs);
+    if is_file_schema(inner) {
+        return "File";
+    }
+    let is_string_enum = inner
+        .get("enum")
+        .and_then(Value::as_array)
+        .is_some_and(|v| !v.is_empty() && v.iter().all(Value::is_string));
+    if is_string_enum {
+        return "Dropdown";
+    }
+    match primary_type(inner, defs, 0).as_deref() {
+        Some("string") => "Textbox",
+        Some("integer" | "number") => "Number",
+        Some("boolean") => "Checkbox",
+        _ => "Json",
+    }
+}
+
+/// The `type` value shown in `/info`: the non-null schema, with `type` as one string (the
+/// first non-null type, else `"object"`), never a bare boolean schema.
+pub(crate) fn info_type(schema: &Value, defs: &Defs) -> Value {
+    let (inner, _) = split_nullable(schema, defs);
+    let inner = resolve(&inner, defs).clone();
+    let mut object = match inner {
+        Value::Object(o) => o,
+        _ => {
+            let mut o = Map::new();
+            o.insert("description".into(), "any JSON value".into());
+            o
+        }
+    };
+    let single = primary_type(&Value::Object(object.clone()), defs, 0)
+        .unwrap_or_else(|| "object".to_owned());
+    object.insert("type".into(), Value::String(single));
+    // Recursive types keep `$ref`s; carry the definitions they point into.
+    let mut value = Value::Object(object);
+    if !defs.is_empty() && contains_ref(&value, 0) {
+        if let Value::Object(o) = &mut value {
+            o.insert("$defs".into(), Value::Object(defs.clone()));
+        }
+    }
+    value
+}
+
+fn contains_ref(value: &Value, depth: usize) -> bool {
+    if depth > 64 {
+        return false;
+    }
+    match value {
+        Value::Object(o) => o
+            .iter()
+            .any(|(k, v)| k == "$ref" || contains_ref(v, depth + 1)),
+        Value::Array(a) => a.iter().any(|v| contains_ref(v, depth + 1)),
+        _ => false,
+    }
+}
+
+/// The description Gradio shows beside the python type: the schema's own description, or
+/// for files, how to pass one.
+pub(crate) fn description(schema: &Value, defs: &Defs) -> String {
+    if let Some(d) = schema.get("description").and_then(Value::as_str) {
+        return d.to_owned();
+    }
+    let (inner, _) = split_nullable(schema, defs);
+    if is_file_schema(resolve(&inner, defs)) {
+        return file_description().to_owned();
+    }
+    inner
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// An example value for a schema, as `example_input` shows it.
+pub(crate) fn example(schema: &Value, defs: &Defs) -> Value {
+    example_at(schema, defs, 0)
+}
+
+fn example_at(schema: &Value, defs: &Defs, depth: usize) -> Value {
+    let schema = resolve(schema, defs);
+    if depth > MAX_DEPTH {
+        return Value::Null;
+    }
+    if let Some(examples) = schema.get("examples").and_then(Value::as_array) {
+        if let Some(first) = examples.first() {
+            return first.clone();
+        }
+    }
+    if let Some(default) = schema.get("default") {
+        if !default.is_null() {
+            return default.clone();
+        }
+    }
+    if let Some(value) = schema.get("const") {
+        return value.clone();
+    }
+    if let Some(first) = schema.get("enum").and_then(|e| e.get(0)) {
+        return first.clone();
+    }
+    if is_file_schema(schema) {
+        return json!({
+            "path": "<a path returned by POST /gradio_api/upload>",
+            "meta": {"_type": "gradio.FileData"}
+        });
+    }
+    let (inner, nullable) = split_nullable(schema, defs);
+    if nullable && inner != *schema {
+        return example_at(&inner, defs, depth + 1);
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(first) = schema.get(key).and_then(|b| b.get(0)) {
+            return example_at(first, defs, depth + 1);
+        }
+    }
+    match primary_type(schema, defs, depth).as_deref() {
+        Some("string") => Value::from("Hello!!"),
+        Some("integer") => Value::from(3),
+        Some("number") => Value::from(3.0),
+        Some("boolean") => Value::Bool(true),
+        Some("array") => match schema.get("items") {
+            Some(items) if items.is_object() => {
+                Value::Array(vec![example_at(items, defs, depth + 1)])
+            }
+            _ => Value::Array(Vec::new()),
+        },
+        Some("object") => {
+            let mut out = Map::new();
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                for (k, v) in props {
+                    out.insert(k.clone(), example_at(v, defs, depth + 1));
+                }
+            } else if let Some(values) = schema.get("additionalProperties") {
+                if values.is_object() {
+                    out.insert("key".into(), example_at(values, defs, depth + 1));
+                }
+            }
+            Value::Object(out)
+        }
+        _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_defs() -> Defs {
+        Map::new()
+    }
+
+    #[test]
+    fn nullable_primitives_become_single_types() {
+        let d = no_defs();
+        let s = json!({"type": ["integer", "null"], "format": "int64"});
+        assert_eq!(python_type(&s, &d), "int | None");
+        assert_eq!(info_type(&s, &d)["type"], "integer");
+        assert_eq!(component(&s, &d), "Number");
+        let any_of = json!({"anyOf": [{"type": "string"}, {"type": "null"}], "description": "x"});
+        assert_eq!(python_type(&any_of, &d), "str | None");
+        assert_eq!(info_type(&any_of, &d), json!({"description": "x", "type": "string"}));
+    }
+
+    #[test]
+    fn containers_enums_and_any() {
+        let d = no_defs();
+        let dict = json!({"type": "object", "additionalProperties": {"type": "number"}});
+        assert_eq!(python_type(&dict, &d), "dict[str, float]");
+        assert_eq!(component(&dict, &d), "Json");
+        let list = json!({"type": "array", "items": {"type": "string"}});
+        assert_eq!(python_type(&list, &d), "list[str]");
+        let e = json!({"type": "string", "enum": ["a", "b"]});
+        assert_eq!(python_type(&e, &d), "Literal[\"a\", \"b\"]");
+        assert_eq!(component(&e, &d), "Dropdown");
+        assert_eq!(info_type(&e, &d)["enum"], json!(["a", "b"]));
+        let any = Value::Bool(true);
+        assert_eq!(python_type(&any, &d), "Any");
+        assert_eq!(info_type(&any, &d)["type"], "object");
+    }
+
+    #[test]
+    fn refs_resolve() {
+        let mut d = no_defs();
+        d.insert(
+            "Entry".into(),
+            json!({"type": "object", "properties": {"run": {"type": "string"}}}),
+        );
+        let s = json!({"type": "array", "items": {"$ref": "#/$defs/Entry"}});
+        assert_eq!(python_type(&s, &d), "list[dict(run: str)]");
+        assert_eq!(example(&s, &d), json!([{"run": "Hello!!"}]));
+    }
+}

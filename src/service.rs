@@ -1,0 +1,524 @@
+//! The service: building it from a registry, routing requests, and the hyper and tower
+//! `Service` implementations.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use serde_json::Map;
+
+use crate::args::{CompiledParam, Signature};
+use crate::auth::{AuthRejection, AuthRequest, AuthorizeFn};
+use crate::body::{without_body, ResponseBody};
+use crate::config::Config;
+use crate::error::{ApiError, BuildError};
+use crate::files::FileStore;
+use crate::memory_store::{MemoryStore, StoreLimits};
+use crate::registry::Registry;
+use crate::routes::call::BodyForm;
+use crate::routes::{call, file, info, upload};
+use crate::store::EventStore;
+
+/// A built endpoint.
+pub(crate) struct CompiledEndpoint {
+    pub(crate) sig: Signature,
+}
+
+/// Everything the routes share; immutable after build except the stores.
+pub(crate) struct Inner {
+    pub(crate) config: Config,
+    pub(crate) endpoints: HashMap<Arc<str>, CompiledEndpoint>,
+    pub(crate) endpoint_list: String,
+    pub(crate) info: Bytes,
+    pub(crate) store: Arc<dyn EventStore>,
+    pub(crate) files: Arc<FileStore>,
+    pub(crate) authorize: Option<AuthorizeFn>,
+}
+
+impl Inner {
+    pub(crate) fn endpoint(&self, api: &str) -> Result<&CompiledEndpoint, ApiError> {
+        self.endpoints.get(api).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "unknown endpoint \"/{api}\"; available endpoints: {} (see GET {}/info)",
+                self.endpoint_list, self.config.prefix
+            ))
+        })
+    }
+}
+
+/// Speaks the Gradio HTTP API for a [`Registry`].
+///
+/// It is a `hyper` service and a `tower` service (`Error = Infallible`: every failure is a
+/// JSON response), cheap to clone, and can be mounted under any path. See the crate docs for
+/// the routes.
+#[derive(Clone)]
+pub struct GradioCompat {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for GradioCompat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GradioCompat")
+            .field("prefix", &self.inner.config.prefix)
+            .field("endpoints", &self.inner.endpoint_list)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`GradioCompat`]: settings with defaults, an optional authorize hook and store.
+pub struct Builder {
+    registry: Registry,
+    config: Config,
+    authorize: Option<AuthorizeFn>,
+    store: Option<Arc<dyn EventStore>>,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("registry", &self.registry)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GradioCompat {
+    /// Starts building a service for this registry.
+    pub fn builder(registry: Registry) -> Builder {
+        Builder {
+            registry,
+            config: Config::default(),
+            authorize: None,
+            store: None,
+        }
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The directory uploads are stored in.
+    pub fn upload_dir(&self) -> &std::path::Path {
+        self.inner.files.dir()
+    }
+
+    /// Whether this service answers `path` (its API prefix); a server that routes by hand
+    /// can send only those requests here.
+    pub fn owns_path(&self, path: &str) -> bool {
+        strip_prefix(path, &self.inner.config.prefix).is_some()
+    }
+
+    /// Answers one request. Never fails: errors are JSON responses.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response<ResponseBody>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let head = request.method() == Method::HEAD;
+        let response = match self.route(request).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        };
+        if head {
+            without_body(response)
+        } else {
+            response
+        }
+    }
+
+    async fn route<B>(&self, request: Request<B>) -> Result<Response<ResponseBody>, ApiError>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let inner = &self.inner;
+        let prefix = inner.config.prefix.as_str();
+        let path = request.uri().path().to_owned();
+        let Some(rest) = strip_prefix(&path, prefix) else {
+            return Err(no_route(&path, prefix));
+        };
+        let method = request.method().clone();
+        let readable = method == Method::GET || method == Method::HEAD;
+        let head = method == Method::HEAD;
+
+        if let Some(file_path) = rest.strip_prefix("/file=") {
+            if !readable {
+                return Err(ApiError::method_not_allowed(&format!("{prefix}/file="), "GET, HEAD"));
+            }
+            return file::serve(inner, file_path, head).await;
+        }
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        let segments: Vec<&str> = rest.split('/').skip(1).collect();
+        match segments.as_slice() {
+            ["info"] => {
+                if !readable {
+                    return Err(ApiError::method_not_allowed(&format!("{prefix}/info"), "GET, HEAD"));
+                }
+                Ok(info::respond(&inner.info))
+            }
+            ["upload"] => {
+                if method != Method::POST {
+                    return Err(ApiError::method_not_allowed(&format!("{prefix}/upload"), "POST"));
+                }
+                let (parts, body) = request.into_parts();
+                upload::upload(inner, parts, body).await
+            }
+            ["call", "v2", api] if method == Method::POST => {
+                let (parts, body) = request.into_parts();
+                call::start(inner, parts, body, api, BodyForm::Keywords).await
+            }
+            ["call", api] => {
+                if method != Method::POST {
+                    return Err(ApiError::method_not_allowed(&format!("{prefix}/call/{api}"), "POST"));
+                }
+                let (parts, body) = request.into_parts();
+                call::start(inner, parts, body, api, BodyForm::Data).await
+            }
+            ["call", "v2", api, event_id] | ["call", api, event_id] => {
+                if !readable {
+                    return Err(ApiError::method_not_allowed(
+                        &format!("{prefix}/call/{api}/{{event_id}}"),
+                        "GET, HEAD",
+                    ));
+                }
+                call::poll(inner, api, event_id, head)
+            }
+            _ => Err(no_route(&path, prefix)),
+        }
+    }
+}
+
+fn strip_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = path.strip_prefix(prefix)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+fn no_route(path: &str, prefix: &str) -> ApiError {
+    let shown: String = path.chars().take(200).collect();
+    ApiError::not_found(format!(
+        "no route {shown:?}; this server answers GET {prefix}/info, POST {prefix}/call/{{api}}, \
+         GET {prefix}/call/{{api}}/{{event_id}}, POST {prefix}/upload and GET {prefix}/file={{path}}"
+    ))
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+impl Builder {
+    /// The API prefix (default `/gradio_api`). `""` serves the routes at the root, for
+    /// mounting under a path that the framework strips (axum's `nest_service`).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.config.prefix = prefix.into();
+        self
+    }
+
+    /// How often a waiting call stream sends a heartbeat (default 15 s).
+    pub fn heartbeat_interval(mut self, every: Duration) -> Self {
+        self.config.heartbeat_interval = every;
+        self
+    }
+
+    /// The largest JSON request body in bytes (default 16 MiB).
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_body_bytes = bytes;
+        self
+    }
+
+    /// Finished results kept until polled (default 10,000); the oldest are evicted first.
+    pub fn result_capacity(mut self, results: usize) -> Self {
+        self.config.result_capacity = results;
+        self
+    }
+
+    /// How long a finished result waits for its poll (default 10 minutes).
+    pub fn result_ttl(mut self, ttl: Duration) -> Self {
+        self.config.result_ttl = ttl;
+        self
+    }
+
+    /// Calls that may be unfinished at once (default 10,000); past this, calls get 503.
+    pub fn max_unfinished(mut self, calls: usize) -> Self {
+        self.config.max_unfinished = calls;
+        self
+    }
+
+    /// Where uploads are stored (default: a fresh directory under the system temp dir).
+    pub fn upload_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.upload_dir = Some(dir.into());
+        self
+    }
+
+    /// The largest uploaded file in bytes (default 100 MiB).
+    pub fn max_file_bytes(mut self, bytes: u64) -> Self {
+        self.config.max_file_bytes = bytes;
+        self
+    }
+
+    /// The largest upload request in bytes (default 100 MiB).
+    pub fn max_upload_bytes(mut self, bytes: u64) -> Self {
+        self.config.max_upload_bytes = bytes;
+        self
+    }
+
+    /// The most parts in one upload request (default 1,000).
+    pub fn max_upload_parts(mut self, parts: usize) -> Self {
+        self.config.max_upload_parts = parts;
+        self
+    }
+
+    /// The most uploaded files kept at once (default 10,000).
+    pub fn max_uploaded_files(mut self, files: usize) -> Self {
+        self.config.max_uploaded_files = files;
+        self
+    }
+
+    /// Also lets handlers receive, and `file=` serve, files inside this directory.
+    pub fn allow_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.allowed_dirs.push(dir.into());
+        self
+    }
+
+    /// The token parameter's name (default `hf_token`).
+    pub fn token_param(mut self, name: impl Into<String>) -> Self {
+        self.config.token_param = name.into();
+        self
+    }
+
+    /// Replaces all settings at once.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// A hook that judges every call and upload before any job exists. It sees the request
+    /// parts, the target and the effective token; an `Err` becomes a 401 or 403 JSON response.
+    ///
+    /// ```
+    /// use gradio_compat::{AuthRejection, AuthTarget, GradioCompat, Registry};
+    ///
+    /// let builder = GradioCompat::builder(Registry::new()).authorize(|req| {
+    ///     if req.target == AuthTarget::Upload || req.target == AuthTarget::Call("log") {
+    ///         match req.token {
+    ///             None => return Err(AuthRejection::Unauthorized("send Authorization: Bearer <token>".into())),
+    ///             Some(t) if t != "secret" => return Err(AuthRejection::Forbidden("wrong token".into())),
+    ///             Some(_) => {}
+    ///         }
+    ///     }
+    ///     Ok(())
+    /// });
+    /// # drop(builder);
+    /// ```
+    pub fn authorize<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&AuthRequest<'_>) -> Result<(), AuthRejection> + Send + Sync + 'static,
+    {
+        self.authorize = Some(Arc::new(hook));
+        self
+    }
+
+    /// Uses another event store (for example one shared by several replicas) instead of the
+    /// in-memory default. The store then enforces its own limits, and the capacity, TTL and
+    /// unfinished settings here no longer apply.
+    pub fn store(mut self, store: Arc<dyn EventStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Checks the registry and settings and computes everything derivable (the info JSON,
+    /// parameter tables). Must be called inside a tokio runtime for results to be swept on
+    /// a timer; outside one, they are swept as new results arrive.
+    pub fn build(self) -> Result<GradioCompat, BuildError> {
+        let Builder {
+            registry,
+            mut config,
+            authorize,
+            store,
+        } = self;
+        let prefix = config.prefix.trim_end_matches('/').to_owned();
+        if !prefix.is_empty() && !prefix.starts_with('/') {
+            return Err(BuildError::InvalidConfig {
+                setting: "prefix",
+                reason: format!("{prefix:?} must start with '/' (or be empty)"),
+            });
+        }
+        config.prefix = prefix;
+        if config.heartbeat_interval.is_zero() {
+            return Err(BuildError::InvalidConfig {
+                setting: "heartbeat_interval",
+                reason: "must be greater than zero".into(),
+            });
+        }
+
+        let mut endpoints = HashMap::new();
+        let mut named = Map::new();
+        let mut names = Vec::new();
+        for endpoint in registry.endpoints {
+            if let Some(error) = endpoint.error {
+                return Err(error);
+            }
+            if !valid_name(&endpoint.name) {
+                return Err(BuildError::InvalidEndpointName {
+                    name: endpoint.name,
+                });
+            }
+            let name: Arc<str> = Arc::from(endpoint.name.as_str());
+            if endpoints.contains_key(&name) {
+                return Err(BuildError::DuplicateEndpoint {
+                    name: endpoint.name,
+                });
+            }
+            let mut params = Vec::with_capacity(endpoint.params.len());
+            for spec in endpoint.params {
+                if params.iter().any(|p: &CompiledParam| *p.name == *spec.name) {
+                    return Err(BuildError::DuplicateParameter {
+                        endpoint: endpoint.name,
+                        parameter: spec.name,
+                    });
+                }
+                params.push(CompiledParam {
+                    name: Arc::from(spec.name.as_str()),
+                    spec,
+                });
+            }
+            let token_index = params.iter().position(|p| *p.name == *config.token_param);
+            let sig = Signature {
+                name: name.clone(),
+                params,
+                defs: endpoint.defs,
+                binder: endpoint.binder,
+                token_index,
+            };
+            named.insert(
+                format!("/{name}"),
+                info::endpoint_info(
+                    &sig,
+                    &endpoint.description,
+                    endpoint.output.as_ref(),
+                    &endpoint.output_label,
+                ),
+            );
+            names.push(format!("/{name}"));
+            endpoints.insert(name, CompiledEndpoint { sig });
+        }
+        let endpoint_list = if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        };
+
+        let upload_dir = match &config.upload_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::temp_dir().join(format!(
+                "gradio-compat-{}",
+                crate::event_id::EventId::new_random().to_hex().as_str()
+            )),
+        };
+        std::fs::create_dir_all(&upload_dir).map_err(BuildError::UploadDir)?;
+        let upload_dir = std::fs::canonicalize(&upload_dir).map_err(BuildError::UploadDir)?;
+        let allowed_dirs = config
+            .allowed_dirs
+            .iter()
+            .map(|d| {
+                std::fs::canonicalize(d).map_err(|e| BuildError::InvalidConfig {
+                    setting: "allowed_dirs",
+                    reason: format!("{}: {e}", d.display()),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let files = Arc::new(FileStore::new(
+            upload_dir,
+            config.max_uploaded_files,
+            allowed_dirs,
+        ));
+
+        let store: Arc<dyn EventStore> = match store {
+            Some(store) => store,
+            None => {
+                Arc::new(MemoryStore::new(StoreLimits {
+                    result_capacity: config.result_capacity,
+                    result_ttl: config.result_ttl,
+                    max_unfinished: config.max_unfinished,
+                }))
+            }
+        };
+        spawn_sweeper(Arc::downgrade(&store), config.result_ttl);
+
+        Ok(GradioCompat {
+            inner: Arc::new(Inner {
+                info: info::document(named),
+                config,
+                endpoints,
+                endpoint_list,
+                store,
+                files,
+                authorize,
+            }),
+        })
+    }
+}
+
+/// Sweeps expired results on a timer, until the service is dropped.
+fn spawn_sweeper(store: Weak<dyn EventStore>, ttl: Duration) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let every = (ttl / 4).clamp(Duration::from_millis(50), Duration::from_secs(30));
+    runtime.spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(store) = store.upgrade() else { return };
+            store.sweep(Instant::now());
+        }
+    });
+}
+
+/// The future of one request.
+pub type ResponseFuture =
+    Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, Infallible>> + Send>>;
+
+impl<B> hyper::service::Service<Request<B>> for GradioCompat
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn call(&self, request: Request<B>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.handle(request).await) })
+    }
+}
+
+impl<B> tower_service::Service<Request<B>> for GradioCompat
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        hyper::service::Service::call(&*self, request)
+    }
+}

@@ -1,0 +1,160 @@
+//! Server-sent event framing for the `/call` stream, and the streaming body that delivers a
+//! call's result exactly when it is ready, with heartbeats meanwhile.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use http_body::{Body, Frame};
+use tokio::sync::oneshot;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+
+use crate::event_id::EventId;
+use crate::store::{EventStore, Outcome};
+
+const HEARTBEAT: &[u8] = b"event: heartbeat\ndata: null\n\n";
+
+/// `event: complete` or `event: error`, as the `/call` stream sends it.
+pub(crate) fn terminal_frame(outcome: &Outcome) -> Bytes {
+    match outcome {
+        Outcome::Complete(data) => {
+            let mut out = BytesMut::with_capacity(data.len() + 28);
+            out.put_slice(b"event: complete\ndata: ");
+            out.put_slice(data);
+            out.put_slice(b"\n\n");
+            out.freeze()
+        }
+        Outcome::Error(message) => {
+            let mut out = BytesMut::with_capacity(message.len() + 90);
+            out.put_slice(b"event: error\ndata: {\"error\":");
+            out.put_slice(message);
+            out.put_slice(b",\"title\":\"Error\",\"visible\":true,\"duration\":null}\n\n");
+            out.freeze()
+        }
+    }
+}
+
+enum State {
+    /// Waiting for the outcome; heartbeats go out meanwhile.
+    Waiting(oneshot::Receiver<Outcome>),
+    /// The outcome is known and not yet yielded.
+    Ready(Outcome),
+    /// The terminal frame was handed to the connection; consume on the next poll.
+    Delivered,
+    /// The stream ended.
+    Done,
+}
+
+/// The body of `GET {prefix}/call/{api}/{event_id}`.
+///
+/// The event is consumed only when the connection asks for the frame after the terminal one,
+/// that is once the terminal frame has been taken by the connection. A client that drops
+/// earlier drops this body, and the result stays for another poll.
+pub(crate) struct CallStream {
+    state: State,
+    heartbeat: Interval,
+    store: Arc<dyn EventStore>,
+    id: EventId,
+}
+
+impl CallStream {
+    pub(crate) fn ready(outcome: Outcome, store: Arc<dyn EventStore>, id: EventId, every: Duration) -> Self {
+        Self::with_state(State::Ready(outcome), store, id, every)
+    }
+
+    pub(crate) fn waiting(
+        rx: oneshot::Receiver<Outcome>,
+        store: Arc<dyn EventStore>,
+        id: EventId,
+        every: Duration,
+    ) -> Self {
+        Self::with_state(State::Waiting(rx), store, id, every)
+    }
+
+    fn with_state(state: State, store: Arc<dyn EventStore>, id: EventId, every: Duration) -> Self {
+        let mut heartbeat = tokio::time::interval_at(Instant::now() + every, every);
+        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Self {
+            state,
+            heartbeat,
+            store,
+            id,
+        }
+    }
+}
+
+impl Body for CallStream {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.state {
+                State::Done => return Poll::Ready(None),
+                State::Delivered => {
+                    this.store.consume(this.id);
+                    this.state = State::Done;
+                    return Poll::Ready(None);
+                }
+                State::Ready(_) => {
+                    let State::Ready(outcome) = std::mem::replace(&mut this.state, State::Delivered)
+                    else {
+                        unreachable!("matched Ready above")
+                    };
+                    return Poll::Ready(Some(Ok(Frame::data(terminal_frame(&outcome)))));
+                }
+                State::Waiting(rx) => {
+                    match Pin::new(rx).poll(cx) {
+                        Poll::Ready(Ok(outcome)) => {
+                            this.state = State::Ready(outcome);
+                            continue;
+                        }
+                        Poll::Ready(Err(_)) => {
+                            // The event was removed while we waited (expired or delivered to
+                            // a concurrent poll).
+                            this.state = State::Done;
+                            let gone = Outcome::error(&format!(
+                                "event {} is no longer available (delivered to another poll, or expired)",
+                                this.id
+                            ));
+                            return Poll::Ready(Some(Ok(Frame::data(terminal_frame(&gone)))));
+                        }
+                        Poll::Pending => {}
+                    }
+                    if this.heartbeat.poll_tick(cx).is_ready() {
+                        return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(HEARTBEAT)))));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self.state, State::Done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_match_the_wire_contract() {
+        let ok = terminal_frame(&Outcome::Complete(Bytes::from_static(b"[3]")));
+        assert_eq!(&ok[..], b"event: complete\ndata: [3]\n\n");
+        let err = terminal_frame(&Outcome::error("bad \"x\"\nline"));
+        assert_eq!(
+            std::str::from_utf8(&err).unwrap(),
+            "event: error\ndata: {\"error\":\"bad \\\"x\\\"\\nline\",\"title\":\"Error\",\"visible\":true,\"duration\":null}\n\n"
+        );
+    }
+}

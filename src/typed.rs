@@ -1,0 +1,191 @@
+//! Typed registration: an argument struct, an output type and an async handler.
+
+use std::fmt::Display;
+use std::future::Future;
+use std::sync::Arc;
+
+use schemars::generate::SchemaSettings;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::context::CallContext;
+use crate::error::{ArgProblem, BuildError};
+use crate::registry::{encode_outputs, is_unit_schema, Binder, BoundCall, CallFuture, Endpoint, ParamSpec};
+use crate::schema::Defs;
+
+/// The argument type of an endpoint that takes no parameters.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct NoArgs {}
+
+fn settings() -> SchemaSettings {
+    SchemaSettings::draft2020_12().with(|s| s.inline_subschemas = true)
+}
+
+/// Splits a root schema into its `$defs` and the rest.
+fn take_defs(schema: &mut Map<String, Value>) -> Defs {
+    match schema.remove("$defs") {
+        Some(Value::Object(defs)) => defs,
+        _ => Defs::new(),
+    }
+}
+
+impl Endpoint {
+    /// A typed endpoint.
+    ///
+    /// - `A`, the arguments: a struct deriving `Deserialize` and `JsonSchema`. Its fields are
+    ///   the parameters, in declaration order; `Option` fields and fields with
+    ///   `#[serde(default)]` are optional. Its doc comment becomes the endpoint's
+    ///   description, and each field's doc comment that parameter's description.
+    /// - `O`, the output: `Serialize + JsonSchema`. `()` means no output.
+    /// - The handler: an async function of `(A, CallContext)` returning `Result<O, E>` where
+    ///   `E: Display`; an `Err` reaches the caller as an `error` event with that message.
+    ///
+    /// ```
+    /// use gradio_compat::{CallContext, Endpoint};
+    /// use schemars::JsonSchema;
+    /// use serde::Deserialize;
+    ///
+    /// /// Add two numbers.
+    /// #[derive(Deserialize, JsonSchema)]
+    /// struct AddArgs {
+    ///     /// The first addend.
+    ///     a: f64,
+    ///     /// The second addend.
+    ///     b: f64,
+    /// }
+    ///
+    /// async fn add(args: AddArgs, _ctx: CallContext) -> Result<f64, String> {
+    ///     Ok(args.a + args.b)
+    /// }
+    ///
+    /// let endpoint = Endpoint::typed("add", add).output_label("sum");
+    /// assert_eq!(endpoint.name(), "add");
+    /// ```
+    pub fn typed<A, O, E, F, Fut>(name: impl Into<String>, handler: F) -> Self
+    where
+        A: DeserializeOwned + JsonSchema + Send + 'static,
+        O: Serialize + JsonSchema + 'static,
+        E: Display + 'static,
+        F: Fn(A, CallContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, E>> + Send + 'static,
+    {
+        let name = name.into();
+        let args_schema = settings()
+            .for_deserialize()
+            .into_generator()
+            .into_root_schema_for::<A>()
+            .to_value();
+        let output_schema = settings()
+            .for_serialize()
+            .into_generator()
+            .into_root_schema_for::<O>()
+            .to_value();
+
+        let mut error = None;
+        let mut description = String::new();
+        let mut params = Vec::new();
+        let mut defs = Defs::new();
+        match args_schema {
+            Value::Object(mut root)
+                if root.get("type").and_then(Value::as_str) == Some("object") =>
+            {
+                defs = take_defs(&mut root);
+                description = root
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let required: Vec<&str> = root
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .map(|r| r.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                if let Some(Value::Object(props)) = root.get("properties") {
+                    for (field, schema) in props {
+                        let mut spec = ParamSpec::new(field.clone(), schema.clone());
+                        if !required.contains(&field.as_str()) {
+                            spec.default =
+                                Some(schema.get("default").cloned().unwrap_or(Value::Null));
+                            spec.omit_when_missing = schema.get("default").is_none();
+                        }
+                        params.push(spec);
+                    }
+                }
+            }
+            other => {
+                let found = match other.get("type") {
+                    Some(t) => format!("a schema of type {t}"),
+                    None => format!("the schema {other}"),
+                };
+                error = Some(BuildError::ArgsNotObject {
+                    endpoint: name.clone(),
+                    found,
+                });
+            }
+        }
+
+        let (output, output_defs) = match output_schema {
+            Value::Object(mut root) => {
+                let output_defs = take_defs(&mut root);
+                root.remove("$schema");
+                root.remove("title");
+                (Value::Object(root), output_defs)
+            }
+            other => (other, Defs::new()),
+        };
+        for (k, v) in output_defs {
+            defs.entry(k).or_insert(v);
+        }
+        let has_output = !is_unit_schema(&output);
+        let handler = Arc::new(handler);
+        let binder: Binder = Arc::new(move |args| {
+            let map: Map<String, Value> = args
+                .into_iter()
+                .filter_map(|(name, value)| value.map(|v| (name.to_string(), v)))
+                .collect();
+            let decoded: A = serde_path_to_error::deserialize(Value::Object(map))
+                .map_err(|e| decode_problem(&e))?;
+            let handler = handler.clone();
+            Ok(Box::new(move |ctx| {
+                let fut = handler(decoded, ctx);
+                Box::pin(async move {
+                    let out = fut.await.map_err(|e| e.to_string())?;
+                    encode_outputs(&out, has_output)
+                }) as CallFuture
+            }) as BoundCall)
+        });
+
+        Endpoint {
+            name,
+            description,
+            params,
+            defs,
+            output: has_output.then_some(output),
+            output_label: "output".to_owned(),
+            binder,
+            error,
+        }
+    }
+}
+
+/// Turns a decoding error into a problem that names the parameter.
+fn decode_problem(e: &serde_path_to_error::Error<serde_json::Error>) -> ArgProblem {
+    let path = e.path().to_string();
+    let (parameter, rest) = match path.split_once(['.', '[']) {
+        Some((head, _)) => (head.to_owned(), path.as_str()),
+        None => (path.clone(), path.as_str()),
+    };
+    let parameter = if parameter == "." || parameter.is_empty() {
+        "data".to_owned()
+    } else {
+        parameter
+    };
+    let at = if rest != parameter { format!(" at {rest}") } else { String::new() };
+    ArgProblem {
+        msg: format!("parameter {parameter:?}{at}: {}", e.inner()),
+        parameter,
+        index: None,
+    }
+}
