@@ -1,0 +1,367 @@
+//! The tracker behind `examples/tracking_server`: an in-memory experiment tracker, its
+//! Gradio endpoints, and the axum router that serves them beside a dashboard page.
+//!
+//! Integration tests include this file, so it has no `main`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::response::Html;
+use axum::routing::get;
+use axum::Router;
+use gradio_compat::{
+    AuthRejection, AuthTarget, BuildError, Builder, CallContext, FileData, GradioCompat, NoArgs,
+    Registry,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The most metric values the tracker keeps, over all runs.
+pub const MAX_POINTS: usize = 1_000_000;
+
+/// One logged value of one metric.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct MetricPoint {
+    /// The step it was logged at.
+    pub step: u64,
+    /// The value.
+    pub value: f64,
+    /// When it was logged, in seconds since the Unix epoch.
+    pub timestamp: f64,
+}
+
+#[derive(Default)]
+struct Run {
+    next_step: u64,
+    metrics: BTreeMap<String, Vec<MetricPoint>>,
+}
+
+#[derive(Default)]
+struct Project {
+    runs: BTreeMap<String, Run>,
+    artifacts: Vec<Artifact>,
+}
+
+/// The most artifacts the tracker records, over all projects.
+pub const MAX_ARTIFACTS: usize = 10_000;
+
+/// An in-memory tracker of projects, runs and metrics.
+#[derive(Default)]
+pub struct Tracker {
+    projects: RwLock<BTreeMap<String, Project>>,
+    points: std::sync::atomic::AtomicUsize,
+    artifacts: std::sync::atomic::AtomicUsize,
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+impl Tracker {
+    /// Logs `metrics` for a run at `step`, or at the run's next step when `step` is `None`.
+    pub fn log(
+        &self,
+        project: &str,
+        run: &str,
+        metrics: &BTreeMap<String, f64>,
+        step: Option<u64>,
+    ) -> Result<(), String> {
+        if project.trim().is_empty() || run.trim().is_empty() {
+            return Err("project and run must be non-empty names".into());
+        }
+        use std::sync::atomic::Ordering;
+        let added = metrics.len();
+        if self.points.fetch_add(added, Ordering::AcqRel) + added > MAX_POINTS {
+            self.points.fetch_sub(added, Ordering::AcqRel);
+            return Err(format!("the tracker is full: it keeps at most {MAX_POINTS} values"));
+        }
+        let mut projects = self.projects.write().unwrap_or_else(|e| e.into_inner());
+        let run = projects
+            .entry(project.to_owned())
+            .or_default()
+            .runs
+            .entry(run.to_owned())
+            .or_default();
+        let step = step.unwrap_or(run.next_step);
+        run.next_step = run.next_step.max(step.saturating_add(1));
+        let timestamp = now();
+        for (name, value) in metrics {
+            run.metrics
+                .entry(name.clone())
+                .or_default()
+                .push(MetricPoint {
+                    step,
+                    value: *value,
+                    timestamp,
+                });
+        }
+        Ok(())
+    }
+
+    /// Records an artifact of a project.
+    pub fn add_artifact(&self, project: &str, artifact: Artifact) -> Result<(), String> {
+        use std::sync::atomic::Ordering;
+        if project.trim().is_empty() {
+            return Err("project must be a non-empty name".into());
+        }
+        if self.artifacts.fetch_add(1, Ordering::AcqRel) >= MAX_ARTIFACTS {
+            self.artifacts.fetch_sub(1, Ordering::AcqRel);
+            return Err(format!("the tracker is full: it keeps at most {MAX_ARTIFACTS} artifacts"));
+        }
+        let mut projects = self.projects.write().unwrap_or_else(|e| e.into_inner());
+        projects.entry(project.to_owned()).or_default().artifacts.push(artifact);
+        Ok(())
+    }
+
+    /// All project names, sorted.
+    pub fn projects(&self) -> Vec<String> {
+        let projects = self.projects.read().unwrap_or_else(|e| e.into_inner());
+        projects.keys().cloned().collect()
+    }
+
+    /// The runs of a project, sorted; empty for an unknown project.
+    pub fn runs(&self, project: &str) -> Vec<String> {
+        let projects = self.projects.read().unwrap_or_else(|e| e.into_inner());
+        projects
+            .get(project)
+            .map(|p| p.runs.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The values of one metric, optionally only those at `step`.
+    pub fn values(
+        &self,
+        project: &str,
+        run: &str,
+        metric: &str,
+        step: Option<u64>,
+    ) -> Result<Vec<MetricPoint>, String> {
+        let projects = self.projects.read().unwrap_or_else(|e| e.into_inner());
+        let known = |names: Vec<&String>| {
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.into_iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+            }
+        };
+        let p = projects.get(project).ok_or_else(|| {
+            format!(
+                "unknown project {project:?}; known projects: {}",
+                known(projects.keys().collect())
+            )
+        })?;
+        let r = p.runs.get(run).ok_or_else(|| {
+            format!(
+                "unknown run {run:?} in project {project:?}; known runs: {}",
+                known(p.runs.keys().collect())
+            )
+        })?;
+        let values = r.metrics.get(metric).ok_or_else(|| {
+            format!(
+                "unknown metric {metric:?} in run {run:?} of project {project:?}; known metrics: {}",
+                known(r.metrics.keys().collect())
+            )
+        })?;
+        Ok(values
+            .iter()
+            .filter(|v| step.is_none_or(|s| v.step == s))
+            .cloned()
+            .collect())
+    }
+}
+
+/// Log metrics for one step of a run.
+#[derive(Deserialize, JsonSchema)]
+pub struct LogArgs {
+    /// The project name.
+    pub project: String,
+    /// The run name within the project.
+    pub run: String,
+    /// Metric names and their values, e.g. {"loss": 0.5}.
+    pub metrics: BTreeMap<String, f64>,
+    /// The step; when omitted, the run's next step (counting from 0).
+    pub step: Option<u64>,
+    /// A write token; when omitted, the bearer token of the request is used.
+    #[allow(dead_code)] // judged by the authorize hook, before the handler runs
+    pub hf_token: Option<String>,
+}
+
+/// One entry of a bulk log.
+#[derive(Deserialize, JsonSchema)]
+pub struct LogEntry {
+    /// The project name.
+    pub project: String,
+    /// The run name.
+    pub run: String,
+    /// Metric names and their values.
+    pub metrics: BTreeMap<String, f64>,
+    /// The step; when omitted, the run's next step.
+    pub step: Option<u64>,
+}
+
+/// Log many entries at once. Returns how many were logged.
+#[derive(Deserialize, JsonSchema)]
+pub struct BulkLogArgs {
+    /// The entries, logged in order.
+    pub logs: Vec<LogEntry>,
+    /// A write token; when omitted, the bearer token of the request is used.
+    #[allow(dead_code)] // judged by the authorize hook, before the handler runs
+    pub hf_token: Option<String>,
+}
+
+/// List the runs of a project (empty for an unknown project).
+#[derive(Deserialize, JsonSchema)]
+pub struct ProjectArgs {
+    /// The project name.
+    pub project: String,
+}
+
+/// Get the logged values of one metric of a run.
+#[derive(Deserialize, JsonSchema)]
+pub struct MetricArgs {
+    /// The project name.
+    pub project: String,
+    /// The run name.
+    pub run: String,
+    /// The metric name.
+    pub metric_name: String,
+    /// Only the values logged at this step.
+    pub step: Option<u64>,
+}
+
+/// Store a file as an artifact of a project, after uploading it with POST /gradio_api/upload.
+#[derive(Deserialize, JsonSchema)]
+pub struct ArtifactArgs {
+    /// The project name.
+    pub project: String,
+    /// The uploaded file.
+    pub file: FileData,
+    /// A write token; when omitted, the bearer token of the request is used.
+    #[allow(dead_code)] // judged by the authorize hook, before the handler runs
+    pub hf_token: Option<String>,
+}
+
+/// What an artifact upload stored.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Artifact {
+    /// The file's original name.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The SHA-256 of its content, in hex.
+    pub sha256: String,
+}
+
+/// The endpoints that write, and so need the write token when one is set.
+pub const WRITE_ENDPOINTS: [&str; 3] = ["log", "bulk_log", "upload_artifact"];
+
+/// The tracker's registry.
+pub fn registry(tracker: Arc<Tracker>) -> Registry {
+    let t_log = tracker.clone();
+    let t_bulk = tracker.clone();
+    let t_projects = tracker.clone();
+    let t_runs = tracker.clone();
+    let t_values = tracker.clone();
+    let t_artifacts = tracker;
+    Registry::new()
+        .typed("log", move |a: LogArgs, _: CallContext| {
+            let t = t_log.clone();
+            async move { t.log(&a.project, &a.run, &a.metrics, a.step) }
+        })
+        .typed("bulk_log", move |a: BulkLogArgs, _: CallContext| {
+            let t = t_bulk.clone();
+            async move {
+                for (i, e) in a.logs.iter().enumerate() {
+                    t.log(&e.project, &e.run, &e.metrics, e.step)
+                        .map_err(|m| format!("entry {i}: {m} ({i} entries were logged)"))?;
+                }
+                Ok::<_, String>(a.logs.len())
+            }
+        })
+        .typed("get_all_projects", move |_: NoArgs, _: CallContext| {
+            let t = t_projects.clone();
+            async move { Ok::<_, String>(t.projects()) }
+        })
+        .typed("get_runs_for_project", move |a: ProjectArgs, _: CallContext| {
+            let t = t_runs.clone();
+            async move { Ok::<_, String>(t.runs(&a.project)) }
+        })
+        .typed("get_metric_values", move |a: MetricArgs, _: CallContext| {
+            let t = t_values.clone();
+            async move { t.values(&a.project, &a.run, &a.metric_name, a.step) }
+        })
+        .typed("upload_artifact", move |a: ArtifactArgs, _: CallContext| {
+            let t = t_artifacts.clone();
+            async move {
+                let bytes = tokio::fs::read(&a.file.path)
+                    .await
+                    .map_err(|e| format!("cannot read the uploaded file: {e}"))?;
+                let digest = Sha256::digest(&bytes);
+                let sha256 = digest.iter().map(|b| format!("{b:02x}")).collect();
+                let artifact = Artifact {
+                    name: a.file.display_name(),
+                    size: bytes.len() as u64,
+                    sha256,
+                };
+                t.add_artifact(&a.project, artifact.clone())?;
+                Ok::<_, String>(artifact)
+            }
+        })
+}
+
+/// The service builder for the tracker, with the write-token check when a token is given.
+pub fn builder(tracker: Arc<Tracker>, write_token: Option<String>) -> Builder {
+    let builder = GradioCompat::builder(registry(tracker));
+    let Some(expected) = write_token else {
+        return builder;
+    };
+    builder.authorize(move |req| {
+        let writes = match req.target {
+            AuthTarget::Call(name) => WRITE_ENDPOINTS.contains(&name),
+            _ => true,
+        };
+        if !writes {
+            return Ok(());
+        }
+        match req.token {
+            None => Err(AuthRejection::Unauthorized(
+                "this server needs a write token: send Authorization: Bearer <token> or pass hf_token"
+                    .into(),
+            )),
+            Some(token) if token != expected => Err(AuthRejection::Forbidden(
+                "the write token is wrong".into(),
+            )),
+            Some(_) => Ok(()),
+        }
+    })
+}
+
+/// The whole service: the tracker's Gradio API, built with defaults.
+pub fn service(tracker: Arc<Tracker>, write_token: Option<String>) -> Result<GradioCompat, BuildError> {
+    builder(tracker, write_token).build()
+}
+
+const PAGE: &str = "<!doctype html>
+<html><head><meta charset=\"utf-8\"><title>tracking server</title></head>
+<body><h1>Tracking server</h1>
+<p>This dashboard is a placeholder. The API is described at
+<a href=\"/gradio_api/info\">/gradio_api/info</a>.</p></body></html>
+";
+
+async fn page() -> Html<&'static str> {
+    Html(PAGE)
+}
+
+/// The router: the dashboard at `/` with a catch-all fallback, as a single-page app has, and
+/// the Gradio routes beside it, which must win over the fallback.
+pub fn router(gradio: GradioCompat) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route_service("/gradio_api/{*rest}", gradio)
+        .fallback(page)
+}

@@ -1,0 +1,119 @@
+//! An in-memory experiment tracker that speaks the Gradio API.
+//!
+//! ```sh
+//! cargo run --example tracking_server                 # 127.0.0.1:7860, writes open
+//! HF_TOKEN=secret cargo run --example tracking_server # writes need the token
+//! cargo run --example tracking_server -- --port 8000 --host 0.0.0.0
+//! ```
+//!
+//! Options: `--host` (default 127.0.0.1, or 0.0.0.0 on Spaces), `--port` (default the `PORT`
+//! variable, else 7860; `--port` wins), `--write-token` (default the `HF_TOKEN` variable).
+
+mod app;
+
+use std::sync::Arc;
+
+const USAGE: &str = "usage: tracking_server [--host HOST] [--port PORT] [--write-token TOKEN]";
+
+struct Options {
+    host: String,
+    port: u16,
+    write_token: Option<String>,
+}
+
+fn parse_options() -> Result<Options, String> {
+    let mut host = None;
+    let mut port = None;
+    let mut write_token = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) => (f.to_owned(), Some(v.to_owned())),
+            None => (arg.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--host" => host = Some(value()?),
+            "--port" => {
+                let v = value()?;
+                port = Some(v.parse::<u16>().map_err(|_| format!("--port {v:?} is not a port number\n{USAGE}"))?);
+            }
+            "--write-token" => write_token = Some(value()?),
+            "-h" | "--help" => return Err(USAGE.to_owned()),
+            other => return Err(format!("unknown option {other:?}\n{USAGE}")),
+        }
+    }
+    let port = match port {
+        Some(p) => p,
+        None => match std::env::var("PORT") {
+            Ok(v) => v
+                .parse()
+                .map_err(|_| format!("PORT={v:?} is not a port number"))?,
+            Err(_) => 7860,
+        },
+    };
+    let host = host.unwrap_or_else(|| {
+        if gradio_compat::on_spaces() {
+            "0.0.0.0".to_owned()
+        } else {
+            "127.0.0.1".to_owned()
+        }
+    });
+    let write_token = write_token
+        .or_else(|| std::env::var("HF_TOKEN").ok())
+        .filter(|t| !t.trim().is_empty());
+    Ok(Options {
+        host,
+        port,
+        write_token,
+    })
+}
+
+#[tokio::main]
+async fn main() {
+    let options = match parse_options() {
+        Ok(o) => o,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    let tracker = Arc::new(app::Tracker::default());
+    let protected = options.write_token.is_some();
+    let gradio = match app::service(tracker, options.write_token) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot build the service: {e}");
+            std::process::exit(1);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind((options.host.as_str(), options.port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cannot listen on {}:{}: {e}", options.host, options.port);
+            std::process::exit(1);
+        }
+    };
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let shown = addr.replace("0.0.0.0", "127.0.0.1");
+    println!("tracking server listening on http://{addr}");
+    println!("API schema: http://{shown}/gradio_api/info");
+    if protected {
+        println!("writes (log, bulk_log, upload_artifact, upload) need the write token");
+        println!("try: curl -s -X POST http://{shown}/gradio_api/call/log -H 'content-type: application/json' -H \"Authorization: Bearer $HF_TOKEN\" -d '{{\"data\": [\"demo\", \"run-1\", {{\"loss\": 0.5}}]}}'");
+    } else {
+        println!("writes are OPEN: no write token is set (set HF_TOKEN or --write-token to require one)");
+        println!("try: curl -s -X POST http://{shown}/gradio_api/call/log -H 'content-type: application/json' -d '{{\"data\": [\"demo\", \"run-1\", {{\"loss\": 0.5}}]}}'");
+    }
+    println!("then: curl -sN http://{shown}/gradio_api/call/log/<event_id>");
+    let app = app::router(gradio);
+    if let Err(e) = gradio_compat::serve(listener, app, gradio_compat::shutdown_signal()).await {
+        eprintln!("server error: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,161 @@
+//! A registry of test endpoints shared by the integration tests.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use gradio_compat::{CallContext, FileData, NoArgs, Registry};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+
+/// Add two numbers.
+#[derive(Deserialize, JsonSchema)]
+pub struct AddArgs {
+    /// The first number.
+    pub a: f64,
+    /// The second number.
+    pub b: f64,
+}
+
+/// Fails with the given message.
+#[derive(Deserialize, JsonSchema)]
+pub struct FailArgs {
+    /// The message.
+    pub message: String,
+}
+
+/// A mode.
+#[derive(Deserialize, Serialize, JsonSchema, Clone, Copy, Debug)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Fast.
+    Fast,
+    /// Slow.
+    Slow,
+}
+
+/// Exercises the descriptor mapping.
+#[derive(Deserialize, JsonSchema)]
+pub struct ShapesArgs {
+    /// A count.
+    pub count: i64,
+    /// An optional step.
+    pub step: Option<u64>,
+    /// Any JSON.
+    pub anything: serde_json::Value,
+    /// A mode.
+    pub mode: Mode,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Metrics.
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// Echo what the handler sees of the token.
+#[derive(Deserialize, JsonSchema)]
+pub struct TokenArgs {
+    /// A value.
+    pub x: i64,
+    /// The token.
+    pub hf_token: Option<String>,
+}
+
+/// What the token endpoint saw.
+#[derive(Serialize, JsonSchema)]
+pub struct TokenSeen {
+    /// The `hf_token` argument after injection.
+    pub arg: Option<String>,
+    /// The context's effective token.
+    pub token: Option<String>,
+    /// The context's bearer token.
+    pub bearer: Option<String>,
+}
+
+/// Reports the size of a file.
+#[derive(Deserialize, JsonSchema)]
+pub struct FileArgs {
+    /// The file.
+    pub f: FileData,
+}
+
+/// Counters and gates the fixture endpoints share with a test.
+pub struct Probe {
+    /// How many times any handler started.
+    pub started: AtomicUsize,
+    /// `wait` blocks until a permit is added here.
+    pub gate: Arc<Semaphore>,
+}
+
+impl Probe {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            started: AtomicUsize::new(0),
+            gate: Arc::new(Semaphore::new(0)),
+        })
+    }
+
+    pub fn started(&self) -> usize {
+        self.started.load(Ordering::SeqCst)
+    }
+
+    /// Lets one waiting `wait` call finish.
+    pub fn release(&self) {
+        self.gate.add_permits(1);
+    }
+}
+
+/// The fixture registry: add, fail, boom (panics), wait (blocks on the probe's gate),
+/// shapes, token, file_size, nothing.
+pub fn registry(probe: Arc<Probe>) -> Registry {
+    let p1 = probe.clone();
+    let p2 = probe.clone();
+    let p3 = probe.clone();
+    let p4 = probe;
+    Registry::new()
+        .typed("add", move |a: AddArgs, _: CallContext| {
+            p1.started.fetch_add(1, Ordering::SeqCst);
+            async move { Ok::<_, String>(a.a + a.b) }
+        })
+        .typed("fail", |a: FailArgs, _: CallContext| async move { Err::<(), _>(a.message) })
+        .typed("boom", |_: NoArgs, _: CallContext| async move {
+            if true {
+                panic!("deliberate panic in a handler");
+            }
+            Ok::<(), String>(())
+        })
+        .typed("wait", move |_: NoArgs, _: CallContext| {
+            p2.started.fetch_add(1, Ordering::SeqCst);
+            let gate = p2.gate.clone();
+            async move {
+                let permit = gate.acquire().await.map_err(|e| e.to_string())?;
+                permit.forget();
+                Ok::<_, String>("released".to_owned())
+            }
+        })
+        .typed("shapes", move |a: ShapesArgs, _: CallContext| {
+            p3.started.fetch_add(1, Ordering::SeqCst);
+            async move {
+                Ok::<_, String>(serde_json::json!({
+                    "count": a.count, "step": a.step, "anything": a.anything,
+                    "mode": a.mode, "tags": a.tags, "metrics": a.metrics,
+                }))
+            }
+        })
+        .typed("token", move |a: TokenArgs, ctx: CallContext| {
+            p4.started.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let _ = a.x;
+                Ok::<_, String>(TokenSeen {
+                    arg: a.hf_token,
+                    token: ctx.token().map(str::to_owned),
+                    bearer: ctx.bearer_token().map(str::to_owned),
+                })
+            }
+        })
+        .typed("file_size", |a: FileArgs, _: CallContext| async move {
+            let meta = tokio::fs::metadata(&a.f.path).await.map_err(|e| e.to_string())?;
+            Ok::<_, String>(meta.len())
+        })
+        .typed("nothing", |_: NoArgs, _: CallContext| async move { Ok::<(), String>(()) })
+}
