@@ -135,7 +135,10 @@ impl Signature {
                         problems.push(ArgProblem {
                             parameter: param.name.to_string(),
                             index: Some(index),
-                            msg: format!("parameter {:?} (index {index}){at}: {}", &*param.name, m.msg),
+                            msg: format!(
+                                "parameter {:?} (index {index}){at}: {}",
+                                &*param.name, m.msg
+                            ),
                         });
                     }
                 }
@@ -162,7 +165,10 @@ impl Signature {
             return Err(ApiError::invalid_arguments(&self.name, problems));
         }
         let call = (self.binder)(args).map_err(|mut problem| {
-            problem.index = self.params.iter().position(|p| *p.name == problem.parameter);
+            problem.index = self
+                .params
+                .iter()
+                .position(|p| *p.name == problem.parameter);
             ApiError::invalid_arguments(&self.name, vec![problem])
         })?;
         Ok(Bound { call, token })

@@ -132,9 +132,9 @@ impl MemoryStore {
         // Consumed ids linger in the queue; keep it within a constant factor of the live ones.
         if order.len() > 2 * self.finished() + 1024 {
             order.retain(|(id, at)| {
-                self.map
-                    .get(id)
-                    .is_some_and(|e| matches!(e.slot, Slot::Finished { at: done, .. } if done == *at))
+                self.map.get(id).is_some_and(
+                    |e| matches!(e.slot, Slot::Finished { at: done, .. } if done == *at),
+                )
             });
         }
         dropped
@@ -263,9 +263,18 @@ mod tests {
             store.finish(*id, done("[1]"));
         }
         assert_eq!(store.finished(), 2);
-        assert_eq!(store.subscribe(ids[0], "a").unwrap_err(), LookupError::NotFound);
-        assert!(matches!(store.subscribe(ids[2], "a"), Ok(Subscription::Ready(_))));
-        assert!(matches!(store.subscribe(running, "a"), Ok(Subscription::Waiting(_))));
+        assert_eq!(
+            store.subscribe(ids[0], "a").unwrap_err(),
+            LookupError::NotFound
+        );
+        assert!(matches!(
+            store.subscribe(ids[2], "a"),
+            Ok(Subscription::Ready(_))
+        ));
+        assert!(matches!(
+            store.subscribe(running, "a"),
+            Ok(Subscription::Waiting(_))
+        ));
     }
 
     #[test]

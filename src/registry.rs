@@ -117,10 +117,12 @@ pub(crate) fn encode_outputs<T: serde::Serialize + ?Sized>(
 }
 
 /// The handler of a raw endpoint, erased.
-type RawHandler =
-    dyn Fn(Map<String, Value>, CallContext) -> Pin<Box<dyn Future<Output = Result<Value, String>> + Send>>
-        + Send
-        + Sync;
+type RawHandler = dyn Fn(
+        Map<String, Value>,
+        CallContext,
+    ) -> Pin<Box<dyn Future<Output = Result<Value, String>> + Send>>
+    + Send
+    + Sync;
 
 impl Endpoint {
     /// A raw endpoint: parameters and result described by JSON Schemas, and a handler over

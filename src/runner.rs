@@ -11,7 +11,12 @@ use crate::registry::BoundCall;
 use crate::store::{EventStore, Outcome};
 
 /// Spawns the call on the current tokio runtime and records its outcome in the store.
-pub(crate) fn spawn_call(store: Arc<dyn EventStore>, id: EventId, call: BoundCall, ctx: CallContext) {
+pub(crate) fn spawn_call(
+    store: Arc<dyn EventStore>,
+    id: EventId,
+    call: BoundCall,
+    ctx: CallContext,
+) {
     tokio::spawn(async move {
         let run = AssertUnwindSafe(async move { call(ctx).await }).catch_unwind();
         let outcome = match run.await {

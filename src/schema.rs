@@ -44,8 +44,41 @@ fn is_null_schema(schema: &Value) -> bool {
 }
 
 /// Splits nullability off a schema: returns the non-null schema and whether null is allowed.
-/// Sibling keys such as `description`, `title` and `default` are kept.
+/// Sibling keys such as `description`, `title` and `default` are kept. A union of constants
+/// (how schemars writes an enum with documented variants) becomes a plain `enum`.
 pub(crate) fn split_nullable(schema: &Value, defs: &Defs) -> (Value, bool) {
+    let (mut inner, nullable) = split_nullable_raw(schema, defs);
+    collapse_const_union(&mut inner, defs);
+    (inner, nullable)
+}
+
+/// `{"oneOf": [{"const": "a"}, {"const": "b"}]}` → `{"type": "string", "enum": ["a", "b"]}`.
+fn collapse_const_union(schema: &mut Value, defs: &Defs) {
+    let Value::Object(object) = schema else {
+        return;
+    };
+    for key in ["oneOf", "anyOf"] {
+        let Some(Value::Array(branches)) = object.get(key) else {
+            continue;
+        };
+        let consts: Option<Vec<Value>> = branches
+            .iter()
+            .map(|b| resolve(b, defs).get("const").cloned())
+            .collect();
+        let Some(consts) = consts.filter(|c| !c.is_empty()) else {
+            continue;
+        };
+        let all_strings = consts.iter().all(Value::is_string);
+        object.remove(key);
+        if all_strings {
+            object.insert("type".into(), Value::from("string"));
+        }
+        object.insert("enum".into(), Value::Array(consts));
+        return;
+    }
+}
+
+fn split_nullable_raw(schema: &Value, defs: &Defs) -> (Value, bool) {
     let schema = resolve(schema, defs);
     let Value::Object(object) = schema else {
         // `true` / `false` schemas.
@@ -86,7 +119,10 @@ pub(crate) fn split_nullable(schema: &Value, defs: &Defs) -> (Value, bool) {
                 }
             }
         } else {
-            out.insert(key.into(), Value::from(rest.into_iter().cloned().collect::<Vec<_>>()));
+            out.insert(
+                key.into(),
+                Value::from(rest.into_iter().cloned().collect::<Vec<_>>()),
+            );
         }
         return (Value::Object(out), true);
     }
@@ -296,20 +332,22 @@ pub(crate) fn example(schema: &Value, defs: &Defs) -> Value {
 }
 
 fn example_at(schema: &Value, defs: &Defs, depth: usize) -> Value {
-    let schema = resolve(schema, defs);
     if depth > MAX_DEPTH {
         return Value::Null;
     }
-    if let Some(examples) = schema.get("examples").and_then(Value::as_array) {
-        if let Some(first) = examples.first() {
-            return first.clone();
-        }
+    let schema = resolve(schema, defs);
+    if let Some(first) = schema
+        .get("examples")
+        .and_then(Value::as_array)
+        .and_then(|e| e.first())
+    {
+        return first.clone();
     }
-    if let Some(default) = schema.get("default") {
-        if !default.is_null() {
-            return default.clone();
-        }
+    if let Some(default) = schema.get("default").filter(|d| !d.is_null()) {
+        return default.clone();
     }
+    let (inner, _) = split_nullable(schema, defs);
+    let schema = &inner;
     if let Some(value) = schema.get("const") {
         return value.clone();
     }
@@ -321,10 +359,6 @@ fn example_at(schema: &Value, defs: &Defs, depth: usize) -> Value {
             "path": "<a path returned by POST /gradio_api/upload>",
             "meta": {"_type": "gradio.FileData"}
         });
-    }
-    let (inner, nullable) = split_nullable(schema, defs);
-    if nullable && inner != *schema {
-        return example_at(&inner, defs, depth + 1);
     }
     for key in ["anyOf", "oneOf"] {
         if let Some(first) = schema.get(key).and_then(|b| b.get(0)) {
@@ -376,7 +410,10 @@ mod tests {
         assert_eq!(component(&s, &d), "Number");
         let any_of = json!({"anyOf": [{"type": "string"}, {"type": "null"}], "description": "x"});
         assert_eq!(python_type(&any_of, &d), "str | None");
-        assert_eq!(info_type(&any_of, &d), json!({"description": "x", "type": "string"}));
+        assert_eq!(
+            info_type(&any_of, &d),
+            json!({"description": "x", "type": "string"})
+        );
     }
 
     #[test]
@@ -394,6 +431,26 @@ mod tests {
         let any = Value::Bool(true);
         assert_eq!(python_type(&any, &d), "Any");
         assert_eq!(info_type(&any, &d)["type"], "object");
+    }
+
+    #[test]
+    fn documented_enum_variants_collapse_to_an_enum() {
+        let d = no_defs();
+        let s = json!({"description": "A mode.", "oneOf": [
+            {"description": "Fast.", "type": "string", "const": "fast"},
+            {"description": "Slow.", "type": "string", "const": "slow"}]});
+        assert_eq!(
+            info_type(&s, &d),
+            json!({"description": "A mode.", "type": "string", "enum": ["fast", "slow"]})
+        );
+        assert_eq!(component(&s, &d), "Dropdown");
+        assert_eq!(python_type(&s, &d), "Literal[\"fast\", \"slow\"]");
+        assert_eq!(example(&s, &d), json!("fast"));
+        let nullable = json!({"anyOf": [s, {"type": "null"}]});
+        assert_eq!(
+            python_type(&nullable, &d),
+            "Literal[\"fast\", \"slow\"] | None"
+        );
     }
 
     #[test]

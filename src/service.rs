@@ -151,7 +151,10 @@ impl GradioCompat {
 
         if let Some(file_path) = rest.strip_prefix("/file=") {
             if !readable {
-                return Err(ApiError::method_not_allowed(&format!("{prefix}/file="), "GET, HEAD"));
+                return Err(ApiError::method_not_allowed(
+                    &format!("{prefix}/file="),
+                    "GET, HEAD",
+                ));
             }
             return file::serve(inner, file_path, head).await;
         }
@@ -160,13 +163,19 @@ impl GradioCompat {
         match segments.as_slice() {
             ["info"] => {
                 if !readable {
-                    return Err(ApiError::method_not_allowed(&format!("{prefix}/info"), "GET, HEAD"));
+                    return Err(ApiError::method_not_allowed(
+                        &format!("{prefix}/info"),
+                        "GET, HEAD",
+                    ));
                 }
                 Ok(info::respond(&inner.info))
             }
             ["upload"] => {
                 if method != Method::POST {
-                    return Err(ApiError::method_not_allowed(&format!("{prefix}/upload"), "POST"));
+                    return Err(ApiError::method_not_allowed(
+                        &format!("{prefix}/upload"),
+                        "POST",
+                    ));
                 }
                 let (parts, body) = request.into_parts();
                 upload::upload(inner, parts, body).await
@@ -177,7 +186,10 @@ impl GradioCompat {
             }
             ["call", api] => {
                 if method != Method::POST {
-                    return Err(ApiError::method_not_allowed(&format!("{prefix}/call/{api}"), "POST"));
+                    return Err(ApiError::method_not_allowed(
+                        &format!("{prefix}/call/{api}"),
+                        "POST",
+                    ));
                 }
                 let (parts, body) = request.into_parts();
                 call::start(inner, parts, body, api, BodyForm::Data).await
@@ -445,13 +457,11 @@ impl Builder {
 
         let store: Arc<dyn EventStore> = match store {
             Some(store) => store,
-            None => {
-                Arc::new(MemoryStore::new(StoreLimits {
-                    result_capacity: config.result_capacity,
-                    result_ttl: config.result_ttl,
-                    max_unfinished: config.max_unfinished,
-                }))
-            }
+            None => Arc::new(MemoryStore::new(StoreLimits {
+                result_capacity: config.result_capacity,
+                result_ttl: config.result_ttl,
+                max_unfinished: config.max_unfinished,
+            })),
         };
         spawn_sweeper(Arc::downgrade(&store), config.result_ttl);
 

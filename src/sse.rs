@@ -62,7 +62,12 @@ pub(crate) struct CallStream {
 }
 
 impl CallStream {
-    pub(crate) fn ready(outcome: Outcome, store: Arc<dyn EventStore>, id: EventId, every: Duration) -> Self {
+    pub(crate) fn ready(
+        outcome: Outcome,
+        store: Arc<dyn EventStore>,
+        id: EventId,
+        every: Duration,
+    ) -> Self {
         Self::with_state(State::Ready(outcome), store, id, every)
     }
 
@@ -105,7 +110,8 @@ impl Body for CallStream {
                     return Poll::Ready(None);
                 }
                 State::Ready(_) => {
-                    let State::Ready(outcome) = std::mem::replace(&mut this.state, State::Delivered)
+                    let State::Ready(outcome) =
+                        std::mem::replace(&mut this.state, State::Delivered)
                     else {
                         unreachable!("matched Ready above")
                     };

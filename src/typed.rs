@@ -12,7 +12,9 @@ use serde_json::{Map, Value};
 
 use crate::context::CallContext;
 use crate::error::{ArgProblem, BuildError};
-use crate::registry::{encode_outputs, is_unit_schema, Binder, BoundCall, CallFuture, Endpoint, ParamSpec};
+use crate::registry::{
+    encode_outputs, is_unit_schema, Binder, BoundCall, CallFuture, Endpoint, ParamSpec,
+};
 use crate::schema::Defs;
 
 /// The argument type of an endpoint that takes no parameters.
@@ -182,7 +184,11 @@ fn decode_problem(e: &serde_path_to_error::Error<serde_json::Error>) -> ArgProbl
     } else {
         parameter
     };
-    let at = if rest != parameter { format!(" at {rest}") } else { String::new() };
+    let at = if rest != parameter {
+        format!(" at {rest}")
+    } else {
+        String::new()
+    };
     ArgProblem {
         msg: format!("parameter {parameter:?}{at}: {}", e.inner()),
         parameter,

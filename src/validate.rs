@@ -352,7 +352,10 @@ mod tests {
     #[test]
     fn types_and_coercion() {
         assert!(check(json!(1), json!({"type": "number"})).is_ok());
-        assert_eq!(check(json!(3.0), json!({"type": "integer"})).unwrap(), json!(3));
+        assert_eq!(
+            check(json!(3.0), json!({"type": "integer"})).unwrap(),
+            json!(3)
+        );
         let err = check(json!("abc"), json!({"type": "number"})).unwrap_err();
         assert_eq!(err.msg, "expected float, got the string \"abc\"");
         assert!(check(json!(null), json!({"type": ["integer", "null"]})).is_ok());

@@ -24,7 +24,12 @@ fn service(probe: &Arc<Probe>) -> GradioCompat {
 async fn post(svc: &GradioCompat, path: &str, body: &str) -> common::Reply {
     call_in_process(
         svc,
-        request(Method::POST, path, &[("content-type", "application/json")], Bytes::from(body.to_owned())),
+        request(
+            Method::POST,
+            path,
+            &[("content-type", "application/json")],
+            Bytes::from(body.to_owned()),
+        ),
     )
     .await
 }
@@ -37,17 +42,24 @@ async fn get(svc: &GradioCompat, path: &str) -> common::Reply {
 async fn call_and_poll_complete_with_value_and_headers() {
     let probe = Probe::new();
     let server = TestServer::start(service(&probe)).await;
-    let call = server.post_json("/gradio_api/call/add", r#"{"data": [1, 2]}"#).await;
+    let call = server
+        .post_json("/gradio_api/call/add", r#"{"data": [1, 2]}"#)
+        .await;
     assert_eq!(call.status, StatusCode::OK);
     assert_eq!(call.header("content-type"), Some("application/json"));
     let id = call.event_id();
     assert_eq!(id.len(), 32);
-    assert!(id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert!(id
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
     assert_eq!(call.text(), format!("{{\"event_id\":\"{id}\"}}"));
 
     let poll = server.get(&format!("/gradio_api/call/add/{id}")).await;
     assert_eq!(poll.status, StatusCode::OK);
-    assert_eq!(poll.header("content-type"), Some("text/event-stream; charset=utf-8"));
+    assert_eq!(
+        poll.header("content-type"),
+        Some("text/event-stream; charset=utf-8")
+    );
     assert_eq!(poll.header("cache-control"), Some("no-store"));
     assert_eq!(poll.header("x-accel-buffering"), Some("no"));
     assert_eq!(poll.text(), "event: complete\ndata: [3.0]\n\n");
@@ -55,14 +67,19 @@ async fn call_and_poll_complete_with_value_and_headers() {
     // Delivered once: the event is gone afterwards.
     let again = server.get(&format!("/gradio_api/call/add/{id}")).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
-    assert!(again.json()["error"].as_str().unwrap().contains("already delivered"));
+    assert!(again.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("already delivered"));
 }
 
 #[tokio::test]
 async fn trailing_slashes_are_accepted() {
     let probe = Probe::new();
     let svc = service(&probe);
-    let id = post(&svc, "/gradio_api/call/add/", r#"{"data": [2, 2]}"#).await.event_id();
+    let id = post(&svc, "/gradio_api/call/add/", r#"{"data": [2, 2]}"#)
+        .await
+        .event_id();
     let poll = get(&svc, &format!("/gradio_api/call/add/{id}/")).await;
     assert_eq!(poll.text(), "event: complete\ndata: [4.0]\n\n");
 }
@@ -71,9 +88,13 @@ async fn trailing_slashes_are_accepted() {
 async fn handler_error_arrives_as_error_event() {
     let probe = Probe::new();
     let svc = service(&probe);
-    let id = post(&svc, "/gradio_api/call/fail", r#"{"data": ["deliberate failure: boom"]}"#)
-        .await
-        .event_id();
+    let id = post(
+        &svc,
+        "/gradio_api/call/fail",
+        r#"{"data": ["deliberate failure: boom"]}"#,
+    )
+    .await
+    .event_id();
     let poll = get(&svc, &format!("/gradio_api/call/fail/{id}")).await;
     let frames = parse_frames(poll.text());
     assert_eq!(frames.len(), 1);
@@ -89,12 +110,22 @@ async fn handler_error_arrives_as_error_event() {
 async fn a_panicking_handler_gives_an_error_event_and_the_server_keeps_serving() {
     let probe = Probe::new();
     let server = TestServer::start(service(&probe)).await;
-    let id = server.post_json("/gradio_api/call/boom", r#"{"data": []}"#).await.event_id();
+    let id = server
+        .post_json("/gradio_api/call/boom", r#"{"data": []}"#)
+        .await
+        .event_id();
     let poll = server.get(&format!("/gradio_api/call/boom/{id}")).await;
     let frames = parse_frames(poll.text());
     assert_eq!(frames[0].event.as_deref(), Some("error"));
-    assert!(frames[0].data.contains("internal error"), "{}", frames[0].data);
-    let id = server.post_json("/gradio_api/call/add", r#"{"data": [1, 1]}"#).await.event_id();
+    assert!(
+        frames[0].data.contains("internal error"),
+        "{}",
+        frames[0].data
+    );
+    let id = server
+        .post_json("/gradio_api/call/add", r#"{"data": [1, 1]}"#)
+        .await
+        .event_id();
     let poll = server.get(&format!("/gradio_api/call/add/{id}")).await;
     assert_eq!(poll.text(), "event: complete\ndata: [2.0]\n\n");
 }
@@ -103,9 +134,13 @@ async fn a_panicking_handler_gives_an_error_event_and_the_server_keeps_serving()
 async fn endpoint_without_outputs_completes_with_an_empty_list() {
     let probe = Probe::new();
     let svc = service(&probe);
-    let id = post(&svc, "/gradio_api/call/nothing", r#"{"data": []}"#).await.event_id();
+    let id = post(&svc, "/gradio_api/call/nothing", r#"{"data": []}"#)
+        .await
+        .event_id();
     assert_eq!(
-        get(&svc, &format!("/gradio_api/call/nothing/{id}")).await.text(),
+        get(&svc, &format!("/gradio_api/call/nothing/{id}"))
+            .await
+            .text(),
         "event: complete\ndata: []\n\n"
     );
 }
@@ -114,14 +149,24 @@ async fn endpoint_without_outputs_completes_with_an_empty_list() {
 async fn wrong_api_name_on_poll_is_404_and_consumes_nothing() {
     let probe = Probe::new();
     let svc = service(&probe);
-    let id = post(&svc, "/gradio_api/call/add", r#"{"data": [1, 2]}"#).await.event_id();
+    let id = post(&svc, "/gradio_api/call/add", r#"{"data": [1, 2]}"#)
+        .await
+        .event_id();
     let wrong = get(&svc, &format!("/gradio_api/call/fail/{id}")).await;
     assert_eq!(wrong.status, StatusCode::NOT_FOUND);
     let message = wrong.json()["error"].as_str().unwrap().to_owned();
     assert!(message.contains("belongs to /add"), "{message}");
-    assert!(message.contains(&format!("/gradio_api/call/add/{id}")), "{message}");
+    assert!(
+        message.contains(&format!("/gradio_api/call/add/{id}")),
+        "{message}"
+    );
     // An unknown api name is 404 as well.
-    assert_eq!(get(&svc, &format!("/gradio_api/call/nope/{id}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&svc, &format!("/gradio_api/call/nope/{id}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     // The correct poll still gets the result.
     let right = get(&svc, &format!("/gradio_api/call/add/{id}")).await;
     assert_eq!(right.text(), "event: complete\ndata: [3.0]\n\n");
@@ -131,16 +176,29 @@ async fn wrong_api_name_on_poll_is_404_and_consumes_nothing() {
 async fn head_never_consumes() {
     let probe = Probe::new();
     let server = TestServer::start(service(&probe)).await;
-    let id = server.post_json("/gradio_api/call/add", r#"{"data": [1, 2]}"#).await.event_id();
+    let id = server
+        .post_json("/gradio_api/call/add", r#"{"data": [1, 2]}"#)
+        .await
+        .event_id();
     let path = format!("/gradio_api/call/add/{id}");
     for _ in 0..3 {
-        let head = server.send(request(Method::HEAD, &path, &[], Bytes::new())).await;
+        let head = server
+            .send(request(Method::HEAD, &path, &[], Bytes::new()))
+            .await;
         assert_eq!(head.status, StatusCode::OK);
-        assert_eq!(head.header("content-type"), Some("text/event-stream; charset=utf-8"));
+        assert_eq!(
+            head.header("content-type"),
+            Some("text/event-stream; charset=utf-8")
+        );
         assert!(head.body.is_empty());
     }
-    assert_eq!(server.get(&path).await.text(), "event: complete\ndata: [3.0]\n\n");
-    let head = server.send(request(Method::HEAD, &path, &[], Bytes::new())).await;
+    assert_eq!(
+        server.get(&path).await.text(),
+        "event: complete\ndata: [3.0]\n\n"
+    );
+    let head = server
+        .send(request(Method::HEAD, &path, &[], Bytes::new()))
+        .await;
     assert_eq!(head.status, StatusCode::NOT_FOUND);
 }
 
@@ -148,7 +206,12 @@ async fn head_never_consumes() {
 async fn unknown_and_malformed_event_ids_are_404_json() {
     let probe = Probe::new();
     let svc = service(&probe);
-    for id in ["0123456789abcdef0123456789abcdef", "not-an-id", "%2e%2e", &"f".repeat(300)] {
+    for id in [
+        "0123456789abcdef0123456789abcdef",
+        "not-an-id",
+        "%2e%2e",
+        &"f".repeat(300),
+    ] {
         let r = get(&svc, &format!("/gradio_api/call/add/{id}")).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{id}");
         assert_eq!(r.header("content-type"), Some("application/json"));
@@ -179,22 +242,62 @@ async fn argument_problems_are_422_naming_the_parameter() {
         ("add", r#"{"foo":1}"#, &["\"data\""]),
         ("add", r#"[1, 2]"#, &["{\"data\": [...]}"]),
         ("add", r#"{"data":"notalist"}"#, &["array", "object"]),
-        ("add", r#"{"data":[1,2,3]}"#, &["too many values", "(a, b)", "got 3"]),
-        ("add", r#"{"data":[1]}"#, &["missing required parameter \"b\"", "index 1"]),
-        ("add", r#"{"data":["abc", 2]}"#, &["\"a\"", "index 0", "expected float", "\"abc\""]),
-        ("add", r#"{"data":{"a": 1, "c": 2}}"#, &["unknown parameter \"c\""]),
-        ("shapes", r#"{"data":[1, null, 1, "medium", [], {}]}"#, &["\"mode\"", "\"fast\""]),
-        ("shapes", r#"{"data":[1.5, null, 1, "fast", [], {}]}"#, &["\"count\"", "expected int"]),
-        ("shapes", r#"{"data":[1, null, 1, "fast", ["a", 2], {}]}"#, &["\"tags\"", "at /1"]),
-        ("shapes", r#"{"data":[1, -1, 1, "fast", [], {}]}"#, &["\"step\""]),
+        (
+            "add",
+            r#"{"data":[1,2,3]}"#,
+            &["too many values", "(a, b)", "got 3"],
+        ),
+        (
+            "add",
+            r#"{"data":[1]}"#,
+            &["missing required parameter \"b\"", "index 1"],
+        ),
+        (
+            "add",
+            r#"{"data":["abc", 2]}"#,
+            &["\"a\"", "index 0", "expected float", "\"abc\""],
+        ),
+        (
+            "add",
+            r#"{"data":{"a": 1, "c": 2}}"#,
+            &["unknown parameter \"c\""],
+        ),
+        (
+            "shapes",
+            r#"{"data":[1, null, 1, "medium", [], {}]}"#,
+            &["\"mode\"", "\"fast\""],
+        ),
+        (
+            "shapes",
+            r#"{"data":[1.5, null, 1, "fast", [], {}]}"#,
+            &["\"count\"", "expected int"],
+        ),
+        (
+            "shapes",
+            r#"{"data":[1, null, 1, "fast", ["a", 2], {}]}"#,
+            &["\"tags\"", "at /1"],
+        ),
+        (
+            "shapes",
+            r#"{"data":[1, -1, 1, "fast", [], {}]}"#,
+            &["\"step\""],
+        ),
     ];
     for (api, body, needles) in cases {
         let r = post(&svc, &format!("/gradio_api/call/{api}"), body).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", r.text());
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text()
+        );
         assert_eq!(r.header("content-type"), Some("application/json"));
         let message = r.json()["error"].as_str().unwrap().to_owned();
         for needle in *needles {
-            assert!(message.contains(needle), "{body}: {message:?} lacks {needle:?}");
+            assert!(
+                message.contains(needle),
+                "{body}: {message:?} lacks {needle:?}"
+            );
         }
     }
     // A per-parameter problem also comes as structured detail.
@@ -208,16 +311,38 @@ async fn argument_problems_are_422_naming_the_parameter() {
 async fn keyword_data_defaults_and_v2_form() {
     let probe = Probe::new();
     let svc = service(&probe);
-    let id = post(&svc, "/gradio_api/call/add", r#"{"data": {"b": 5, "a": 1}}"#).await.event_id();
-    assert_eq!(get(&svc, &format!("/gradio_api/call/add/{id}")).await.text(), "event: complete\ndata: [6.0]\n\n");
+    let id = post(
+        &svc,
+        "/gradio_api/call/add",
+        r#"{"data": {"b": 5, "a": 1}}"#,
+    )
+    .await
+    .event_id();
+    assert_eq!(
+        get(&svc, &format!("/gradio_api/call/add/{id}"))
+            .await
+            .text(),
+        "event: complete\ndata: [6.0]\n\n"
+    );
 
-    let id = post(&svc, "/gradio_api/call/v2/add", r#"{"a": 2, "b": 5}"#).await.event_id();
-    assert_eq!(get(&svc, &format!("/gradio_api/call/v2/add/{id}")).await.text(), "event: complete\ndata: [7.0]\n\n");
-
-    // Optional parameters may be left out or padded with null; 3.0 counts as an integer.
-    let id = post(&svc, "/gradio_api/call/shapes", r#"{"data": [3.0, null, [1, "x"], "slow", ["t"], {"loss": 1}]}"#)
+    let id = post(&svc, "/gradio_api/call/v2/add", r#"{"a": 2, "b": 5}"#)
         .await
         .event_id();
+    assert_eq!(
+        get(&svc, &format!("/gradio_api/call/v2/add/{id}"))
+            .await
+            .text(),
+        "event: complete\ndata: [7.0]\n\n"
+    );
+
+    // Optional parameters may be left out or padded with null; 3.0 counts as an integer.
+    let id = post(
+        &svc,
+        "/gradio_api/call/shapes",
+        r#"{"data": [3.0, null, [1, "x"], "slow", ["t"], {"loss": 1}]}"#,
+    )
+    .await
+    .event_id();
     let poll = get(&svc, &format!("/gradio_api/call/shapes/{id}")).await;
     let frames = parse_frames(poll.text());
     let data: Value = serde_json::from_str(&frames[0].data).unwrap();
@@ -252,12 +377,19 @@ async fn unfinished_limit_gives_503_with_retry_after() {
         .max_unfinished(2)
         .build()
         .unwrap();
-    let a = post(&svc, "/gradio_api/call/wait", r#"{"data": []}"#).await.event_id();
-    post(&svc, "/gradio_api/call/wait", r#"{"data": []}"#).await.event_id();
+    let a = post(&svc, "/gradio_api/call/wait", r#"{"data": []}"#)
+        .await
+        .event_id();
+    post(&svc, "/gradio_api/call/wait", r#"{"data": []}"#)
+        .await
+        .event_id();
     let full = post(&svc, "/gradio_api/call/add", r#"{"data": [1, 2]}"#).await;
     assert_eq!(full.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(full.header("retry-after"), Some("1"));
-    assert!(full.json()["error"].as_str().unwrap().contains("unfinished"));
+    assert!(full.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("unfinished"));
     probe.release();
     probe.release();
     // Both finish; once polled, there is room again.
@@ -271,15 +403,31 @@ async fn unfinished_limit_gives_503_with_retry_after() {
 async fn methods_not_allowed_say_which_are() {
     let probe = Probe::new();
     let svc = service(&probe);
-    let r = call_in_process(&svc, request(Method::GET, "/gradio_api/call/add", &[], Bytes::new())).await;
+    let r = call_in_process(
+        &svc,
+        request(Method::GET, "/gradio_api/call/add", &[], Bytes::new()),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.header("allow"), Some("POST"));
-    let r = call_in_process(&svc, request(Method::DELETE, "/gradio_api/call/add/abc", &[], Bytes::new())).await;
+    let r = call_in_process(
+        &svc,
+        request(
+            Method::DELETE,
+            "/gradio_api/call/add/abc",
+            &[],
+            Bytes::new(),
+        ),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.header("allow"), Some("GET, HEAD"));
     let r = get(&svc, "/gradio_api/nothing-here").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert!(r.json()["error"].as_str().unwrap().contains("/gradio_api/info"));
+    assert!(r.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("/gradio_api/info"));
 }
 
 /// Heartbeats flow while the job runs; the result follows once the handler is released.
@@ -292,8 +440,18 @@ async fn heartbeats_while_running_then_complete() {
         .build()
         .unwrap();
     let server = TestServer::start(svc).await;
-    let id = server.post_json("/gradio_api/call/wait", r#"{"data": []}"#).await.event_id();
-    let response = server.open(request(Method::GET, &format!("/gradio_api/call/wait/{id}"), &[], Bytes::new())).await;
+    let id = server
+        .post_json("/gradio_api/call/wait", r#"{"data": []}"#)
+        .await
+        .event_id();
+    let response = server
+        .open(request(
+            Method::GET,
+            &format!("/gradio_api/call/wait/{id}"),
+            &[],
+            Bytes::new(),
+        ))
+        .await;
     let mut sse = SseReader::new(response.into_body());
     let first = sse.next().await.unwrap();
     assert_eq!(first.event.as_deref(), Some("heartbeat"));
@@ -310,7 +468,11 @@ async fn heartbeats_while_running_then_complete() {
             other => panic!("unexpected event {other:?}"),
         }
     }
-    assert_eq!(sse.next().await, None, "the stream closes after the terminal frame");
+    assert_eq!(
+        sse.next().await,
+        None,
+        "the stream closes after the terminal frame"
+    );
 }
 
 /// An event store that tells the test when a waiting poll's body was dropped by the server.
@@ -366,19 +528,32 @@ async fn dropped_poll_before_the_result_consumes_nothing() {
         .build()
         .unwrap();
     let server = TestServer::start(svc).await;
-    let id = server.post_json("/gradio_api/call/wait", r#"{"data": []}"#).await.event_id();
+    let id = server
+        .post_json("/gradio_api/call/wait", r#"{"data": []}"#)
+        .await
+        .event_id();
     let path = format!("/gradio_api/call/wait/{id}");
     {
-        let response = server.open(request(Method::GET, &path, &[], Bytes::new())).await;
+        let response = server
+            .open(request(Method::GET, &path, &[], Bytes::new()))
+            .await;
         let mut sse = SseReader::new(response.into_body());
-        assert_eq!(sse.next().await.unwrap().event.as_deref(), Some("heartbeat"));
+        assert_eq!(
+            sse.next().await.unwrap().event.as_deref(),
+            Some("heartbeat")
+        );
         // Dropped here, while the job still runs.
     }
     tokio::time::timeout(common::WAIT, dropped.notified())
         .await
         .expect("the server drops the abandoned stream");
     probe.release();
-    let mut sse = SseReader::new(server.open(request(Method::GET, &path, &[], Bytes::new())).await.into_body());
+    let mut sse = SseReader::new(
+        server
+            .open(request(Method::GET, &path, &[], Bytes::new()))
+            .await
+            .into_body(),
+    );
     loop {
         let frame = sse.next().await.expect("a terminal frame");
         if frame.event.as_deref() == Some("complete") {
@@ -394,10 +569,15 @@ async fn dropped_poll_before_the_result_consumes_nothing() {
 async fn a_slow_handler_does_not_hold_up_other_requests() {
     let probe = Probe::new();
     let server = TestServer::start(service(&probe)).await;
-    let slow = server.post_json("/gradio_api/call/wait", r#"{"data": []}"#).await.event_id();
+    let slow = server
+        .post_json("/gradio_api/call/wait", r#"{"data": []}"#)
+        .await
+        .event_id();
     let slow_poll = {
         let path = format!("/gradio_api/call/wait/{slow}");
-        let response = server.open(request(Method::GET, &path, &[], Bytes::new())).await;
+        let response = server
+            .open(request(Method::GET, &path, &[], Bytes::new()))
+            .await;
         tokio::spawn(async move {
             let mut sse = SseReader::new(response.into_body());
             loop {
@@ -410,12 +590,21 @@ async fn a_slow_handler_does_not_hold_up_other_requests() {
     };
     let info = server.get("/gradio_api/info").await;
     assert_eq!(info.status, StatusCode::OK);
-    let id = server.post_json("/gradio_api/call/add", r#"{"data": [20, 22]}"#).await.event_id();
+    let id = server
+        .post_json("/gradio_api/call/add", r#"{"data": [20, 22]}"#)
+        .await
+        .event_id();
     let other = server.get(&format!("/gradio_api/call/add/{id}")).await;
     assert_eq!(other.text(), "event: complete\ndata: [42.0]\n\n");
-    assert!(!slow_poll.is_finished(), "the slow call cannot finish before its signal");
+    assert!(
+        !slow_poll.is_finished(),
+        "the slow call cannot finish before its signal"
+    );
     probe.release();
-    let frame = tokio::time::timeout(common::WAIT, slow_poll).await.unwrap().unwrap();
+    let frame = tokio::time::timeout(common::WAIT, slow_poll)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(frame.event.as_deref(), Some("complete"));
     assert_eq!(frame.data, "[\"released\"]");
 }
@@ -427,7 +616,9 @@ async fn results_expire_after_the_ttl() {
         .result_ttl(Duration::from_millis(50))
         .build()
         .unwrap();
-    let id = post(&svc, "/gradio_api/call/add", r#"{"data": [1, 2]}"#).await.event_id();
+    let id = post(&svc, "/gradio_api/call/add", r#"{"data": [1, 2]}"#)
+        .await
+        .event_id();
     // Wait until the job has run, then past the TTL.
     while probe.started() == 0 {
         tokio::task::yield_now().await;
@@ -446,7 +637,13 @@ async fn results_past_the_capacity_evict_the_oldest() {
         .unwrap();
     let mut ids = Vec::new();
     for i in 0..5 {
-        let id = post(&svc, "/gradio_api/call/add", &format!(r#"{{"data": [{i}, 0]}}"#)).await.event_id();
+        let id = post(
+            &svc,
+            "/gradio_api/call/add",
+            &format!(r#"{{"data": [{i}, 0]}}"#),
+        )
+        .await
+        .event_id();
         // Let each job finish before the next, so the finishing order is known.
         let path = format!("/gradio_api/call/add/{id}");
         let head = request(Method::HEAD, &path, &[], Bytes::new());
@@ -457,7 +654,22 @@ async fn results_past_the_capacity_evict_the_oldest() {
         tokio::time::sleep(Duration::from_millis(5)).await;
         ids.push(id);
     }
-    assert_eq!(get(&svc, &format!("/gradio_api/call/add/{}", ids[0])).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(get(&svc, &format!("/gradio_api/call/add/{}", ids[1])).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(get(&svc, &format!("/gradio_api/call/add/{}", ids[4])).await.text(), "event: complete\ndata: [4.0]\n\n");
+    assert_eq!(
+        get(&svc, &format!("/gradio_api/call/add/{}", ids[0]))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&svc, &format!("/gradio_api/call/add/{}", ids[1]))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&svc, &format!("/gradio_api/call/add/{}", ids[4]))
+            .await
+            .text(),
+        "event: complete\ndata: [4.0]\n\n"
+    );
 }

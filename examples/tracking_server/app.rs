@@ -78,7 +78,9 @@ impl Tracker {
         let added = metrics.len();
         if self.points.fetch_add(added, Ordering::AcqRel) + added > MAX_POINTS {
             self.points.fetch_sub(added, Ordering::AcqRel);
-            return Err(format!("the tracker is full: it keeps at most {MAX_POINTS} values"));
+            return Err(format!(
+                "the tracker is full: it keeps at most {MAX_POINTS} values"
+            ));
         }
         let mut projects = self.projects.write().unwrap_or_else(|e| e.into_inner());
         let run = projects
@@ -111,10 +113,16 @@ impl Tracker {
         }
         if self.artifacts.fetch_add(1, Ordering::AcqRel) >= MAX_ARTIFACTS {
             self.artifacts.fetch_sub(1, Ordering::AcqRel);
-            return Err(format!("the tracker is full: it keeps at most {MAX_ARTIFACTS} artifacts"));
+            return Err(format!(
+                "the tracker is full: it keeps at most {MAX_ARTIFACTS} artifacts"
+            ));
         }
         let mut projects = self.projects.write().unwrap_or_else(|e| e.into_inner());
-        projects.entry(project.to_owned()).or_default().artifacts.push(artifact);
+        projects
+            .entry(project.to_owned())
+            .or_default()
+            .artifacts
+            .push(artifact);
         Ok(())
     }
 
@@ -146,7 +154,11 @@ impl Tracker {
             if names.is_empty() {
                 "none".to_owned()
             } else {
-                names.into_iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+                names
+                    .into_iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
         };
         let p = projects.get(project).ok_or_else(|| {
@@ -287,10 +299,13 @@ pub fn registry(tracker: Arc<Tracker>) -> Registry {
             let t = t_projects.clone();
             async move { Ok::<_, String>(t.projects()) }
         })
-        .typed("get_runs_for_project", move |a: ProjectArgs, _: CallContext| {
-            let t = t_runs.clone();
-            async move { Ok::<_, String>(t.runs(&a.project)) }
-        })
+        .typed(
+            "get_runs_for_project",
+            move |a: ProjectArgs, _: CallContext| {
+                let t = t_runs.clone();
+                async move { Ok::<_, String>(t.runs(&a.project)) }
+            },
+        )
         .typed("get_metric_values", move |a: MetricArgs, _: CallContext| {
             let t = t_values.clone();
             async move { t.values(&a.project, &a.run, &a.metric_name, a.step) }
@@ -342,7 +357,10 @@ pub fn builder(tracker: Arc<Tracker>, write_token: Option<String>) -> Builder {
 }
 
 /// The whole service: the tracker's Gradio API, built with defaults.
-pub fn service(tracker: Arc<Tracker>, write_token: Option<String>) -> Result<GradioCompat, BuildError> {
+pub fn service(
+    tracker: Arc<Tracker>,
+    write_token: Option<String>,
+) -> Result<GradioCompat, BuildError> {
     builder(tracker, write_token).build()
 }
 

@@ -41,7 +41,10 @@ fn parse_options() -> Result<Options, String> {
             "--host" => host = Some(value()?),
             "--port" => {
                 let v = value()?;
-                port = Some(v.parse::<u16>().map_err(|_| format!("--port {v:?} is not a port number\n{USAGE}"))?);
+                port = Some(
+                    v.parse::<u16>()
+                        .map_err(|_| format!("--port {v:?} is not a port number\n{USAGE}"))?,
+                );
             }
             "--write-token" => write_token = Some(value()?),
             "-h" | "--help" => return Err(USAGE.to_owned()),
@@ -92,14 +95,18 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let listener = match tokio::net::TcpListener::bind((options.host.as_str(), options.port)).await {
+    let listener = match tokio::net::TcpListener::bind((options.host.as_str(), options.port)).await
+    {
         Ok(l) => l,
         Err(e) => {
             eprintln!("cannot listen on {}:{}: {e}", options.host, options.port);
             std::process::exit(1);
         }
     };
-    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let shown = addr.replace("0.0.0.0", "127.0.0.1");
     println!("tracking server listening on http://{addr}");
     println!("API schema: http://{shown}/gradio_api/info");
@@ -107,7 +114,9 @@ async fn main() {
         println!("writes (log, bulk_log, upload_artifact, upload) need the write token");
         println!("try: curl -s -X POST http://{shown}/gradio_api/call/log -H 'content-type: application/json' -H \"Authorization: Bearer $HF_TOKEN\" -d '{{\"data\": [\"demo\", \"run-1\", {{\"loss\": 0.5}}]}}'");
     } else {
-        println!("writes are OPEN: no write token is set (set HF_TOKEN or --write-token to require one)");
+        println!(
+            "writes are OPEN: no write token is set (set HF_TOKEN or --write-token to require one)"
+        );
         println!("try: curl -s -X POST http://{shown}/gradio_api/call/log -H 'content-type: application/json' -d '{{\"data\": [\"demo\", \"run-1\", {{\"loss\": 0.5}}]}}'");
     }
     println!("then: curl -sN http://{shown}/gradio_api/call/log/<event_id>");

@@ -29,7 +29,12 @@ pub(crate) enum BodyForm {
 }
 
 /// Reads a JSON body within the size limit.
-pub(crate) async fn read_json<B>(inner: &Inner, parts: &Parts, body: B, route: &str) -> Result<Value, ApiError>
+pub(crate) async fn read_json<B>(
+    inner: &Inner,
+    parts: &Parts,
+    body: B,
+    route: &str,
+) -> Result<Value, ApiError>
 where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -81,26 +86,29 @@ where
     let endpoint = inner.endpoint(api)?;
     let route = format!("POST {}/call/{api}", inner.config.prefix);
     let body = read_json(inner, &parts, body, &route).await?;
-    let data = match (form, body) {
-        (BodyForm::Keywords, Value::Object(map)) => Value::Object(map),
-        (BodyForm::Keywords, _) => {
-            return Err(ApiError::unprocessable(format!(
-                "{route}: the body must be a JSON object keyed by parameter name"
-            )))
-        }
-        (BodyForm::Data, Value::Object(mut map)) => map.remove("data").ok_or_else(|| {
-            ApiError::unprocessable(format!(
+    let data =
+        match (form, body) {
+            (BodyForm::Keywords, Value::Object(map)) => Value::Object(map),
+            (BodyForm::Keywords, _) => {
+                return Err(ApiError::unprocessable(format!(
+                    "{route}: the body must be a JSON object keyed by parameter name"
+                )))
+            }
+            (BodyForm::Data, Value::Object(mut map)) => {
+                map.remove("data").ok_or_else(|| {
+                    ApiError::unprocessable(format!(
                 "{route}: the body has no \"data\" field; send {{\"data\": [...]}} with the \
                  values of {} in order",
                 endpoint.sig.params.iter().map(|p| &*p.name).collect::<Vec<_>>().join(", ")
             ))
-        })?,
-        (BodyForm::Data, _) => {
-            return Err(ApiError::unprocessable(format!(
-                "{route}: the body must be a JSON object {{\"data\": [...]}}"
-            )))
-        }
-    };
+                })?
+            }
+            (BodyForm::Data, _) => {
+                return Err(ApiError::unprocessable(format!(
+                    "{route}: the body must be a JSON object {{\"data\": [...]}}"
+                )))
+            }
+        };
     let bearer = bearer_token(&parts.headers);
     let files = &inner.files;
     let bound = endpoint

@@ -42,8 +42,14 @@ fn forbidden(path: &str) -> ApiError {
     )
 }
 
-pub(crate) async fn serve(inner: &Arc<Inner>, raw_path: &str, head: bool) -> Result<Response<ResponseBody>, ApiError> {
-    let decoded = percent_decode_str(raw_path).decode_utf8_lossy().into_owned();
+pub(crate) async fn serve(
+    inner: &Arc<Inner>,
+    raw_path: &str,
+    head: bool,
+) -> Result<Response<ResponseBody>, ApiError> {
+    let decoded = percent_decode_str(raw_path)
+        .decode_utf8_lossy()
+        .into_owned();
     let (path, name): (PathBuf, String) = match inner.files.get(&decoded) {
         Some(stored) => (PathBuf::from(&decoded), stored.orig_name),
         None => {
@@ -61,7 +67,9 @@ pub(crate) async fn serve(inner: &Arc<Inner>, raw_path: &str, head: bool) -> Res
             (allowed, name)
         }
     };
-    let file = tokio::fs::File::open(&path).await.map_err(|_| forbidden(&decoded))?;
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|_| forbidden(&decoded))?;
     let meta = file.metadata().await.map_err(|_| forbidden(&decoded))?;
     if !meta.is_file() {
         return Err(forbidden(&decoded));
@@ -87,11 +95,17 @@ pub(crate) async fn serve(inner: &Arc<Inner>, raw_path: &str, head: bool) -> Res
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len()));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     if let Ok(value) = HeaderValue::from_str(&format!("{disposition}; filename=\"{quoted}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     } else {
-        headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
+        headers.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment"),
+        );
     }
     Ok(response)
 }

@@ -77,6 +77,8 @@ pub(crate) fn document(named: Map<String, Value>) -> Bytes {
 
 pub(crate) fn respond(info: &Bytes) -> Response<ResponseBody> {
     let mut response = json_response(StatusCode::OK, info.clone());
-    response.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, NO_STORE);
     response
 }

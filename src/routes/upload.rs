@@ -45,11 +45,17 @@ fn multer_error(route: &str, e: multer::Error, inner: &Inner) -> ApiError {
             "{route}: the upload is larger than the limit of {} bytes",
             inner.config.max_upload_bytes
         )),
-        other => ApiError::bad_request(format!("{route}: the multipart body is malformed: {other}")),
+        other => {
+            ApiError::bad_request(format!("{route}: the multipart body is malformed: {other}"))
+        }
     }
 }
 
-pub(crate) async fn upload<B>(inner: &Arc<Inner>, parts: Parts, body: B) -> Result<Response<ResponseBody>, ApiError>
+pub(crate) async fn upload<B>(
+    inner: &Arc<Inner>,
+    parts: Parts,
+    body: B,
+) -> Result<Response<ResponseBody>, ApiError>
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -160,7 +166,9 @@ async fn receive(
         }
         written.reserved += 1;
         let orig_name = field.file_name().unwrap_or_default().to_owned();
-        let io_error = |e: std::io::Error| ApiError::internal(format!("{route}: could not store the file: {e}"));
+        let io_error = |e: std::io::Error| {
+            ApiError::internal(format!("{route}: could not store the file: {e}"))
+        };
         let path = inner.files.new_path(&orig_name).await.map_err(io_error)?;
         let mut file = tokio::fs::File::create(&path).await.map_err(io_error)?;
         written.paths.push((path, orig_name));

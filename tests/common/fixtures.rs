@@ -117,7 +117,9 @@ pub fn registry(probe: Arc<Probe>) -> Registry {
             p1.started.fetch_add(1, Ordering::SeqCst);
             async move { Ok::<_, String>(a.a + a.b) }
         })
-        .typed("fail", |a: FailArgs, _: CallContext| async move { Err::<(), _>(a.message) })
+        .typed("fail", |a: FailArgs, _: CallContext| async move {
+            Err::<(), _>(a.message)
+        })
         .typed("boom", |_: NoArgs, _: CallContext| async move {
             if true {
                 panic!("deliberate panic in a handler");
@@ -154,8 +156,12 @@ pub fn registry(probe: Arc<Probe>) -> Registry {
             }
         })
         .typed("file_size", |a: FileArgs, _: CallContext| async move {
-            let meta = tokio::fs::metadata(&a.f.path).await.map_err(|e| e.to_string())?;
+            let meta = tokio::fs::metadata(&a.f.path)
+                .await
+                .map_err(|e| e.to_string())?;
             Ok::<_, String>(meta.len())
         })
-        .typed("nothing", |_: NoArgs, _: CallContext| async move { Ok::<(), String>(()) })
+        .typed("nothing", |_: NoArgs, _: CallContext| async move {
+            Ok::<(), String>(())
+        })
 }

@@ -40,7 +40,9 @@ impl TestServer {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(gradio_compat::serve(listener, service, async move {
@@ -91,7 +93,8 @@ impl TestServer {
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        self.send(request(Method::GET, path, &[], Bytes::new())).await
+        self.send(request(Method::GET, path, &[], Bytes::new()))
+            .await
     }
 
     pub async fn post_json(&self, path: &str, body: &str) -> Reply {
@@ -138,11 +141,19 @@ impl Reply {
     /// The `event_id` of a call response.
     pub fn event_id(&self) -> String {
         assert_eq!(self.status, StatusCode::OK, "call failed: {}", self.text());
-        self.json()["event_id"].as_str().expect("event_id").to_owned()
+        self.json()["event_id"]
+            .as_str()
+            .expect("event_id")
+            .to_owned()
     }
 }
 
-pub fn request(method: Method, path: &str, headers: &[(&str, &str)], body: Bytes) -> Request<Full<Bytes>> {
+pub fn request(
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Request<Full<Bytes>> {
     let mut builder = Request::builder().method(method).uri(path);
     for (k, v) in headers {
         builder = builder.header(*k, *v);
@@ -181,7 +192,10 @@ pub struct Frame {
 
 impl SseReader {
     pub fn new(body: Incoming) -> Self {
-        Self { body, buf: Vec::new() }
+        Self {
+            body,
+            buf: Vec::new(),
+        }
     }
 
     /// The next frame, or `None` at the end of the stream.
@@ -190,7 +204,10 @@ impl SseReader {
             if let Some(end) = self.buf.windows(2).position(|w| w == b"\n\n") {
                 let block: Vec<u8> = self.buf.drain(..end + 2).collect();
                 let text = String::from_utf8(block).expect("utf-8 frame");
-                let mut frame = Frame { event: None, data: String::new() };
+                let mut frame = Frame {
+                    event: None,
+                    data: String::new(),
+                };
                 for line in text.trim_end_matches('\n').split('\n') {
                     if let Some(e) = line.strip_prefix("event: ") {
                         frame.event = Some(e.to_owned());
@@ -213,7 +230,11 @@ impl SseReader {
                 }
                 Some(Err(e)) => panic!("stream error: {e}"),
                 None => {
-                    assert!(self.buf.is_empty(), "stream ended mid-frame: {:?}", self.buf);
+                    assert!(
+                        self.buf.is_empty(),
+                        "stream ended mid-frame: {:?}",
+                        self.buf
+                    );
                     return None;
                 }
             }
@@ -223,10 +244,16 @@ impl SseReader {
 
 /// Parses a whole SSE body into frames.
 pub fn parse_frames(body: &str) -> Vec<Frame> {
-    assert!(body.is_empty() || body.ends_with("\n\n"), "body does not end a frame: {body:?}");
+    assert!(
+        body.is_empty() || body.ends_with("\n\n"),
+        "body does not end a frame: {body:?}"
+    );
     body.split_terminator("\n\n")
         .map(|block| {
-            let mut frame = Frame { event: None, data: String::new() };
+            let mut frame = Frame {
+                event: None,
+                data: String::new(),
+            };
             for line in block.split('\n') {
                 if let Some(e) = line.strip_prefix("event: ") {
                     frame.event = Some(e.to_owned());

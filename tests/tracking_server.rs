@@ -1,0 +1,406 @@
+//! The `tracking_server` example: its endpoints' semantics, write tokens, and the dashboard
+//! fallback beside the Gradio routes; plus the built binary's options.
+
+mod common;
+
+#[allow(dead_code)]
+#[path = "../examples/tracking_server/app.rs"]
+mod app;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use common::{parse_frames, request, Frame, TestServer};
+use http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+async fn start(write_token: Option<&str>) -> TestServer {
+    let tracker = Arc::new(app::Tracker::default());
+    let gradio = app::service(tracker, write_token.map(str::to_owned)).unwrap();
+    TestServer::start(app::router(gradio)).await
+}
+
+/// Calls an endpoint and returns its terminal frame.
+async fn call(server: &TestServer, api: &str, data: Value, bearer: Option<&str>) -> Frame {
+    let auth = bearer.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(a) = &auth {
+        headers.push(("authorization", a.as_str()));
+    }
+    let body = Bytes::from(json!({ "data": data }).to_string());
+    let r = server
+        .send(request(
+            Method::POST,
+            &format!("/gradio_api/call/{api}"),
+            &headers,
+            body,
+        ))
+        .await;
+    let id = r.event_id();
+    let poll = server.get(&format!("/gradio_api/call/{api}/{id}")).await;
+    let frames = parse_frames(poll.text());
+    assert_eq!(frames.len(), 1, "{}", poll.text());
+    frames[0].clone()
+}
+
+fn value(frame: &Frame) -> Value {
+    assert_eq!(frame.event.as_deref(), Some("complete"), "{frame:?}");
+    serde_json::from_str::<Value>(&frame.data).unwrap()[0].clone()
+}
+
+#[tokio::test]
+async fn logging_and_reading_back() {
+    let server = start(None).await;
+    // Without a step, a run counts from 0.
+    for loss in [0.5, 0.4] {
+        let f = call(
+            &server,
+            "log",
+            json!(["demo", "run-1", {"loss": loss}]),
+            None,
+        )
+        .await;
+        assert_eq!(f.data, "[]");
+    }
+    call(
+        &server,
+        "log",
+        json!(["demo", "run-1", {"loss": 0.1, "acc": 0.9}, 10]),
+        None,
+    )
+    .await;
+    call(
+        &server,
+        "log",
+        json!(["demo", "run-1", {"loss": 0.05}]),
+        None,
+    )
+    .await;
+    let n = value(&call(&server, "bulk_log", json!([[{"project": "other", "run": "r", "metrics": {"x": 1}}, {"project": "demo", "run": "run-2", "metrics": {"loss": 1}, "step": 3}]]), None).await);
+    assert_eq!(n, json!(2));
+
+    assert_eq!(
+        value(&call(&server, "get_all_projects", json!([]), None).await),
+        json!(["demo", "other"])
+    );
+    assert_eq!(
+        value(&call(&server, "get_runs_for_project", json!(["demo"]), None).await),
+        json!(["run-1", "run-2"])
+    );
+    assert_eq!(
+        value(&call(&server, "get_runs_for_project", json!(["nobody"]), None).await),
+        json!([])
+    );
+
+    let values = value(
+        &call(
+            &server,
+            "get_metric_values",
+            json!(["demo", "run-1", "loss"]),
+            None,
+        )
+        .await,
+    );
+    let steps: Vec<u64> = values
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, [0, 1, 10, 11]);
+    assert!(values[0]["timestamp"].as_f64().unwrap() > 1.0e9);
+    assert_eq!(values[0]["value"], json!(0.5));
+    let at_10 = value(
+        &call(
+            &server,
+            "get_metric_values",
+            json!({"project": "demo", "run": "run-1", "metric_name": "loss", "step": 10}),
+            None,
+        )
+        .await,
+    );
+    assert_eq!(at_10.as_array().unwrap().len(), 1);
+    assert_eq!(at_10[0]["value"], json!(0.1));
+}
+
+#[tokio::test]
+async fn unknown_names_fail_in_the_handler_naming_what_is_missing() {
+    let server = start(None).await;
+    call(
+        &server,
+        "log",
+        json!(["demo", "run-1", {"loss": 0.5}]),
+        None,
+    )
+    .await;
+    for (data, needle) in [
+        (
+            json!(["nope", "run-1", "loss"]),
+            "unknown project \\\"nope\\\"",
+        ),
+        (json!(["demo", "nope", "loss"]), "unknown run \\\"nope\\\""),
+        (
+            json!(["demo", "run-1", "nope"]),
+            "unknown metric \\\"nope\\\"",
+        ),
+    ] {
+        let f = call(&server, "get_metric_values", data, None).await;
+        assert_eq!(f.event.as_deref(), Some("error"));
+        assert!(f.data.contains(needle), "{} lacks {needle}", f.data);
+    }
+}
+
+#[tokio::test]
+async fn artifacts_keep_the_original_name_and_hash() {
+    let server = start(None).await;
+    let body = Bytes::from_static(
+        b"--B\r\nContent-Disposition: form-data; name=\"files\"; filename=\"weights.bin\"\r\n\r\nhello\r\n--B--\r\n",
+    );
+    let up = server
+        .send(request(
+            Method::POST,
+            "/gradio_api/upload",
+            &[("content-type", "multipart/form-data; boundary=B")],
+            body,
+        ))
+        .await;
+    let paths: Vec<String> = serde_json::from_slice(&up.body).unwrap();
+    let file =
+        json!({"path": paths[0], "orig_name": "weights.bin", "meta": {"_type": "gradio.FileData"}});
+    let artifact = value(&call(&server, "upload_artifact", json!(["demo", file]), None).await);
+    assert_eq!(
+        artifact,
+        json!({
+            "name": "weights.bin",
+            "size": 5,
+            "sha256": "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        })
+    );
+}
+
+#[tokio::test]
+async fn write_token_guards_writes_and_uploads() {
+    let server = start(Some("secret")).await;
+    let post = |api: &str, body: &str, auth: Option<&str>| {
+        let mut headers = vec![("content-type", "application/json".to_owned())];
+        if let Some(a) = auth {
+            headers.push(("authorization", format!("Bearer {a}")));
+        }
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        request(
+            Method::POST,
+            &format!("/gradio_api/call/{api}"),
+            &headers,
+            Bytes::from(body.to_owned()),
+        )
+    };
+    let log = r#"{"data": ["p", "r", {"x": 1}]}"#;
+    let r = server.send(post("log", log, None)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.json()["error"].as_str().unwrap().contains("write token"));
+    assert_eq!(
+        server.send(post("log", log, Some("wrong"))).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        server.send(post("log", log, Some("secret"))).await.status,
+        StatusCode::OK
+    );
+    // The token can come as hf_token as well; a wrong own token is judged, not the bearer.
+    let own = r#"{"data": ["p", "r", {"x": 1}, null, "secret"]}"#;
+    assert_eq!(
+        server.send(post("log", own, None)).await.status,
+        StatusCode::OK
+    );
+    let wrong_own = r#"{"data": ["p", "r", {"x": 1}, null, "nope"]}"#;
+    assert_eq!(
+        server
+            .send(post("log", wrong_own, Some("secret")))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        server
+            .send(post("bulk_log", r#"{"data": [[]]}"#, None))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    // Reads stay open.
+    assert_eq!(
+        server
+            .send(post("get_all_projects", r#"{"data": []}"#, None))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // Uploads need the token too.
+    let body = Bytes::from_static(b"--B\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a\"\r\n\r\nx\r\n--B--\r\n");
+    let upload = |auth: Option<&str>| {
+        let mut headers = vec![("content-type", "multipart/form-data; boundary=B".to_owned())];
+        if let Some(a) = auth {
+            headers.push(("authorization", format!("Bearer {a}")));
+        }
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        request(Method::POST, "/gradio_api/upload", &headers, body.clone())
+    };
+    assert_eq!(
+        server.send(upload(None)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        server.send(upload(Some("wrong"))).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        server.send(upload(Some("secret"))).await.status,
+        StatusCode::OK
+    );
+}
+
+/// Trackio's dashboard fallback swallowed its API routes; here both work side by side.
+#[tokio::test]
+async fn dashboard_fallback_and_gradio_routes_coexist() {
+    let server = start(None).await;
+    let home = server.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.text().contains("<h1>Tracking server</h1>"));
+    assert!(server
+        .get("/runs/some/deep/link")
+        .await
+        .text()
+        .contains("<h1>Tracking server</h1>"));
+    let info = server.get("/gradio_api/info").await;
+    assert_eq!(info.header("content-type"), Some("application/json"));
+    let named = info.json()["named_endpoints"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect::<Vec<_>>();
+    assert_eq!(
+        named,
+        [
+            "/log",
+            "/bulk_log",
+            "/get_all_projects",
+            "/get_runs_for_project",
+            "/get_metric_values",
+            "/upload_artifact"
+        ]
+    );
+    let f = call(&server, "get_all_projects", json!([]), None).await;
+    assert_eq!(f.data, "[[]]");
+    // Gradio's 404s stay JSON, not the dashboard page.
+    let r = server
+        .get("/gradio_api/call/log/0123456789abcdef0123456789abcdef")
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+}
+
+#[tokio::test]
+async fn info_signatures_match_the_issue() {
+    let server = start(None).await;
+    let info = server.get("/gradio_api/info").await.json();
+    let sig = |api: &str| -> Vec<(String, String, bool)> {
+        info["named_endpoints"][api]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["parameter_name"].as_str().unwrap().to_owned(),
+                    p["python_type"]["type"].as_str().unwrap().to_owned(),
+                    p["parameter_has_default"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let own = |v: &[(&str, &str, bool)]| {
+        v.iter()
+            .map(|(a, b, c)| (a.to_string(), b.to_string(), *c))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        sig("/log"),
+        own(&[
+            ("project", "str", false),
+            ("run", "str", false),
+            ("metrics", "dict[str, float]", false),
+            ("step", "int | None", true),
+            ("hf_token", "str | None", true)
+        ])
+    );
+    assert_eq!(
+        sig("/get_metric_values").last().unwrap(),
+        &("step".to_owned(), "int | None".to_owned(), true)
+    );
+    assert_eq!(sig("/upload_artifact")[1].1, "filepath");
+    assert_eq!(
+        info["named_endpoints"]["/bulk_log"]["returns"][0]["python_type"]["type"],
+        "int"
+    );
+    assert_eq!(info["named_endpoints"]["/log"]["returns"], json!([]));
+}
+
+/// The built example binary: `--port` wins over `PORT`, it prints the info URL and a curl
+/// call, and says when writes are open.
+#[test]
+fn binary_prints_its_address_and_honours_port_precedence() {
+    let exe = std::env::current_exe().unwrap();
+    let target = exe.parent().unwrap().parent().unwrap();
+    let bin = target
+        .join("examples")
+        .join(format!("tracking_server{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} must be built (cargo test builds examples)",
+        bin.display()
+    );
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (flag_port, env_port) = (free_port(), free_port());
+    let mut child = Command::new(&bin)
+        .args(["--port", &flag_port.to_string()])
+        .env("PORT", env_port.to_string())
+        .env_remove("HF_TOKEN")
+        .env_remove("SYSTEM")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("then:");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let text = lines.join("\n");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        text.contains(&format!("http://127.0.0.1:{flag_port}/gradio_api/info")),
+        "{text}"
+    );
+    assert!(text.contains("writes are OPEN"), "{text}");
+    assert!(text.contains("curl -s -X POST"), "{text}");
+    assert!(!text.contains(&env_port.to_string()), "{text}");
+
+    // Bad options exit with status 2 and the usage.
+    let out = Command::new(&bin).arg("--bogus").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: tracking_server"));
+}
