@@ -32,11 +32,11 @@ pub(crate) fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Respo
 }
 
 /// Drops the body of a response, for HEAD requests, keeping its headers and stating the
-/// length the body would have had, when it is known.
+/// length the body would have had, when it is known (streams have none).
 pub(crate) fn without_body(response: Response<ResponseBody>) -> Response<ResponseBody> {
     use http_body::Body as _;
     let (mut parts, body) = response.into_parts();
-    if let Some(len) = body.size_hint().exact() {
+    if let Some(len) = body.size_hint().exact().filter(|len| *len > 0) {
         parts
             .headers
             .entry(header::CONTENT_LENGTH)

@@ -28,8 +28,10 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// The most parts one upload request may have. Default 1,000.
     pub max_upload_parts: usize,
-    /// The most uploaded files kept at once. Default 10,000.
+    /// The most uploaded files kept at once; past this, uploads get 507. Default 10,000.
     pub max_uploaded_files: usize,
+    /// How long an uploaded file is kept; older ones are deleted. Default 1 hour.
+    pub upload_ttl: Duration,
     /// Directories whose files handlers may receive and `file=` may serve, besides uploads.
     /// Default none.
     pub allowed_dirs: Vec<PathBuf>,
@@ -52,6 +54,7 @@ impl Default for Config {
             max_upload_bytes: 100 * 1024 * 1024,
             max_upload_parts: 1_000,
             max_uploaded_files: 10_000,
+            upload_ttl: Duration::from_secs(3600),
             allowed_dirs: Vec::new(),
             token_param: "hf_token".to_owned(),
         }

@@ -1,8 +1,11 @@
 //! The files this server created: where uploads go, which paths may be handed to handlers and
 //! served back.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 
@@ -18,6 +21,9 @@ pub(crate) struct FileStore {
     files: DashMap<String, StoredFile>,
     count: AtomicUsize,
     max_files: usize,
+    ttl: Duration,
+    /// Registered paths, oldest first, for the TTL sweep.
+    order: Mutex<VecDeque<(String, Instant)>>,
     /// Directories whose files may also be used and served (canonical paths).
     allowed_dirs: Vec<PathBuf>,
 }
@@ -53,14 +59,45 @@ pub(crate) fn sanitize_file_name(name: &str) -> String {
 }
 
 impl FileStore {
-    pub(crate) fn new(dir: PathBuf, max_files: usize, allowed_dirs: Vec<PathBuf>) -> Self {
+    pub(crate) fn new(
+        dir: PathBuf,
+        max_files: usize,
+        ttl: Duration,
+        allowed_dirs: Vec<PathBuf>,
+    ) -> Self {
         Self {
             dir,
             files: DashMap::new(),
             count: AtomicUsize::new(0),
             max_files,
+            ttl,
+            order: Mutex::new(VecDeque::new()),
             allowed_dirs,
         }
+    }
+
+    /// How often expired uploads should be looked for: a quarter of the TTL, 50 ms to 60 s.
+    pub(crate) fn sweep_interval(&self) -> Duration {
+        (self.ttl / 4).clamp(Duration::from_millis(50), Duration::from_secs(60))
+    }
+
+    /// Unregisters the uploads older than the TTL and returns their paths for deletion.
+    pub(crate) fn take_expired(&self, now: Instant) -> Vec<PathBuf> {
+        let mut expired = Vec::new();
+        let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some((_, at)) = order.front() {
+            if now.saturating_duration_since(*at) < self.ttl {
+                break;
+            }
+            let Some((path, _)) = order.pop_front() else {
+                break;
+            };
+            if self.files.remove(&path).is_some() {
+                self.count.fetch_sub(1, Ordering::AcqRel);
+                expired.push(PathBuf::from(path));
+            }
+        }
+        expired
     }
 
     pub(crate) fn dir(&self) -> &Path {
@@ -95,6 +132,10 @@ impl FileStore {
     pub(crate) fn register(&self, path: &Path, orig_name: String) -> String {
         let key = path.to_string_lossy().into_owned();
         self.files.insert(key.clone(), StoredFile { orig_name });
+        self.order
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back((key.clone(), Instant::now()));
         key
     }
 

@@ -238,6 +238,11 @@ impl EventStore for MemoryStore {
         let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
         self.trim(&mut order, now)
     }
+
+    /// A quarter of the TTL, between 50 ms and 30 s.
+    fn sweep_interval(&self) -> Duration {
+        (self.limits.result_ttl / 4).clamp(Duration::from_millis(50), Duration::from_secs(30))
+    }
 }
 
 #[cfg(test)]

@@ -296,6 +296,12 @@ impl Builder {
         self
     }
 
+    /// How long an uploaded file is kept before it is deleted (default 1 hour).
+    pub fn upload_ttl(mut self, ttl: Duration) -> Self {
+        self.config.upload_ttl = ttl;
+        self
+    }
+
     /// Also lets handlers receive, and `file=` serve, files inside this directory.
     pub fn allow_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.config.allowed_dirs.push(dir.into());
@@ -452,6 +458,7 @@ impl Builder {
         let files = Arc::new(FileStore::new(
             upload_dir,
             config.max_uploaded_files,
+            config.upload_ttl,
             allowed_dirs,
         ));
 
@@ -463,7 +470,7 @@ impl Builder {
                 max_unfinished: config.max_unfinished,
             })),
         };
-        spawn_sweeper(Arc::downgrade(&store), config.result_ttl);
+        spawn_sweepers(Arc::downgrade(&store), Arc::downgrade(&files));
 
         Ok(GradioCompat {
             inner: Arc::new(Inner {
@@ -479,21 +486,46 @@ impl Builder {
     }
 }
 
-/// Sweeps expired results on a timer, until the service is dropped.
-fn spawn_sweeper(store: Weak<dyn EventStore>, ttl: Duration) {
+/// Sweeps expired results and uploads on timers, until the service is dropped.
+fn spawn_sweepers(store: Weak<dyn EventStore>, files: Weak<FileStore>) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
-    let every = (ttl / 4).clamp(Duration::from_millis(50), Duration::from_secs(30));
-    runtime.spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let Some(store) = store.upgrade() else { return };
-            store.sweep(Instant::now());
+    if let Some(every) = store.upgrade().map(|s| s.sweep_interval()) {
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(store) = store.upgrade() else { return };
+                store.sweep(Instant::now());
+            }
+        });
+    }
+    if let Some(every) = files.upgrade().map(|f| f.sweep_interval()) {
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(files) = files.upgrade() else { return };
+                let expired = files.take_expired(Instant::now());
+                if !expired.is_empty() {
+                    let _ = tokio::task::spawn_blocking(move || delete_files(&expired)).await;
+                }
+            }
+        });
+    }
+}
+
+/// Deletes expired uploads and their per-upload directories.
+fn delete_files(paths: &[PathBuf]) {
+    for path in paths {
+        let _ = std::fs::remove_file(path);
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::remove_dir(dir);
         }
-    });
+    }
 }
 
 /// The future of one request.

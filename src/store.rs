@@ -4,7 +4,7 @@
 //! default is [`MemoryStore`](crate::MemoryStore).
 
 use std::fmt;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
@@ -97,4 +97,9 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Drops results older than the time to live. Returns how many were dropped.
     fn sweep(&self, now: Instant) -> usize;
+
+    /// How often the service should call [`sweep`](EventStore::sweep). Default 1 s.
+    fn sweep_interval(&self) -> Duration {
+        Duration::from_secs(1)
+    }
 }

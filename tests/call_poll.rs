@@ -673,3 +673,36 @@ async fn results_past_the_capacity_evict_the_oldest() {
         "event: complete\ndata: [4.0]\n\n"
     );
 }
+
+/// Finished results that nobody polls are swept after the TTL, without any request.
+#[tokio::test]
+async fn unpolled_results_are_swept_without_any_request() {
+    let probe = Probe::new();
+    let store = Arc::new(MemoryStore::new({
+        let mut limits = gradio_compat::StoreLimits::default();
+        limits.result_ttl = Duration::from_millis(100);
+        limits
+    }));
+    let svc = GradioCompat::builder(registry(probe.clone()))
+        .store(store.clone())
+        .build()
+        .unwrap();
+    for i in 0..20 {
+        post(
+            &svc,
+            "/gradio_api/call/add",
+            &format!(r#"{{"data": [{i}, 1]}}"#),
+        )
+        .await
+        .event_id();
+    }
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    while store.finished() + store.unfinished() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "results were never swept"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(probe.started(), 20);
+}

@@ -347,10 +347,7 @@ async fn info_signatures_match_the_issue() {
     assert_eq!(info["named_endpoints"]["/log"]["returns"], json!([]));
 }
 
-/// The built example binary: `--port` wins over `PORT`, it prints the info URL and a curl
-/// call, and says when writes are open.
-#[test]
-fn binary_prints_its_address_and_honours_port_precedence() {
+fn example_binary() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     let target = exe.parent().unwrap().parent().unwrap();
     let bin = target
@@ -361,19 +358,29 @@ fn binary_prints_its_address_and_honours_port_precedence() {
         "{} must be built (cargo test builds examples)",
         bin.display()
     );
-    let free_port = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
-    let (flag_port, env_port) = (free_port(), free_port());
-    let mut child = Command::new(&bin)
-        .args(["--port", &flag_port.to_string()])
-        .env("PORT", env_port.to_string())
+    bin
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the binary, reads its start-up text (up to the `then:` line) and stops it.
+fn startup_text(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut command = Command::new(example_binary());
+    command
+        .args(args)
         .env_remove("HF_TOKEN")
         .env_remove("SYSTEM")
+        .env_remove("PORT");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -388,9 +395,20 @@ fn binary_prints_its_address_and_honours_port_precedence() {
             break;
         }
     }
-    let text = lines.join("\n");
     let _ = child.kill();
     let _ = child.wait();
+    lines.join("\n")
+}
+
+/// The built example binary: `--port` wins over `PORT`, it prints the info URL and a curl
+/// call, and says when writes are open.
+#[test]
+fn binary_prints_its_address_and_honours_port_precedence() {
+    let (flag_port, env_port) = (free_port(), free_port());
+    let text = startup_text(
+        &["--port", &flag_port.to_string()],
+        &[("PORT", &env_port.to_string())],
+    );
     assert!(
         text.contains(&format!("http://127.0.0.1:{flag_port}/gradio_api/info")),
         "{text}"
@@ -399,8 +417,41 @@ fn binary_prints_its_address_and_honours_port_precedence() {
     assert!(text.contains("curl -s -X POST"), "{text}");
     assert!(!text.contains(&env_port.to_string()), "{text}");
 
+    // PORT alone is used; a write token is announced, never printed.
+    let port = free_port();
+    let text = startup_text(
+        &[],
+        &[("PORT", &port.to_string()), ("HF_TOKEN", "s3cr3t-token")],
+    );
+    assert!(
+        text.contains(&format!("listening on http://127.0.0.1:{port}")),
+        "{text}"
+    );
+    assert!(text.contains("need the write token"), "{text}");
+    assert!(!text.contains("s3cr3t-token"), "{text}");
+
+    // On Spaces it binds all interfaces, unless --host says otherwise.
+    let port = free_port();
+    let text = startup_text(&["--port", &port.to_string()], &[("SYSTEM", "spaces")]);
+    assert!(
+        text.contains(&format!("listening on http://0.0.0.0:{port}")),
+        "{text}"
+    );
+    let port = free_port();
+    let text = startup_text(
+        &["--port", &port.to_string(), "--host", "127.0.0.1"],
+        &[("SYSTEM", "spaces")],
+    );
+    assert!(
+        text.contains(&format!("listening on http://127.0.0.1:{port}")),
+        "{text}"
+    );
+
     // Bad options exit with status 2 and the usage.
-    let out = Command::new(&bin).arg("--bogus").output().unwrap();
+    let out = Command::new(example_binary())
+        .arg("--bogus")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage: tracking_server"));
 }

@@ -321,3 +321,62 @@ async fn upload_errors_are_clear() {
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.header("allow"), Some("POST"));
 }
+
+#[tokio::test]
+async fn uploads_are_deleted_after_their_ttl() {
+    let svc = GradioCompat::builder(registry(Probe::new()))
+        .upload_ttl(std::time::Duration::from_millis(100))
+        .max_uploaded_files(1)
+        .build()
+        .unwrap();
+    let server = TestServer::start(svc).await;
+    let r = server
+        .send(upload_request(multipart(&[(
+            "files",
+            Some("old.txt"),
+            b"x",
+        )])))
+        .await;
+    let paths: Vec<String> = serde_json::from_slice(&r.body).unwrap();
+    // The store is full until the first upload expires.
+    let full = server
+        .send(upload_request(multipart(&[(
+            "files",
+            Some("new.txt"),
+            b"y",
+        )])))
+        .await;
+    assert_eq!(
+        full.status,
+        StatusCode::INSUFFICIENT_STORAGE,
+        "{}",
+        full.text()
+    );
+    assert!(full.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("1 uploaded files"));
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    while std::path::Path::new(&paths[0]).exists() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the upload was never deleted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        server
+            .get(&format!("/gradio_api/file={}", paths[0]))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let again = server
+        .send(upload_request(multipart(&[(
+            "files",
+            Some("new.txt"),
+            b"y",
+        )])))
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+}
