@@ -190,6 +190,26 @@ pub struct Frame {
     pub data: String,
 }
 
+impl Frame {
+    /// Parses one block of `event:` and `data:` lines; any other line fails the test.
+    fn parse(block: &str) -> Self {
+        let mut frame = Frame {
+            event: None,
+            data: String::new(),
+        };
+        for line in block.split('\n') {
+            if let Some(e) = line.strip_prefix("event: ") {
+                frame.event = Some(e.to_owned());
+            } else if let Some(d) = line.strip_prefix("data: ") {
+                frame.data = d.to_owned();
+            } else {
+                panic!("unexpected SSE line {line:?}");
+            }
+        }
+        frame
+    }
+}
+
 impl SseReader {
     pub fn new(body: Incoming) -> Self {
         Self {
@@ -204,20 +224,7 @@ impl SseReader {
             if let Some(end) = self.buf.windows(2).position(|w| w == b"\n\n") {
                 let block: Vec<u8> = self.buf.drain(..end + 2).collect();
                 let text = String::from_utf8(block).expect("utf-8 frame");
-                let mut frame = Frame {
-                    event: None,
-                    data: String::new(),
-                };
-                for line in text.trim_end_matches('\n').split('\n') {
-                    if let Some(e) = line.strip_prefix("event: ") {
-                        frame.event = Some(e.to_owned());
-                    } else if let Some(d) = line.strip_prefix("data: ") {
-                        frame.data = d.to_owned();
-                    } else {
-                        panic!("unexpected SSE line {line:?}");
-                    }
-                }
-                return Some(frame);
+                return Some(Frame::parse(text.trim_end_matches('\n')));
             }
             let next = tokio::time::timeout(WAIT, self.body.frame())
                 .await
@@ -248,22 +255,5 @@ pub fn parse_frames(body: &str) -> Vec<Frame> {
         body.is_empty() || body.ends_with("\n\n"),
         "body does not end a frame: {body:?}"
     );
-    body.split_terminator("\n\n")
-        .map(|block| {
-            let mut frame = Frame {
-                event: None,
-                data: String::new(),
-            };
-            for line in block.split('\n') {
-                if let Some(e) = line.strip_prefix("event: ") {
-                    frame.event = Some(e.to_owned());
-                } else if let Some(d) = line.strip_prefix("data: ") {
-                    frame.data = d.to_owned();
-                } else {
-                    panic!("unexpected SSE line {line:?}");
-                }
-            }
-            frame
-        })
-        .collect()
+    body.split_terminator("\n\n").map(Frame::parse).collect()
 }
