@@ -38,6 +38,21 @@ pub struct Config {
     /// The name of the token parameter that receives the bearer token when the caller leaves
     /// it blank. Default `hf_token`.
     pub token_param: String,
+    /// How long a cancelled handler may run on to notice the cancel and clean up before it
+    /// is dropped. Default 1 s.
+    pub cancel_grace: Duration,
+    /// Queue sessions (`session_hash`es) open at once; past this, joins get 503. Default 10,000.
+    pub max_sessions: usize,
+    /// Pending jobs per queue session; past this, joins get 503. Default 1,000.
+    pub max_session_jobs: usize,
+    /// The public URL of the app (e.g. `https://me-app.hf.space`), for `/config`'s `root`, file
+    /// URLs and code snippets. Default: taken from each request's `Host` or
+    /// `X-Forwarded-Host`/`X-Forwarded-Proto`.
+    pub public_url: Option<String>,
+    /// The Gradio version `/config` announces; the official clients check it. Default `6.31.0`.
+    pub gradio_version: String,
+    /// The app title in `/config`. Default `Gradio`.
+    pub title: String,
 }
 
 impl Default for Config {
@@ -57,6 +72,12 @@ impl Default for Config {
             upload_ttl: Duration::from_secs(3600),
             allowed_dirs: Vec::new(),
             token_param: "hf_token".to_owned(),
+            cancel_grace: Duration::from_secs(1),
+            max_sessions: 10_000,
+            max_session_jobs: 1_000,
+            public_url: None,
+            gradio_version: "6.31.0".to_owned(),
+            title: "Gradio".to_owned(),
         }
     }
 }

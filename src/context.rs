@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
+use crate::cancel::CancelToken;
 use crate::event_id::EventId;
 
 /// The context of one call, handed to every handler.
@@ -21,6 +22,7 @@ struct ContextInner {
     headers: HeaderMap,
     bearer: Option<String>,
     token: Option<String>,
+    cancel: CancelToken,
 }
 
 impl CallContext {
@@ -30,6 +32,7 @@ impl CallContext {
         headers: HeaderMap,
         bearer: Option<String>,
         token: Option<String>,
+        cancel: CancelToken,
     ) -> Self {
         Self {
             inner: Arc::new(ContextInner {
@@ -38,8 +41,23 @@ impl CallContext {
                 headers,
                 bearer,
                 token,
+                cancel,
             }),
         }
+    }
+
+    /// Whether the caller cancelled the call (`POST {prefix}/cancel` or `/reset`).
+    ///
+    /// After a cancel the handler's future is dropped at its next `.await` once the cancel
+    /// grace period (default 1 s) has passed; a handler that checks this flag, or awaits
+    /// [`cancelled`](Self::cancelled), can stop early and clean up first.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancel.is_cancelled()
+    }
+
+    /// Resolves when the caller cancels the call.
+    pub async fn cancelled(&self) {
+        self.inner.cancel.cancelled().await
     }
 
     /// The endpoint's name, without the leading slash.

@@ -13,6 +13,8 @@ use dashmap::DashMap;
 #[derive(Clone, Debug)]
 pub(crate) struct StoredFile {
     pub(crate) orig_name: String,
+    /// Created by the upload route (deleted at expiry), not a handler's own file.
+    owned: bool,
 }
 
 /// Uploaded files, keyed by the path string the upload returned.
@@ -92,9 +94,11 @@ impl FileStore {
             let Some((path, _)) = order.pop_front() else {
                 break;
             };
-            if self.files.remove(&path).is_some() {
+            if let Some((_, file)) = self.files.remove(&path) {
                 self.count.fetch_sub(1, Ordering::AcqRel);
-                expired.push(PathBuf::from(path));
+                if file.owned {
+                    expired.push(PathBuf::from(path));
+                }
             }
         }
         expired
@@ -130,8 +134,52 @@ impl FileStore {
 
     /// Records a completely written upload (room must have been reserved).
     pub(crate) fn register(&self, path: &Path, orig_name: String) -> String {
+        self.insert(path, orig_name, true)
+    }
+
+    /// Makes a file that a handler returned servable for the upload TTL. It is never
+    /// deleted by the store. When the store is full, the oldest entries make room.
+    pub(crate) fn register_output(&self, path: &Path, orig_name: String) {
+        let key = path.to_string_lossy();
+        if self.files.contains_key(key.as_ref()) {
+            return;
+        }
+        if !self.reserve(1) {
+            // Full: expire early rather than refuse a result.
+            let expired = self.take_oldest();
+            for path in expired {
+                let _ = std::fs::remove_file(&path);
+                if let Some(dir) = path.parent() {
+                    let _ = std::fs::remove_dir(dir);
+                }
+            }
+            if !self.reserve(1) {
+                return;
+            }
+        }
+        self.insert(path, orig_name, false);
+    }
+
+    /// Unregisters the oldest entry; returns its path when it must be deleted.
+    fn take_oldest(&self) -> Vec<PathBuf> {
+        let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some((path, _)) = order.pop_front() {
+            if let Some((_, file)) = self.files.remove(&path) {
+                self.count.fetch_sub(1, Ordering::AcqRel);
+                return if file.owned {
+                    vec![PathBuf::from(path)]
+                } else {
+                    Vec::new()
+                };
+            }
+        }
+        Vec::new()
+    }
+
+    fn insert(&self, path: &Path, orig_name: String, owned: bool) -> String {
         let key = path.to_string_lossy().into_owned();
-        self.files.insert(key.clone(), StoredFile { orig_name });
+        self.files
+            .insert(key.clone(), StoredFile { orig_name, owned });
         self.order
             .lock()
             .unwrap_or_else(|e| e.into_inner())

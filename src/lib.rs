@@ -6,23 +6,29 @@
 mod args;
 mod auth;
 mod body;
+mod cancel;
 mod config;
 mod context;
 mod error;
 mod event_id;
 mod file_body;
 mod file_data;
+mod file_output;
 mod files;
 mod memory_store;
+mod queue;
 mod registry;
+mod root_url;
 mod routes;
 mod runner;
 mod schema;
 #[cfg(feature = "server")]
 mod server;
 mod service;
+mod snippets;
 mod sse;
 mod store;
+mod template;
 mod typed;
 mod validate;
 
@@ -34,7 +40,7 @@ pub use error::BuildError;
 pub use event_id::{EventId, EventIdHex};
 pub use file_data::{FileData, FileMeta, FILE_DATA_TYPE};
 pub use memory_store::{MemoryStore, StoreLimits};
-pub use registry::{Endpoint, ParamSpec, Registry};
+pub use registry::{Endpoint, ParamSpec, Registry, Visibility};
 #[cfg(feature = "server")]
 pub use server::{serve, serve_with, shutdown_signal, ServeOptions};
 pub use service::{Builder, GradioCompat, ResponseFuture};

@@ -34,6 +34,7 @@ pub struct ParamSpec {
     pub(crate) omit_when_missing: bool,
     pub(crate) label: Option<String>,
     pub(crate) description: Option<String>,
+    pub(crate) example: Option<Value>,
 }
 
 impl ParamSpec {
@@ -46,7 +47,15 @@ impl ParamSpec {
             omit_when_missing: false,
             label: None,
             description: None,
+            example: None,
         }
+    }
+
+    /// An example value, shown as `example_input` in `/info` and used in the code snippets.
+    /// Defaults to the schema's `examples`, the default, or a value made from the schema.
+    pub fn example(mut self, value: Value) -> Self {
+        self.example = Some(value);
+        self
     }
 
     /// Makes the parameter optional: a caller who leaves it out gets `value`.
@@ -69,6 +78,29 @@ impl ParamSpec {
     }
 }
 
+/// Who may see and call an endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Visibility {
+    /// Listed in `/info` and `/config`, callable. The default.
+    #[default]
+    Public,
+    /// Callable, in `/config`, but listed in `/info` only with `?all_endpoints=true`.
+    Undocumented,
+    /// Neither listed nor callable over any Gradio route: as if it did not exist.
+    Private,
+}
+
+impl Visibility {
+    /// The `api_visibility` string Gradio uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Undocumented => "undocumented",
+            Visibility::Private => "private",
+        }
+    }
+}
+
 /// One endpoint: a name, its parameters and result, and the handler.
 ///
 /// Make one with [`Endpoint::typed`] or [`Endpoint::raw`], adjust it with the setters, and
@@ -82,6 +114,7 @@ pub struct Endpoint {
     pub(crate) output_label: String,
     pub(crate) binder: Binder,
     pub(crate) error: Option<BuildError>,
+    pub(crate) visibility: Visibility,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -187,6 +220,7 @@ impl Endpoint {
             output_label: "output".to_owned(),
             binder,
             error: None,
+            visibility: Visibility::Public,
         }
     }
 
@@ -194,6 +228,12 @@ impl Endpoint {
     /// struct's doc comment).
     pub fn description(mut self, text: impl Into<String>) -> Self {
         self.description = text.into();
+        self
+    }
+
+    /// Sets who may see and call the endpoint. Default [`Visibility::Public`].
+    pub fn visibility(mut self, visibility: Visibility) -> Self {
+        self.visibility = visibility;
         self
     }
 

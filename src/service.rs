@@ -12,33 +12,45 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Method, Request, Response};
-use serde_json::Map;
 
 use crate::args::{CompiledParam, Signature};
 use crate::auth::{AuthRejection, AuthRequest, AuthorizeFn};
 use crate::body::{without_body, ResponseBody};
+use crate::cancel::Running;
 use crate::config::Config;
 use crate::error::{ApiError, BuildError};
 use crate::files::FileStore;
 use crate::memory_store::{MemoryStore, StoreLimits};
+use crate::queue::{QueueLimits, Sessions};
 use crate::registry::Registry;
+use crate::registry::Visibility;
+use crate::root_url::request_root;
 use crate::routes::call::BodyForm;
-use crate::routes::{call, file, info, upload};
+use crate::routes::{app_config, call, cancel, file, info, queue, upload};
 use crate::store::EventStore;
+use crate::template::Template;
 
-/// A built endpoint.
+/// A built, callable endpoint (private ones are not kept).
 pub(crate) struct CompiledEndpoint {
     pub(crate) sig: Signature,
+    /// Whether results may hold files whose URLs must be filled in.
+    pub(crate) has_file_output: bool,
 }
 
 /// Everything the routes share; immutable after build except the stores.
 pub(crate) struct Inner {
     pub(crate) config: Config,
     pub(crate) endpoints: HashMap<Arc<str>, CompiledEndpoint>,
+    /// Endpoint names by `fn_index`, as `/config` lists them.
+    pub(crate) dependencies: Vec<Arc<str>>,
     pub(crate) endpoint_list: String,
-    pub(crate) info: Bytes,
+    pub(crate) info: Template,
+    pub(crate) info_all: Template,
+    pub(crate) app_config: Template,
     pub(crate) store: Arc<dyn EventStore>,
     pub(crate) files: Arc<FileStore>,
+    pub(crate) sessions: Arc<Sessions>,
+    pub(crate) running: Running,
     pub(crate) authorize: Option<AuthorizeFn>,
 }
 
@@ -113,7 +125,7 @@ impl GradioCompat {
     /// Whether this service answers `path` (its API prefix); a server that routes by hand
     /// can send only those requests here.
     pub fn owns_path(&self, path: &str) -> bool {
-        strip_prefix(path, &self.inner.config.prefix).is_some()
+        is_config_path(path) || strip_prefix(path, &self.inner.config.prefix).is_some()
     }
 
     /// Answers one request. Never fails: errors are JSON responses.
@@ -142,12 +154,19 @@ impl GradioCompat {
         let inner = &self.inner;
         let prefix = inner.config.prefix.as_str();
         let path = request.uri().path().to_owned();
-        let Some(rest) = strip_prefix(&path, prefix) else {
-            return Err(no_route(&path, prefix));
-        };
         let method = request.method().clone();
         let readable = method == Method::GET || method == Method::HEAD;
         let head = method == Method::HEAD;
+        let root = || request_root(request.headers(), inner.config.public_url.as_deref());
+        if is_config_path(&path) {
+            if !readable {
+                return Err(ApiError::method_not_allowed("/config", "GET, HEAD"));
+            }
+            return Ok(app_config::respond(&inner.app_config, &root()));
+        }
+        let Some(rest) = strip_prefix(&path, prefix) else {
+            return Err(no_route(&path, prefix));
+        };
 
         if let Some(file_path) = rest.strip_prefix("/file=") {
             if !readable {
@@ -168,7 +187,44 @@ impl GradioCompat {
                         "GET, HEAD",
                     ));
                 }
-                Ok(info::respond(&inner.info))
+                let doc = if info::wants_all(request.uri().query()) {
+                    &inner.info_all
+                } else {
+                    &inner.info
+                };
+                Ok(info::respond(doc, &root()))
+            }
+            ["queue", "join"] => {
+                if method != Method::POST {
+                    return Err(ApiError::method_not_allowed(
+                        &format!("{prefix}/queue/join"),
+                        "POST",
+                    ));
+                }
+                let (parts, body) = request.into_parts();
+                queue::join(inner, parts, body).await
+            }
+            ["queue", "data"] => {
+                if !readable {
+                    return Err(ApiError::method_not_allowed(
+                        &format!("{prefix}/queue/data"),
+                        "GET, HEAD",
+                    ));
+                }
+                if head {
+                    return Ok(call::event_stream(crate::body::empty()));
+                }
+                queue::data(inner, request.uri().query())
+            }
+            [route @ ("cancel" | "reset")] => {
+                if method != Method::POST {
+                    return Err(ApiError::method_not_allowed(
+                        &format!("{prefix}/{route}"),
+                        "POST",
+                    ));
+                }
+                let (parts, body) = request.into_parts();
+                cancel::cancel(inner, parts, body, route).await
             }
             ["upload"] => {
                 if method != Method::POST {
@@ -208,6 +264,10 @@ impl GradioCompat {
     }
 }
 
+fn is_config_path(path: &str) -> bool {
+    path == "/config" || path == "/config/"
+}
+
 fn strip_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     let rest = path.strip_prefix(prefix)?;
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
@@ -216,8 +276,10 @@ fn strip_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
 fn no_route(path: &str, prefix: &str) -> ApiError {
     let shown: String = path.chars().take(200).collect();
     ApiError::not_found(format!(
-        "no route {shown:?}; this server answers GET {prefix}/info, POST {prefix}/call/{{api}}, \
-         GET {prefix}/call/{{api}}/{{event_id}}, POST {prefix}/upload and GET {prefix}/file={{path}}"
+        "no route {shown:?}; this server answers GET /config, GET {prefix}/info, \
+         POST {prefix}/call/{{api}}, GET {prefix}/call/{{api}}/{{event_id}}, POST {prefix}/upload, \
+         GET {prefix}/file={{path}}, POST {prefix}/queue/join, GET {prefix}/queue/data and \
+         POST {prefix}/cancel"
     ))
 }
 
@@ -379,9 +441,29 @@ impl Builder {
             });
         }
 
-        let mut endpoints = HashMap::new();
-        let mut named = Map::new();
-        let mut names = Vec::new();
+        if let Some(url) = &config.public_url {
+            let safe = url.starts_with("http://") || url.starts_with("https://");
+            let clean = !url.chars().any(|c| {
+                c.is_whitespace() || c.is_control() || matches!(c, '"' | '\\' | '\'' | '`' | '$')
+            });
+            if !safe || !clean {
+                return Err(BuildError::InvalidConfig {
+                    setting: "public_url",
+                    reason: format!(
+                        "{url:?} must be an http(s) URL without quotes, spaces or shell characters"
+                    ),
+                });
+            }
+        }
+
+        struct Built {
+            sig: Signature,
+            description: String,
+            output: Option<serde_json::Value>,
+            output_label: String,
+            visibility: Visibility,
+        }
+        let mut built: Vec<Built> = Vec::with_capacity(registry.endpoints.len());
         for endpoint in registry.endpoints {
             if let Some(error) = endpoint.error {
                 return Err(error);
@@ -391,8 +473,7 @@ impl Builder {
                     name: endpoint.name,
                 });
             }
-            let name: Arc<str> = Arc::from(endpoint.name.as_str());
-            if endpoints.contains_key(&name) {
+            if built.iter().any(|b| *b.sig.name == *endpoint.name) {
                 return Err(BuildError::DuplicateEndpoint {
                     name: endpoint.name,
                 });
@@ -411,24 +492,87 @@ impl Builder {
                 });
             }
             let token_index = params.iter().position(|p| *p.name == *config.token_param);
-            let sig = Signature {
-                name: name.clone(),
-                params,
-                defs: endpoint.defs,
-                binder: endpoint.binder,
-                token_index,
-            };
-            named.insert(
-                format!("/{name}"),
-                info::endpoint_info(
-                    &sig,
-                    &endpoint.description,
-                    endpoint.output.as_ref(),
-                    &endpoint.output_label,
-                ),
+            built.push(Built {
+                sig: Signature {
+                    name: Arc::from(endpoint.name.as_str()),
+                    params,
+                    defs: endpoint.defs,
+                    binder: endpoint.binder,
+                    token_index,
+                },
+                description: endpoint.description,
+                output: endpoint.output,
+                output_label: endpoint.output_label,
+                visibility: endpoint.visibility,
+            });
+        }
+
+        let docs: Vec<info::EndpointDoc<'_>> = built
+            .iter()
+            .map(|b| info::EndpointDoc {
+                sig: &b.sig,
+                description: &b.description,
+                output: b.output.as_ref(),
+                output_label: &b.output_label,
+                visibility: b.visibility,
+            })
+            .collect();
+        let (info_doc, info_all) = info::documents(&docs, &config.prefix);
+        let callable: Vec<app_config::Dependency<'_>> = built
+            .iter()
+            .filter(|b| b.visibility != Visibility::Private)
+            .map(|b| app_config::Dependency {
+                sig: &b.sig,
+                description: &b.description,
+                output: b.output.as_ref(),
+                output_label: &b.output_label,
+                visibility: b.visibility,
+            })
+            .collect();
+        let app_doc = app_config::document(
+            &callable,
+            &app_config::AppSettings {
+                version: &config.gradio_version,
+                title: &config.title,
+                prefix: &config.prefix,
+                max_file_size: config.max_file_bytes,
+                show_error: true,
+            },
+            u64::from_le_bytes(
+                crate::event_id::EventId::new_random()
+                    .to_hex()
+                    .as_str()
+                    .as_bytes()[..8]
+                    .try_into()
+                    .unwrap_or_default(),
+            ) >> 2,
+        );
+        drop(docs);
+        drop(callable);
+
+        let mut endpoints = HashMap::new();
+        let mut dependencies = Vec::new();
+        let mut names = Vec::new();
+        for b in built {
+            if b.visibility == Visibility::Private {
+                continue;
+            }
+            let has_file_output = b.output.as_ref().is_some_and(|o| {
+                let mut text = o.to_string();
+                if text.contains("\"$ref\"") {
+                    text.push_str(&serde_json::Value::Object(b.sig.defs.clone()).to_string());
+                }
+                text.contains("\"FileData\"")
+            });
+            names.push(format!("/{}", b.sig.name));
+            dependencies.push(b.sig.name.clone());
+            endpoints.insert(
+                b.sig.name.clone(),
+                CompiledEndpoint {
+                    sig: b.sig,
+                    has_file_output,
+                },
             );
-            names.push(format!("/{name}"));
-            endpoints.insert(name, CompiledEndpoint { sig });
         }
         let endpoint_list = if names.is_empty() {
             "none".to_owned()
@@ -472,14 +616,27 @@ impl Builder {
         };
         spawn_sweepers(Arc::downgrade(&store), Arc::downgrade(&files));
 
+        let sessions = Arc::new(Sessions::new(QueueLimits {
+            max_sessions: config.max_sessions,
+            max_jobs: config.max_unfinished,
+            max_jobs_per_session: config.max_session_jobs,
+            idle_ttl: config.result_ttl,
+        }));
+        spawn_session_sweeper(Arc::downgrade(&sessions));
+
         Ok(GradioCompat {
             inner: Arc::new(Inner {
-                info: info::document(named),
+                info: info_doc,
+                info_all,
+                app_config: app_doc,
                 config,
                 endpoints,
+                dependencies,
                 endpoint_list,
                 store,
                 files,
+                sessions,
+                running: Running::default(),
                 authorize,
             }),
         })
@@ -516,6 +673,27 @@ fn spawn_sweepers(store: Weak<dyn EventStore>, files: Weak<FileStore>) {
             }
         });
     }
+}
+
+/// Drops idle queue sessions on a timer, until the service is dropped.
+fn spawn_session_sweeper(sessions: Weak<Sessions>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let Some(every) = sessions.upgrade().map(|s| s.sweep_interval()) else {
+        return;
+    };
+    runtime.spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(sessions) = sessions.upgrade() else {
+                return;
+            };
+            sessions.sweep(Instant::now());
+        }
+    });
 }
 
 /// Deletes expired uploads and their per-upload directories.

@@ -168,6 +168,7 @@ impl Endpoint {
             output_label: "output".to_owned(),
             binder,
             error,
+            visibility: crate::registry::Visibility::Public,
         }
     }
 }

@@ -174,10 +174,12 @@ async fn info_descriptors_have_gradios_shape() {
     for api in ["/add", "/fail", "/file_size"] {
         let g = &golden["named_endpoints"][api];
         let o = &ours["named_endpoints"][api];
-        // Issue 3 adds code_snippets; every other key Gradio sends is here.
-        let mut golden_keys = keys(g);
-        golden_keys.retain(|k| k != "code_snippets");
-        assert_eq!(keys(o), golden_keys, "{api}");
+        assert_eq!(keys(o), keys(g), "{api}");
+        assert_eq!(
+            keys(&o["code_snippets"]).len(),
+            3,
+            "{api}: python, javascript, bash"
+        );
         assert_eq!(o["api_visibility"], g["api_visibility"]);
         let (gp, op) = (
             g["parameters"].as_array().unwrap(),

@@ -380,6 +380,7 @@ async fn page() -> Html<&'static str> {
 pub fn router(gradio: GradioCompat) -> Router {
     Router::new()
         .route("/", get(page))
+        .route_service("/config", gradio.clone())
         .route_service("/gradio_api/{*rest}", gradio)
         .fallback(page)
 }

@@ -14,8 +14,10 @@ use crate::body::{empty, json_response, ResponseBody, NO_STORE};
 use crate::context::CallContext;
 use crate::error::ApiError;
 use crate::event_id::EventId;
-use crate::runner::spawn_call;
-use crate::service::Inner;
+use crate::registry::BoundCall;
+use crate::root_url::request_root;
+use crate::runner::{spawn_job, Delivery, Job};
+use crate::service::{CompiledEndpoint, Inner};
 use crate::sse::CallStream;
 use crate::store::{BeginError, LookupError, Subscription};
 
@@ -72,6 +74,82 @@ where
     })
 }
 
+/// A call whose arguments were bound and authorized: everything but the job itself.
+pub(crate) struct Prepared {
+    pub(crate) call: BoundCall,
+    pub(crate) bearer: Option<String>,
+    pub(crate) token: Option<String>,
+}
+
+/// Binds `data`, then runs the authorize hook: both before any job exists.
+pub(crate) fn prepare(
+    inner: &Inner,
+    endpoint: &CompiledEndpoint,
+    parts: &Parts,
+    data: Value,
+) -> Result<Prepared, ApiError> {
+    let bearer = bearer_token(&parts.headers);
+    let files = &inner.files;
+    let bound = endpoint
+        .sig
+        .bind(data, bearer.as_deref(), &|p: &str| files.is_allowed(p))?;
+    if let Some(authorize) = &inner.authorize {
+        authorize(&AuthRequest {
+            parts,
+            target: AuthTarget::Call(&endpoint.sig.name),
+            token: bound.token.as_deref(),
+        })?;
+    }
+    Ok(Prepared {
+        call: bound.call,
+        bearer,
+        token: bound.token,
+    })
+}
+
+/// Starts the job of a prepared call.
+pub(crate) fn launch(
+    inner: &Arc<Inner>,
+    endpoint: &CompiledEndpoint,
+    id: EventId,
+    parts: Parts,
+    prepared: Prepared,
+    delivery: Delivery,
+) {
+    let file_root = endpoint
+        .has_file_output
+        .then(|| request_root(&parts.headers, inner.config.public_url.as_deref()));
+    let cancel = inner.running.start(id);
+    let ctx = CallContext::new(
+        endpoint.sig.name.clone(),
+        id,
+        parts.headers,
+        prepared.bearer,
+        prepared.token,
+        cancel.clone(),
+    );
+    spawn_job(
+        inner.clone(),
+        Job {
+            id,
+            call: prepared.call,
+            ctx,
+            cancel,
+            delivery,
+            file_root,
+        },
+    );
+}
+
+/// `{"event_id":"<32 hex>"}`.
+pub(crate) fn event_id_response(id: EventId) -> Response<ResponseBody> {
+    let mut body = Vec::with_capacity(47);
+    body.extend_from_slice(b"{\"event_id\":\"");
+    body.extend_from_slice(id.to_hex().as_str().as_bytes());
+    body.extend_from_slice(b"\"}");
+    json_response(StatusCode::OK, body)
+}
+
 pub(crate) async fn start<B>(
     inner: &Arc<Inner>,
     parts: Parts,
@@ -109,18 +187,7 @@ where
                 )))
             }
         };
-    let bearer = bearer_token(&parts.headers);
-    let files = &inner.files;
-    let bound = endpoint
-        .sig
-        .bind(data, bearer.as_deref(), &|p: &str| files.is_allowed(p))?;
-    if let Some(authorize) = &inner.authorize {
-        authorize(&AuthRequest {
-            parts: &parts,
-            target: AuthTarget::Call(api),
-            token: bound.token.as_deref(),
-        })?;
-    }
+    let prepared = prepare(inner, endpoint, &parts, data)?;
     let id = EventId::new_random();
     inner.store.begin(id, api).map_err(|e| match e {
         BeginError::Full { .. } => {
@@ -129,20 +196,8 @@ where
             err
         }
     })?;
-    let ctx = CallContext::new(
-        endpoint.sig.name.clone(),
-        id,
-        parts.headers,
-        bearer,
-        bound.token,
-    );
-    spawn_call(inner.store.clone(), id, bound.call, ctx);
-
-    let mut body = Vec::with_capacity(47);
-    body.extend_from_slice(b"{\"event_id\":\"");
-    body.extend_from_slice(id.to_hex().as_str().as_bytes());
-    body.extend_from_slice(b"\"}");
-    Ok(json_response(StatusCode::OK, body))
+    launch(inner, endpoint, id, parts, prepared, Delivery::Call);
+    Ok(event_id_response(id))
 }
 
 pub(crate) fn poll(
@@ -180,6 +235,11 @@ pub(crate) fn poll(
         };
         ResponseBody::new(stream)
     };
+    Ok(event_stream(body))
+}
+
+/// A `text/event-stream` response with the cache headers both streams use.
+pub(crate) fn event_stream(body: ResponseBody) -> Response<ResponseBody> {
     let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(
@@ -188,5 +248,5 @@ pub(crate) fn poll(
     );
     headers.insert(header::CACHE_CONTROL, NO_STORE);
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(response)
+    response
 }

@@ -1,12 +1,30 @@
-//! `GET {prefix}/info`: endpoint signatures, computed once at build.
+//! `GET {prefix}/info`: endpoint signatures, computed once at build (with the root URL of
+//! the code snippets filled in per request).
 
-use bytes::Bytes;
 use http::{header, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
 use crate::args::Signature;
 use crate::body::{json_response, ResponseBody, NO_STORE};
+use crate::registry::Visibility;
 use crate::schema;
+use crate::snippets::{code_snippets, SnippetArg};
+use crate::template::Template;
+
+/// The example of a parameter: its own, else from the schema or the default.
+pub(crate) fn param_example(sig: &Signature, index: usize) -> Value {
+    let p = &sig.params[index].spec;
+    if let Some(e) = &p.example {
+        return e.clone();
+    }
+    if let Some(first) = p.schema.get("examples").and_then(|e| e.get(0)) {
+        return first.clone();
+    }
+    match &p.default {
+        Some(d) if !d.is_null() => d.clone(),
+        _ => schema::example(&p.schema, &sig.defs),
+    }
+}
 
 /// The descriptor of one parameter, as the three official clients read it.
 fn parameter(sig: &Signature, index: usize) -> Value {
@@ -27,10 +45,7 @@ fn parameter(sig: &Signature, index: usize) -> Value {
             "description": description,
         },
         "component": schema::component(&p.schema, defs),
-        "example_input": match &p.default {
-            Some(d) if !d.is_null() => d.clone(),
-            _ => schema::example(&p.schema, defs),
-        },
+        "example_input": param_example(sig, index),
     })
 }
 
@@ -47,38 +62,100 @@ fn output(schema_value: &Value, label: &str, sig: &Signature) -> Value {
     })
 }
 
-/// One endpoint's entry in `named_endpoints`.
-pub(crate) fn endpoint_info(
-    sig: &Signature,
-    description: &str,
-    output_schema: Option<&Value>,
-    output_label: &str,
-) -> Value {
-    let parameters: Vec<Value> = (0..sig.params.len()).map(|i| parameter(sig, i)).collect();
-    let returns: Vec<Value> = output_schema
-        .map(|s| vec![output(s, output_label, sig)])
-        .unwrap_or_default();
-    json!({
-        "parameters": parameters,
-        "returns": returns,
-        "api_visibility": "public",
-        "description": description,
-    })
+/// What one endpoint contributes to `/info`.
+pub(crate) struct EndpointDoc<'a> {
+    pub(crate) sig: &'a Signature,
+    pub(crate) description: &'a str,
+    pub(crate) output: Option<&'a Value>,
+    pub(crate) output_label: &'a str,
+    pub(crate) visibility: Visibility,
 }
 
-/// The whole `/info` document, serialised once.
-pub(crate) fn document(named: Map<String, Value>) -> Bytes {
-    let doc = json!({
-        "named_endpoints": named,
-        "unnamed_endpoints": {},
-    });
-    Bytes::from(serde_json::to_vec(&doc).unwrap_or_default())
+impl EndpointDoc<'_> {
+    /// The entry in `named_endpoints`; with snippets for the plain `/info`.
+    fn entry(&self, prefix: Option<&str>) -> Value {
+        let sig = self.sig;
+        let parameters: Vec<Value> = (0..sig.params.len()).map(|i| parameter(sig, i)).collect();
+        let returns: Vec<Value> = self
+            .output
+            .map(|s| vec![output(s, self.output_label, sig)])
+            .unwrap_or_default();
+        let mut entry = json!({
+            "parameters": parameters,
+            "returns": returns,
+            "api_visibility": self.visibility.as_str(),
+            "description": self.description,
+        });
+        if let Some(prefix) = prefix {
+            entry["code_snippets"] = self.snippets(prefix);
+        }
+        entry
+    }
+
+    fn snippets(&self, prefix: &str) -> Value {
+        let sig = self.sig;
+        let args: Vec<SnippetArg> = sig
+            .params
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| {
+                // Leave out the token (the header carries it) and optional parameters whose
+                // default is null; keep everything required or with a real default.
+                Some(*i) != sig.token_index
+                    && p.spec
+                        .default
+                        .as_ref()
+                        .is_none_or(|d| !d.is_null() || p.spec.example.is_some())
+            })
+            .map(|(i, p)| SnippetArg {
+                name: p.spec.name.clone(),
+                example: param_example(sig, i),
+                is_file: schema::component(&p.spec.schema, &sig.defs) == "File",
+            })
+            .collect();
+        code_snippets(prefix, &sig.name, &args, sig.token_index.is_some())
+    }
 }
 
-pub(crate) fn respond(info: &Bytes) -> Response<ResponseBody> {
-    let mut response = json_response(StatusCode::OK, info.clone());
+/// The two `/info` documents: the plain one (public endpoints, with code snippets) and the
+/// one for `?all_endpoints=true` (public and undocumented, without snippets).
+pub(crate) fn documents(endpoints: &[EndpointDoc<'_>], prefix: &str) -> (Template, Template) {
+    let mut public = Map::new();
+    let mut all = Map::new();
+    for doc in endpoints {
+        let key = format!("/{}", doc.sig.name);
+        match doc.visibility {
+            Visibility::Public => {
+                public.insert(key.clone(), doc.entry(Some(prefix)));
+                all.insert(key, doc.entry(None));
+            }
+            Visibility::Undocumented => {
+                all.insert(key, doc.entry(None));
+            }
+            Visibility::Private => {}
+        }
+    }
+    let render = |named: Map<String, Value>| {
+        Template::new(
+            serde_json::to_vec(&json!({"named_endpoints": named, "unnamed_endpoints": {}}))
+                .unwrap_or_default(),
+        )
+    };
+    (render(public), render(all))
+}
+
+pub(crate) fn respond(doc: &Template, root: &str) -> Response<ResponseBody> {
+    let mut response = json_response(StatusCode::OK, doc.render(root));
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, NO_STORE);
     response
+}
+
+/// Whether the query asks for `all_endpoints=true`.
+pub(crate) fn wants_all(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        q.split('&')
+            .any(|pair| matches!(pair.split_once('='), Some(("all_endpoints", v)) if v.eq_ignore_ascii_case("true")))
+    })
 }

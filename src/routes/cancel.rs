@@ -1,0 +1,40 @@
+//! `POST {prefix}/cancel` and `POST {prefix}/reset`: cancel a running call by event id.
+//! Both always answer `{"success": true}`, as Gradio does, also for unknown ids.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Response, StatusCode};
+use serde_json::Value;
+
+use crate::body::{json_response, ResponseBody};
+use crate::error::ApiError;
+use crate::event_id::EventId;
+use crate::routes::call::read_json;
+use crate::service::Inner;
+
+pub(crate) async fn cancel<B>(
+    inner: &Arc<Inner>,
+    parts: Parts,
+    body: B,
+    route: &str,
+) -> Result<Response<ResponseBody>, ApiError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let route = format!("POST {}/{route}", inner.config.prefix);
+    let body = read_json(inner, &parts, body, &route).await?;
+    if let Some(id) = body
+        .get("event_id")
+        .and_then(Value::as_str)
+        .and_then(EventId::parse)
+    {
+        inner.running.cancel(id);
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        Bytes::from_static(b"{\"success\":true}"),
+    ))
+}

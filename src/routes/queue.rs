@@ -1,0 +1,153 @@
+//! `POST {prefix}/queue/join` and `GET {prefix}/queue/data?session_hash=`: the `sse_v3`
+//! queue protocol of the official clients.
+//!
+//! The clients hide HTTP error bodies, so argument, auth and lookup failures of a join are
+//! delivered the way they show them: as a failed `process_completed` on the session's stream.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Response, StatusCode};
+use percent_encoding::percent_decode_str;
+use serde_json::Value;
+
+use crate::body::{full, ResponseBody};
+use crate::error::ApiError;
+use crate::event_id::EventId;
+use crate::queue::{estimation, process_completed, process_starts, session_not_found, JoinError};
+use crate::routes::call::{event_id_response, event_stream, launch, prepare, read_json};
+use crate::runner::Delivery;
+use crate::service::Inner;
+use crate::store::Outcome;
+
+const MAX_SESSION_HASH: usize = 256;
+
+fn valid_hash(hash: &str) -> bool {
+    (1..=MAX_SESSION_HASH).contains(&hash.len()) && !hash.chars().any(char::is_control)
+}
+
+fn join_refused(route: &str, e: JoinError) -> ApiError {
+    let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{route}: {e}"));
+    err.retry_after = Some(1);
+    err
+}
+
+pub(crate) async fn join<B>(
+    inner: &Arc<Inner>,
+    parts: Parts,
+    body: B,
+) -> Result<Response<ResponseBody>, ApiError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let prefix = &inner.config.prefix;
+    let route = format!("POST {prefix}/queue/join");
+    let mut body = match read_json(inner, &parts, body, &route).await? {
+        Value::Object(map) => map,
+        _ => {
+            return Err(ApiError::bad_request(format!(
+                "{route}: the body must be a JSON object {{\"data\": [...], \"fn_index\": N, \"session_hash\": \"...\"}}"
+            )))
+        }
+    };
+    let hash = match body.get("session_hash").and_then(Value::as_str) {
+        Some(h) if valid_hash(h) => h.to_owned(),
+        _ => {
+            return Err(ApiError::bad_request(format!(
+                "{route}: \"session_hash\" is required: a string of 1-{MAX_SESSION_HASH} characters naming your session"
+            )))
+        }
+    };
+    let Some(fn_index) = body.get("fn_index").and_then(Value::as_i64) else {
+        return Err(ApiError::bad_request(format!(
+            "{route}: \"fn_index\" is required: the index of the endpoint in GET /config's dependencies"
+        )));
+    };
+    let id = EventId::new_random();
+    let endpoint = usize::try_from(fn_index)
+        .ok()
+        .and_then(|i| inner.dependencies.get(i))
+        .and_then(|name| inner.endpoints.get(name));
+    let prepared = match endpoint {
+        None => Err(format!(
+            "unknown fn_index {fn_index}: this app's endpoints are {} (indexes as in GET /config)",
+            inner
+                .dependencies
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!("{i}: /{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Some(endpoint) => match body.remove("data") {
+            None => Err(format!(
+                "/{}: the body has no \"data\" field",
+                endpoint.sig.name
+            )),
+            Some(data) => prepare(inner, endpoint, &parts, data)
+                .map(|prepared| (endpoint, prepared))
+                .map_err(|e| e.message),
+        },
+    };
+    match prepared {
+        Ok((endpoint, prepared)) => {
+            inner
+                .sessions
+                .join(&hash, &[estimation(id), process_starts(id)])
+                .map_err(|e| join_refused(&route, e))?;
+            launch(
+                inner,
+                endpoint,
+                id,
+                parts,
+                prepared,
+                Delivery::Queue(hash.into()),
+            );
+        }
+        Err(message) => {
+            inner
+                .sessions
+                .join(&hash, &[estimation(id)])
+                .map_err(|e| join_refused(&route, e))?;
+            let failed = process_completed(id, &Outcome::error(&message), false, 0.0);
+            inner.sessions.complete(&hash, failed);
+        }
+    }
+    Ok(event_id_response(id))
+}
+
+/// The value of one query parameter, percent-decoded (`+` as space).
+pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == name).then(|| {
+            percent_decode_str(&v.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    })
+}
+
+pub(crate) fn data(
+    inner: &Arc<Inner>,
+    query: Option<&str>,
+) -> Result<Response<ResponseBody>, ApiError> {
+    let prefix = &inner.config.prefix;
+    let hash = query_param(query, "session_hash")
+        .filter(|h| valid_hash(h))
+        .ok_or_else(|| {
+            ApiError::unprocessable(format!(
+                "GET {prefix}/queue/data needs ?session_hash=<the session_hash of your queue/join>"
+            ))
+        })?;
+    let body = match inner
+        .sessions
+        .attach(&hash, inner.config.heartbeat_interval)
+    {
+        Some(stream) => ResponseBody::new(stream),
+        None => full(session_not_found(&hash)),
+    };
+    Ok(event_stream(body))
+}
