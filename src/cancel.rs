@@ -1,7 +1,6 @@
 //! Cancellation: a token per running call, and the registry `POST {prefix}/cancel` looks
 //! calls up in.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -31,15 +30,13 @@ impl CancelToken {
     }
 
     /// Resolves once the call is cancelled.
-    pub(crate) fn cancelled(&self) -> impl Future<Output = ()> + Send + '_ {
-        async move {
-            loop {
-                let notified = self.0.notify.notified();
-                if self.is_cancelled() {
-                    return;
-                }
-                notified.await;
+    pub(crate) async fn cancelled(&self) {
+        loop {
+            let notified = self.0.notify.notified();
+            if self.is_cancelled() {
+                return;
             }
+            notified.await;
         }
     }
 }

@@ -78,11 +78,10 @@ pub(crate) fn complete_files(
         .map_err(|e| format!("the result could not be encoded: {e}"))
 }
 
-fn visit(
-    value: &mut Value,
-    depth: usize,
-    f: &mut dyn FnMut(&mut serde_json::Map<String, Value>) -> Result<(), String>,
-) -> Result<(), String> {
+/// What `visit` does to each FileData object.
+type FileVisitor<'a> = dyn FnMut(&mut serde_json::Map<String, Value>) -> Result<(), String> + 'a;
+
+fn visit(value: &mut Value, depth: usize, f: &mut FileVisitor<'_>) -> Result<(), String> {
     if depth > 64 {
         return Ok(());
     }
