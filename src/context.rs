@@ -6,16 +6,16 @@ use http::HeaderMap;
 
 use crate::cancel::CancelToken;
 use crate::event_id::EventId;
+use crate::files::FileStore;
 
 /// The context of one call, handed to every handler.
 ///
 /// It is cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct CallContext {
     inner: Arc<ContextInner>,
 }
 
-#[derive(Debug)]
 struct ContextInner {
     endpoint: Arc<str>,
     event_id: EventId,
@@ -23,6 +23,18 @@ struct ContextInner {
     bearer: Option<String>,
     token: Option<String>,
     cancel: CancelToken,
+    files: Arc<FileStore>,
+}
+
+impl std::fmt::Debug for CallContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Tokens are left out on purpose: contexts end up in logs.
+        f.debug_struct("CallContext")
+            .field("endpoint", &self.inner.endpoint)
+            .field("event_id", &self.inner.event_id)
+            .field("cancelled", &self.is_cancelled())
+            .finish_non_exhaustive()
+    }
 }
 
 impl CallContext {
@@ -33,6 +45,7 @@ impl CallContext {
         bearer: Option<String>,
         token: Option<String>,
         cancel: CancelToken,
+        files: Arc<FileStore>,
     ) -> Self {
         Self {
             inner: Arc::new(ContextInner {
@@ -42,8 +55,17 @@ impl CallContext {
                 bearer,
                 token,
                 cancel,
+                files,
             }),
         }
+    }
+
+    /// A fresh path for a file this call returns, inside the service's upload directory:
+    /// `<upload dir>/<32 hex>/<file_name, sanitised>`. The directory is created; write the
+    /// file, then return it as [`FileData`](crate::FileData). Like uploads, it is deleted after
+    /// the upload TTL.
+    pub fn output_path(&self, file_name: &str) -> std::io::Result<std::path::PathBuf> {
+        self.inner.files.new_path_blocking(file_name)
     }
 
     /// Whether the caller cancelled the call (`POST {prefix}/cancel` or `/reset`).

@@ -111,10 +111,20 @@ impl FileStore {
     /// A fresh, unique path for an upload named `orig_name`: `<dir>/<32 hex>/<safe name>`.
     /// The subdirectory is created.
     pub(crate) async fn new_path(&self, orig_name: &str) -> std::io::Result<PathBuf> {
-        let sub = self
-            .dir
-            .join(crate::event_id::EventId::new_random().to_hex().as_str());
+        let sub = self.fresh_dir();
         tokio::fs::create_dir_all(&sub).await?;
+        Ok(sub.join(sanitize_file_name(orig_name)))
+    }
+
+    fn fresh_dir(&self) -> PathBuf {
+        self.dir
+            .join(crate::event_id::EventId::new_random().to_hex().as_str())
+    }
+
+    /// As [`new_path`](Self::new_path), without async (for handlers).
+    pub(crate) fn new_path_blocking(&self, orig_name: &str) -> std::io::Result<PathBuf> {
+        let sub = self.fresh_dir();
+        std::fs::create_dir_all(&sub)?;
         Ok(sub.join(sanitize_file_name(orig_name)))
     }
 
@@ -137,8 +147,9 @@ impl FileStore {
         self.insert(path, orig_name, true)
     }
 
-    /// Makes a file that a handler returned servable for the upload TTL. It is never
-    /// deleted by the store. When the store is full, the oldest entries make room.
+    /// Makes a file that a handler returned servable for the upload TTL. Files inside the
+    /// upload directory (see `CallContext::output_path`) are deleted at expiry; others never.
+    /// When the store is full, the oldest entries make room.
     pub(crate) fn register_output(&self, path: &Path, orig_name: String) {
         let key = path.to_string_lossy();
         if self.files.contains_key(key.as_ref()) {
@@ -157,7 +168,8 @@ impl FileStore {
                 return;
             }
         }
-        self.insert(path, orig_name, false);
+        let owned = path.starts_with(&self.dir);
+        self.insert(path, orig_name, owned);
     }
 
     /// Unregisters the oldest entry; returns its path when it must be deleted.

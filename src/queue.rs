@@ -196,16 +196,16 @@ impl Sessions {
     }
 
     fn join_session(&self, hash: &str, first: &[Bytes]) -> Result<(), JoinError> {
+        // Checked before the entry is taken: `len` locks every shard. Concurrent joins may
+        // overshoot the limit by a few sessions.
+        if !self.map.contains_key(hash) && self.map.len() >= self.limits.max_sessions {
+            return Err(JoinError::TooManySessions(self.limits.max_sessions));
+        }
         // The map entry is held while the job is counted, so a stream cannot remove the
         // session in between (see `close_if_idle`).
         let session = match self.map.entry(hash.into()) {
             Entry::Occupied(e) => e.into_ref(),
-            Entry::Vacant(e) => {
-                if self.map.len() >= self.limits.max_sessions {
-                    return Err(JoinError::TooManySessions(self.limits.max_sessions));
-                }
-                e.insert(Arc::new(Session::default()))
-            }
+            Entry::Vacant(e) => e.insert(Arc::new(Session::default())),
         };
         let mut state = session.lock();
         if state.pending >= self.limits.max_jobs_per_session {

@@ -132,7 +132,11 @@ impl Endpoint {
             Value::Object(mut root) => {
                 let output_defs = take_defs(&mut root);
                 root.remove("$schema");
-                root.remove("title");
+                // The root title is the Rust type's name ("double", "Artifact"); Gradio's own
+                // titles, FileData's, carry meaning and stay.
+                if !crate::file_data::is_file_schema(&Value::Object(root.clone())) {
+                    root.remove("title");
+                }
                 (Value::Object(root), output_defs)
             }
             other => (other, Defs::new()),

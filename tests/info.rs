@@ -56,7 +56,8 @@ async fn info_lists_the_endpoints_with_empty_unnamed_endpoints() {
             "/shapes",
             "/token",
             "/file_size",
-            "/nothing"
+            "/nothing",
+            "/make_file"
         ]
     );
     // Served from precomputed bytes: identical every time, also with a trailing slash and

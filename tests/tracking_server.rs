@@ -289,6 +289,7 @@ async fn dashboard_fallback_and_gradio_routes_coexist() {
             "/get_all_projects",
             "/get_runs_for_project",
             "/get_metric_values",
+            "/export_metrics",
             "/upload_artifact"
         ]
     );

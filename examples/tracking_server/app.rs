@@ -126,6 +126,26 @@ impl Tracker {
         Ok(())
     }
 
+    /// A run's metrics as CSV lines: `step,metric,value,timestamp`, by metric then step.
+    pub fn export_csv(&self, project: &str, run: &str) -> Result<String, String> {
+        let projects = self.projects.read().unwrap_or_else(|e| e.into_inner());
+        let r = projects
+            .get(project)
+            .and_then(|p| p.runs.get(run))
+            .ok_or_else(|| format!("unknown run {run:?} in project {project:?}"))?;
+        let mut csv = String::from("step,metric,value,timestamp\n");
+        for (name, values) in &r.metrics {
+            let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+            for v in values {
+                csv.push_str(&format!(
+                    "{},{quoted},{},{}\n",
+                    v.step, v.value, v.timestamp
+                ));
+            }
+        }
+        Ok(csv)
+    }
+
     /// All project names, sorted.
     pub fn projects(&self) -> Vec<String> {
         let projects = self.projects.read().unwrap_or_else(|e| e.into_inner());
@@ -187,14 +207,21 @@ impl Tracker {
     }
 }
 
+fn example_metrics() -> BTreeMap<String, f64> {
+    BTreeMap::from([("loss".to_owned(), 0.5)])
+}
+
 /// Log metrics for one step of a run.
 #[derive(Deserialize, JsonSchema)]
 pub struct LogArgs {
     /// The project name.
+    #[schemars(example = &"demo")]
     pub project: String,
     /// The run name within the project.
+    #[schemars(example = &"run-1")]
     pub run: String,
     /// Metric names and their values, e.g. {"loss": 0.5}.
+    #[schemars(example = example_metrics())]
     pub metrics: BTreeMap<String, f64>,
     /// The step; when omitted, the run's next step (counting from 0).
     pub step: Option<u64>,
@@ -207,10 +234,13 @@ pub struct LogArgs {
 #[derive(Deserialize, JsonSchema)]
 pub struct LogEntry {
     /// The project name.
+    #[schemars(example = &"demo")]
     pub project: String,
     /// The run name.
+    #[schemars(example = &"run-1")]
     pub run: String,
     /// Metric names and their values.
+    #[schemars(example = example_metrics())]
     pub metrics: BTreeMap<String, f64>,
     /// The step; when omitted, the run's next step.
     pub step: Option<u64>,
@@ -230,6 +260,7 @@ pub struct BulkLogArgs {
 #[derive(Deserialize, JsonSchema)]
 pub struct ProjectArgs {
     /// The project name.
+    #[schemars(example = &"demo")]
     pub project: String,
 }
 
@@ -237,10 +268,13 @@ pub struct ProjectArgs {
 #[derive(Deserialize, JsonSchema)]
 pub struct MetricArgs {
     /// The project name.
+    #[schemars(example = &"demo")]
     pub project: String,
     /// The run name.
+    #[schemars(example = &"run-1")]
     pub run: String,
     /// The metric name.
+    #[schemars(example = &"loss")]
     pub metric_name: String,
     /// Only the values logged at this step.
     pub step: Option<u64>,
@@ -250,12 +284,24 @@ pub struct MetricArgs {
 #[derive(Deserialize, JsonSchema)]
 pub struct ArtifactArgs {
     /// The project name.
+    #[schemars(example = &"demo")]
     pub project: String,
     /// The uploaded file.
     pub file: FileData,
     /// A write token; when omitted, the bearer token of the request is used.
     #[allow(dead_code)] // judged by the authorize hook, before the handler runs
     pub hf_token: Option<String>,
+}
+
+/// Export all metrics of a run as a CSV file (step, metric, value, timestamp).
+#[derive(Deserialize, JsonSchema)]
+pub struct ExportArgs {
+    /// The project name.
+    #[schemars(example = &"demo")]
+    pub project: String,
+    /// The run name.
+    #[schemars(example = &"run-1")]
+    pub run: String,
 }
 
 /// What an artifact upload stored.
@@ -279,6 +325,7 @@ pub fn registry(tracker: Arc<Tracker>) -> Registry {
     let t_projects = tracker.clone();
     let t_runs = tracker.clone();
     let t_values = tracker.clone();
+    let t_export = tracker.clone();
     let t_artifacts = tracker;
     Registry::new()
         .typed("log", move |a: LogArgs, _: CallContext| {
@@ -310,6 +357,19 @@ pub fn registry(tracker: Arc<Tracker>) -> Registry {
             let t = t_values.clone();
             async move { t.values(&a.project, &a.run, &a.metric_name, a.step) }
         })
+        .typed("export_metrics", move |a: ExportArgs, ctx: CallContext| {
+            let t = t_export.clone();
+            async move {
+                let csv = t.export_csv(&a.project, &a.run)?;
+                let path = ctx
+                    .output_path(&format!("{}-{}.csv", a.project, a.run))
+                    .map_err(|e| format!("cannot create the export file: {e}"))?;
+                tokio::fs::write(&path, csv)
+                    .await
+                    .map_err(|e| format!("cannot write the export file: {e}"))?;
+                Ok::<_, String>(FileData::from_path(path.to_string_lossy()))
+            }
+        })
         .typed("upload_artifact", move |a: ArtifactArgs, _: CallContext| {
             let t = t_artifacts.clone();
             async move {
@@ -329,9 +389,10 @@ pub fn registry(tracker: Arc<Tracker>) -> Registry {
         })
 }
 
-/// The service builder for the tracker, with the write-token check when a token is given.
-pub fn builder(tracker: Arc<Tracker>, write_token: Option<String>) -> Builder {
-    let builder = GradioCompat::builder(registry(tracker));
+/// The service builder for a registry (the tracker's, possibly extended), with the
+/// write-token check when a token is given.
+pub fn builder(registry: Registry, write_token: Option<String>) -> Builder {
+    let builder = GradioCompat::builder(registry);
     let Some(expected) = write_token else {
         return builder;
     };
@@ -361,7 +422,7 @@ pub fn service(
     tracker: Arc<Tracker>,
     write_token: Option<String>,
 ) -> Result<GradioCompat, BuildError> {
-    builder(tracker, write_token).build()
+    builder(registry(tracker), write_token).build()
 }
 
 const PAGE: &str = "<!doctype html>

@@ -127,6 +127,7 @@ pub(crate) fn launch(
         prepared.bearer,
         prepared.token,
         cancel.clone(),
+        inner.files.clone(),
     );
     spawn_job(
         inner.clone(),

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use gradio_compat::{CallContext, FileData, NoArgs, Registry};
+use gradio_compat::{CallContext, Endpoint, FileData, NoArgs, Registry, Visibility};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
@@ -83,6 +83,8 @@ pub struct FileArgs {
 pub struct Probe {
     /// How many times any handler started.
     pub started: AtomicUsize,
+    /// How many handlers saw their call cancelled.
+    pub cancelled: AtomicUsize,
     /// `wait` blocks until a permit is added here.
     pub gate: Arc<Semaphore>,
 }
@@ -91,6 +93,7 @@ impl Probe {
     pub fn new() -> Arc<Self> {
         Arc::new(Self {
             started: AtomicUsize::new(0),
+            cancelled: AtomicUsize::new(0),
             gate: Arc::new(Semaphore::new(0)),
         })
     }
@@ -105,8 +108,9 @@ impl Probe {
     }
 }
 
-/// The fixture registry: add, fail, boom (panics), wait (blocks on the probe's gate),
-/// shapes, token, file_size, nothing.
+/// The fixture registry: add, fail, boom (panics), wait (blocks on the probe's gate, or
+/// until cancelled), shapes, token, file_size, nothing, make_file (returns a file), hidden
+/// (private) and undoc (undocumented).
 pub fn registry(probe: Arc<Probe>) -> Registry {
     let p1 = probe.clone();
     let p2 = probe.clone();
@@ -126,13 +130,20 @@ pub fn registry(probe: Arc<Probe>) -> Registry {
             }
             Ok::<(), String>(())
         })
-        .typed("wait", move |_: NoArgs, _: CallContext| {
+        .typed("wait", move |_: NoArgs, ctx: CallContext| {
             p2.started.fetch_add(1, Ordering::SeqCst);
-            let gate = p2.gate.clone();
+            let probe = p2.clone();
             async move {
-                let permit = gate.acquire().await.map_err(|e| e.to_string())?;
-                permit.forget();
-                Ok::<_, String>("released".to_owned())
+                tokio::select! {
+                    permit = probe.gate.acquire() => {
+                        permit.map_err(|e| e.to_string())?.forget();
+                        Ok::<_, String>("released".to_owned())
+                    }
+                    () = ctx.cancelled() => {
+                        probe.cancelled.fetch_add(1, Ordering::SeqCst);
+                        Err("stopped after a cancel".to_owned())
+                    }
+                }
             }
         })
         .typed("shapes", move |a: ShapesArgs, _: CallContext| {
@@ -164,4 +175,23 @@ pub fn registry(probe: Arc<Probe>) -> Registry {
         .typed("nothing", |_: NoArgs, _: CallContext| async move {
             Ok::<(), String>(())
         })
+        .typed("make_file", |a: FailArgs, ctx: CallContext| async move {
+            let path = ctx.output_path("report.txt").map_err(|e| e.to_string())?;
+            tokio::fs::write(&path, a.message)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(FileData::from_path(path.to_string_lossy()))
+        })
+        .endpoint(
+            Endpoint::typed("hidden", |_: NoArgs, _: CallContext| async move {
+                Ok::<_, String>(1)
+            })
+            .visibility(Visibility::Private),
+        )
+        .endpoint(
+            Endpoint::typed("undoc", |_: NoArgs, _: CallContext| async move {
+                Ok::<_, String>(2)
+            })
+            .visibility(Visibility::Undocumented),
+        )
 }
