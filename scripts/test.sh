@@ -13,15 +13,35 @@ if [ ! -d ../shared/protocol/transcripts ]; then
 fi
 
 step() { printf '\n==> %s\n' "$*"; }
+elapsed() { printf '    (%s s)\n' "$(( $(date +%s) - $1 ))"; }
+
+# The official clients, pinned, into folders that git ignores. Missing tools fail the run.
+step "install the Python client (interop/python/requirements.txt) into .venv"
+t=$(date +%s)
+command -v python3 >/dev/null || { echo "error: python3 is needed for the Python client tests" >&2; exit 1; }
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r interop/python/requirements.txt
+elapsed "$t"
+
+step "install the JS client (interop/js/package-lock.json) into interop/js/node_modules"
+t=$(date +%s)
+command -v node >/dev/null && command -v npm >/dev/null || { echo "error: node and npm are needed for the JS client tests" >&2; exit 1; }
+(cd interop/js && npm ci --no-audit --no-fund --loglevel=error)
+elapsed "$t"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy --all-targets --all-features -- -D warnings"
-cargo clippy --all-targets --all-features -- -D warnings
+step "cargo clippy --workspace --all-targets --all-features -- -D warnings"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 step "cargo test (unit, integration, examples, README doctests)"
 cargo test --all-features
+
+step "official clients: Python gradio_client, JS @gradio/client, Rust gradio (interop/)"
+t=$(date +%s)
+cargo test -p gradio-compat-interop
+elapsed "$t"
 
 step "cargo doc --no-deps with -D warnings"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features

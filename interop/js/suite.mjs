@@ -1,0 +1,101 @@
+// Runs the official JS client, @gradio/client, against a gradio-compat server.
+//
+// Usage: node suite.mjs URL WRITE_TOKEN
+//
+// Started by interop/rust/tests/clients.rs. Prints one line per scenario and ends with
+// "N passed, M failed"; exits 1 when anything failed. Every call has a time limit, so a
+// client that hangs (a missing close_stream does that) fails instead of blocking CI.
+import { Client, handle_file } from "@gradio/client";
+
+const [url, token] = process.argv.slice(2);
+const results = [];
+const LIMIT_MS = 20000;
+
+function within(promise, what) {
+  let timer;
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${LIMIT_MS} ms`)), LIMIT_MS);
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function scenario(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push(true);
+    console.log(`ok     ${name} (${((Date.now() - started) / 1000).toFixed(2)}s)`);
+  } catch (e) {
+    results.push(false);
+    console.log(`FAILED ${name}: ${e && e.stack ? e.stack : e}`);
+  }
+}
+
+async function rejectsWith(promise, needle) {
+  try {
+    await promise;
+  } catch (e) {
+    const text = String(e && e.message ? e.message : e);
+    assert(text.includes(needle), `${JSON.stringify(needle)} not in ${JSON.stringify(text)}`);
+    return;
+  }
+  throw new Error(`expected a rejection containing ${JSON.stringify(needle)}`);
+}
+
+const client = await within(Client.connect(url, { token }), "connect");
+
+await scenario("three predicts in a row on one client do not hang", async () => {
+  for (let i = 0; i < 3; i++) {
+    const r = await within(client.predict("/log", { project: "js", run: "r1", metrics: { loss: i } }), `predict ${i + 1}`);
+    assert(Array.isArray(r.data) && r.data.length === 0, JSON.stringify(r.data));
+  }
+  const v = await within(client.predict("/get_metric_values", ["js", "r1", "loss"]), "read back");
+  assert(JSON.stringify(v.data[0].map((p) => p.step)) === "[0,1,2]", JSON.stringify(v.data));
+});
+
+await scenario("a file input (handle_file) reaches the handler", async () => {
+  const r = await within(client.predict("/upload_artifact", { project: "js", file: handle_file(new Blob(["hello"])) }), "upload_artifact");
+  const art = r.data[0];
+  assert(art.size === 5, JSON.stringify(art));
+  assert(art.sha256 === "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", JSON.stringify(art));
+});
+
+await scenario("a file output comes back as FileData with a URL", async () => {
+  const r = await within(client.predict("/export_metrics", { project: "js", run: "r1" }), "export_metrics");
+  const file = r.data[0];
+  assert(file.url && file.url.includes("/gradio_api/file="), JSON.stringify(file));
+  const body = await within(fetch(file.url).then((res) => res.text()), "download");
+  assert(body.startsWith("step,metric,value,timestamp"), body);
+});
+
+await scenario("a handler error rejects predict with the handler's message", async () => {
+  await within(rejectsWith(client.predict("/get_metric_values", ["no-such-project", "r", "loss"]), 'unknown project "no-such-project"'), "error");
+});
+
+await scenario("a token passed with `token` authorizes writes; without it our message shows", async () => {
+  const anonymous = await within(Client.connect(url), "connect without token");
+  await within(rejectsWith(anonymous.predict("/log", ["js-tok", "r", { x: 1 }]), "needs a write token"), "refused write");
+  const wrong = await within(Client.connect(url, { token: "not-the-token" }), "connect with a wrong token");
+  await within(rejectsWith(wrong.predict("/log", ["js-tok", "r", { x: 1 }]), "the write token is wrong"), "wrong token");
+  const r = await within(client.predict("/get_runs_for_project", ["js"]), "read");
+  assert(JSON.stringify(r.data) === '[["r1"]]', JSON.stringify(r.data));
+});
+
+await scenario("submit() yields the completed data", async () => {
+  const job = client.submit("/get_all_projects", []);
+  let data = null;
+  for await (const message of job) {
+    if (message.type === "data") data = message.data;
+    if (message.type === "status" && (message.stage === "complete" || message.stage === "error")) break;
+  }
+  assert(Array.isArray(data) && data[0].includes("js"), JSON.stringify(data));
+});
+
+const passed = results.filter(Boolean).length;
+const failed = results.length - passed;
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,315 @@
+//! The three official Gradio clients against a gradio-compat server: Python `gradio_client`
+//! and JS `@gradio/client` (run as child processes on suites in `interop/python` and
+//! `interop/js`), and the Rust `gradio` crate (in process).
+//!
+//! The server is the `tracking_server` example's registry plus `slow`, an endpoint that runs
+//! until it is cancelled, with write token `secret`, on 127.0.0.1 and a free port. The clients
+//! are installed by `scripts/test.sh`; when one is missing, its test fails with a message that
+//! says how to install it. Nothing is skipped.
+
+#[allow(dead_code)]
+#[path = "../../../examples/tracking_server/app.rs"]
+mod app;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use gradio_compat::{CallContext, NoArgs};
+use tokio::net::TcpListener;
+
+const TOKEN: &str = "secret";
+
+/// A running server and what its `slow` endpoint saw.
+struct Harness {
+    url: String,
+    slow_cancelled: Arc<AtomicUsize>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn start() -> Harness {
+    let tracker = Arc::new(app::Tracker::default());
+    let slow_cancelled = Arc::new(AtomicUsize::new(0));
+    let seen = slow_cancelled.clone();
+    let registry = app::registry(tracker).typed("slow", move |_: NoArgs, ctx: CallContext| {
+        let seen = seen.clone();
+        async move {
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(60)) => Ok::<_, String>("finished".to_owned()),
+                () = ctx.cancelled() => {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    Err("cancelled".to_owned())
+                }
+            }
+        }
+    });
+    let gradio = app::builder(registry, Some(TOKEN.to_owned()))
+        .build()
+        .expect("service builds");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(gradio_compat::serve(
+        listener,
+        app::router(gradio),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    Harness {
+        url,
+        slow_cancelled,
+        _stop: stop,
+    }
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs a client suite to its end and checks its closing "N passed, M failed" line.
+async fn run_suite(program: &Path, script: &Path, url: &str, expected: usize, install_hint: &str) {
+    assert!(
+        program.exists(),
+        "{} is missing: {install_hint}",
+        program.display()
+    );
+    let child = tokio::process::Command::new(program)
+        .arg(script)
+        .arg(url)
+        .arg(TOKEN)
+        .current_dir(script.parent().unwrap())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    let output = tokio::time::timeout(Duration::from_secs(300), child.wait_with_output())
+        .await
+        .expect("the suite finishes within 5 minutes")
+        .expect("the suite runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        output.status.success() && last == format!("{expected} passed, 0 failed"),
+        "{} {}: {last}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        program.display(),
+        script.display()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_gradio_client() {
+    let harness = start().await;
+    let python = repo().join(".venv/bin/python");
+    run_suite(
+        &python,
+        &repo().join("interop/python/suite.py"),
+        &harness.url,
+        7,
+        "run scripts/test.sh, which installs interop/python/requirements.txt into .venv",
+    )
+    .await;
+    // The suite cancelled a running `slow` job; the handler must have seen it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while harness.slow_cancelled.load(Ordering::SeqCst) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the slow handler never saw the cancel"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn js_gradio_client() {
+    let harness = start().await;
+    let node = which("node").unwrap_or_else(|| PathBuf::from("node (not on PATH)"));
+    let js = repo().join("interop/js");
+    assert!(
+        js.join("node_modules/@gradio/client/package.json").exists(),
+        "@gradio/client is not installed: run scripts/test.sh, which runs npm ci in interop/js"
+    );
+    run_suite(
+        &node,
+        &js.join("suite.mjs"),
+        &harness.url,
+        6,
+        "install Node.js 18 or later",
+    )
+    .await;
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+mod rust_client {
+    use super::*;
+    use gradio::{Client, ClientOptions, PredictionInput};
+    use serde_json::json;
+
+    async fn client(url: &str, token: Option<&str>) -> Client {
+        let options = ClientOptions {
+            hf_token: token.map(str::to_owned),
+            auth: None,
+        };
+        Client::new(url, options)
+            .await
+            .expect("the Rust client connects")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn view_api_lists_the_endpoints() {
+        let harness = start().await;
+        let client = client(&harness.url, None).await;
+        let api = client.view_api();
+        for name in [
+            "/log",
+            "/bulk_log",
+            "/get_all_projects",
+            "/get_runs_for_project",
+            "/get_metric_values",
+            "/export_metrics",
+            "/upload_artifact",
+        ] {
+            assert!(api.named_endpoints.contains_key(name), "{name}");
+        }
+        let log = &api.named_endpoints["/log"];
+        let names: Vec<_> = log
+            .parameters
+            .iter()
+            .map(|p| p.parameter_name.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(names, ["project", "run", "metrics", "step", "hf_token"]);
+        assert_eq!(client.view_config().protocol, "sse_v3");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn predict_values_files_and_errors() {
+        let harness = start().await;
+        let client = client(&harness.url, Some(TOKEN)).await;
+        let out = client
+            .predict(
+                "/log",
+                vec![
+                    PredictionInput::from_value("rust"),
+                    PredictionInput::from_value("r1"),
+                    PredictionInput::from_value(json!({"loss": 0.5})),
+                ],
+            )
+            .await
+            .expect("log");
+        assert!(out.is_empty());
+        let values = client
+            .predict(
+                "/get_metric_values",
+                vec![
+                    PredictionInput::from_value("rust"),
+                    PredictionInput::from_value("r1"),
+                    PredictionInput::from_value("loss"),
+                ],
+            )
+            .await
+            .expect("get_metric_values");
+        let values = values.into_iter().next().unwrap().as_value().unwrap();
+        assert_eq!(values[0]["value"], json!(0.5));
+
+        // A file input: uploaded by the client, hashed by the handler.
+        let dir = std::env::temp_dir().join(format!("gc-rust-client-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("weights.bin");
+        std::fs::write(&file, b"hello").unwrap();
+        let art = client
+            .predict(
+                "/upload_artifact",
+                vec![
+                    PredictionInput::from_value("rust"),
+                    PredictionInput::from_file(&file),
+                ],
+            )
+            .await
+            .expect("upload_artifact");
+        let art = art.into_iter().next().unwrap().as_value().unwrap();
+        assert_eq!(art["name"], "weights.bin");
+        assert_eq!(
+            art["sha256"],
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+
+        // A file output, downloaded from its URL.
+        let export = client
+            .predict(
+                "/export_metrics",
+                vec![
+                    PredictionInput::from_value("rust"),
+                    PredictionInput::from_value("r1"),
+                ],
+            )
+            .await
+            .expect("export_metrics");
+        let export = export
+            .into_iter()
+            .next()
+            .unwrap()
+            .as_file()
+            .expect("a file output");
+        let body = export.download(None).await.expect("download");
+        assert!(
+            body.starts_with(b"step,metric,value,timestamp\n"),
+            "{body:?}"
+        );
+
+        // A handler error.
+        let err = client
+            .predict(
+                "/get_metric_values",
+                vec![
+                    PredictionInput::from_value("no-such-project"),
+                    PredictionInput::from_value("r"),
+                    PredictionInput::from_value("loss"),
+                ],
+            )
+            .await
+            .expect_err("an unknown project fails");
+        assert!(
+            err.to_string()
+                .contains("unknown project \"no-such-project\""),
+            "{err}"
+        );
+
+        // A wrong token is refused with our message.
+        let wrong = client_with(&harness.url, "nope").await;
+        let err = wrong
+            .predict(
+                "/log",
+                vec![
+                    PredictionInput::from_value("x"),
+                    PredictionInput::from_value("r"),
+                    PredictionInput::from_value(json!({"a": 1})),
+                ],
+            )
+            .await
+            .expect_err("a wrong token fails");
+        assert!(
+            err.to_string().contains("the write token is wrong"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    async fn client_with(url: &str, token: &str) -> Client {
+        client(url, Some(token)).await
+    }
+}
