@@ -64,6 +64,16 @@ await scenario("a file input (handle_file) reaches the handler", async () => {
   assert(art.sha256 === "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", JSON.stringify(art));
 });
 
+await scenario("a local file path (handle_file in Node) reaches the handler under its own name", async () => {
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { tmpdir } = await import("node:os");
+  const path = join(mkdtempSync(join(tmpdir(), "gc-js-")), "weights.bin");
+  writeFileSync(path, "hello");
+  const r = await within(client.predict("/upload_artifact", ["js", handle_file(path)]), "upload_artifact");
+  assert(r.data[0].name === "weights.bin" && r.data[0].size === 5, JSON.stringify(r.data));
+});
+
 await scenario("a file output comes back as FileData with a URL", async () => {
   const r = await within(client.predict("/export_metrics", { project: "js", run: "r1" }), "export_metrics");
   const file = r.data[0];

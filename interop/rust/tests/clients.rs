@@ -141,7 +141,7 @@ async fn js_gradio_client() {
         &node,
         &js.join("suite.mjs"),
         &harness.url,
-        6,
+        7,
         "install Node.js 18 or later",
     )
     .await;
