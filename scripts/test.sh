@@ -13,6 +13,8 @@ if [ ! -d ../shared/protocol/transcripts ]; then
 fi
 
 step() { printf '\n==> %s\n' "$*"; }
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
 elapsed() { printf '    (%s s)\n' "$(( $(date +%s) - $1 ))"; }
 
 # The official clients, pinned, into folders that git ignores. Missing tools fail the run.
@@ -36,14 +38,16 @@ step "cargo clippy --workspace --all-targets --all-features -- -D warnings"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 step "cargo test (unit, integration, examples, README doctests)"
-cargo test --all-features
+cargo test --all-features 2>&1 | tee -a "$results"
 
 step "official clients: Python gradio_client, JS @gradio/client, Rust gradio (interop/)"
 t=$(date +%s)
-cargo test -p gradio-compat-interop
+cargo test -p gradio-compat-interop 2>&1 | tee -a "$results"
 elapsed "$t"
 
 step "cargo doc --no-deps with -D warnings"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features
 
 step "all checks passed"
+# One closing line over every cargo test binary above.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "Total: %d passed, %d failed\n", p, f }' "$results"

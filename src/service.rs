@@ -538,14 +538,8 @@ impl Builder {
                 max_file_size: config.max_file_bytes,
                 show_error: true,
             },
-            u64::from_le_bytes(
-                crate::event_id::EventId::new_random()
-                    .to_hex()
-                    .as_str()
-                    .as_bytes()[..8]
-                    .try_into()
-                    .unwrap_or_default(),
-            ) >> 2,
+            // A random app id, as Gradio gives each launch; kept below 2^62.
+            uuid::Uuid::new_v4().as_u64_pair().0 >> 2,
         );
         drop(docs);
         drop(callable);
