@@ -58,6 +58,21 @@ impl Running {
         self.calls.remove(&id);
     }
 
+    /// How many calls run (or wait for a slot).
+    pub(crate) fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Cancels every running call; returns how many.
+    pub(crate) fn cancel_all(&self) -> usize {
+        let mut n = 0;
+        for entry in self.calls.iter() {
+            entry.value().cancel();
+            n += 1;
+        }
+        n
+    }
+
     /// Cancels a running call; false when no such call runs.
     pub(crate) fn cancel(&self, id: EventId) -> bool {
         match self.calls.get(&id) {

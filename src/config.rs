@@ -53,6 +53,9 @@ pub struct Config {
     pub gradio_version: String,
     /// The app title in `/config`. Default `Gradio`.
     pub title: String,
+    /// Show the text of a handler's panic to callers. Default `false`: they see "internal
+    /// error" only, since panic messages can reveal internals.
+    pub show_error: bool,
 }
 
 impl Default for Config {
@@ -78,6 +81,7 @@ impl Default for Config {
             public_url: None,
             gradio_version: "6.31.0".to_owned(),
             title: "Gradio".to_owned(),
+            show_error: false,
         }
     }
 }

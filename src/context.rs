@@ -7,6 +7,7 @@ use http::HeaderMap;
 use crate::cancel::CancelToken;
 use crate::event_id::EventId;
 use crate::files::FileStore;
+use crate::queue::Sessions;
 
 /// The context of one call, handed to every handler.
 ///
@@ -24,6 +25,9 @@ struct ContextInner {
     token: Option<String>,
     cancel: CancelToken,
     files: Arc<FileStore>,
+    /// Where progress and log messages go: the queue session, when the call came through
+    /// the queue. On the `/call` route they are dropped, as in Gradio.
+    updates: Option<(Arc<Sessions>, Box<str>)>,
 }
 
 impl std::fmt::Debug for CallContext {
@@ -46,6 +50,7 @@ impl CallContext {
         token: Option<String>,
         cancel: CancelToken,
         files: Arc<FileStore>,
+        updates: Option<(Arc<Sessions>, Box<str>)>,
     ) -> Self {
         Self {
             inner: Arc::new(ContextInner {
@@ -56,6 +61,7 @@ impl CallContext {
                 token,
                 cancel,
                 files,
+                updates,
             }),
         }
     }
@@ -66,6 +72,30 @@ impl CallContext {
     /// the upload TTL.
     pub fn output_path(&self, file_name: &str) -> std::io::Result<std::path::PathBuf> {
         self.inner.files.new_path_blocking(file_name)
+    }
+
+    /// Reports progress: step `index` of `length` (when known) in `unit`s, with an optional
+    /// description. Queue callers get a `progress` message (the Python client's
+    /// `job.status()`, the JS client's status events); on the `/call` route it is dropped, as
+    /// in Gradio.
+    pub fn progress(&self, index: u64, length: Option<u64>, unit: &str, desc: Option<&str>) {
+        self.send(|id| crate::queue::progress(id, index, length, unit, desc));
+    }
+
+    /// Sends an info message to queue callers (Gradio's `gr.Info`).
+    pub fn info(&self, message: &str) {
+        self.send(|id| crate::queue::log(id, "info", message));
+    }
+
+    /// Sends a warning to queue callers (Gradio's `gr.Warning`).
+    pub fn warning(&self, message: &str) {
+        self.send(|id| crate::queue::log(id, "warning", message));
+    }
+
+    fn send(&self, message: impl FnOnce(EventId) -> bytes::Bytes) {
+        if let Some((sessions, hash)) = &self.inner.updates {
+            sessions.push(hash, message(self.inner.event_id), true);
+        }
     }
 
     /// Whether the caller cancelled the call (`POST {prefix}/cancel` or `/reset`).

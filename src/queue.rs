@@ -26,6 +26,9 @@ use crate::store::Outcome;
 const HEARTBEAT: &[u8] = b"data: {\"msg\":\"heartbeat\",\"event_id\":null}\n\n";
 const CLOSE_STREAM: &[u8] = b"data: {\"msg\":\"close_stream\",\"event_id\":null}\n\n";
 
+/// Unread messages per session past which progress and log messages are dropped.
+const MAX_BUFFERED: usize = 4_096;
+
 /// Frames one message as `data: <json>\n\n`.
 fn frame(json: &[u8]) -> Bytes {
     let mut out = BytesMut::with_capacity(json.len() + 8);
@@ -35,14 +38,94 @@ fn frame(json: &[u8]) -> Bytes {
     out.freeze()
 }
 
-pub(crate) fn estimation(id: EventId) -> Bytes {
+/// `estimation`: the job's place in its endpoint's line (0 = next) and the line's length.
+pub(crate) fn estimation(id: EventId, rank: usize, queue_size: usize) -> Bytes {
     frame(
         format!(
-            "{{\"msg\":\"estimation\",\"event_id\":\"{}\",\"rank\":0,\"queue_size\":1,\"rank_eta\":null}}",
+            "{{\"msg\":\"estimation\",\"event_id\":\"{}\",\"rank\":{rank},\"queue_size\":{queue_size},\"rank_eta\":null}}",
             id.to_hex().as_str()
         )
         .as_bytes(),
     )
+}
+
+/// `process_generating`: the first of a job carries the full output list, later ones one
+/// diff per output, `[["replace", [], value]]`, which every client applies.
+pub(crate) fn process_generating(id: EventId, data: &[u8], first: bool) -> Bytes {
+    let id = id.to_hex();
+    let mut out = BytesMut::with_capacity(data.len() + 256);
+    out.put_slice(b"{\"msg\":\"process_generating\",\"event_id\":\"");
+    out.put_slice(id.as_str().as_bytes());
+    out.put_slice(b"\",\"output\":{\"data\":");
+    if first {
+        out.put_slice(data);
+    } else {
+        // `data` is `[v]` (or `[]`): wrap each value as a replace diff.
+        match serde_json::from_slice::<Vec<serde_json::Value>>(data) {
+            Ok(values) => {
+                let diffs: Vec<serde_json::Value> = values
+                    .into_iter()
+                    .map(|v| serde_json::json!([["replace", [], v]]))
+                    .collect();
+                out.put_slice(
+                    serde_json::to_string(&diffs)
+                        .unwrap_or_else(|_| "[]".into())
+                        .as_bytes(),
+                );
+            }
+            Err(_) => out.put_slice(b"[]"),
+        }
+    }
+    out.put_slice(
+        b",\"is_generating\":true,\"duration\":null,\"average_duration\":null,\"render_config\":null,\
+          \"changed_state_ids\":[],\"used_cache\":null},\"success\":true,\"time_limit\":null}",
+    );
+    frame(&out)
+}
+
+/// `progress`, from [`CallContext::progress`](crate::CallContext::progress).
+pub(crate) fn progress(
+    id: EventId,
+    index: u64,
+    length: Option<u64>,
+    unit: &str,
+    desc: Option<&str>,
+) -> Bytes {
+    let fraction = length
+        .filter(|l| *l > 0)
+        .map(|l| (index as f64 / l as f64).clamp(0.0, 1.0));
+    let json = serde_json::json!({
+        "msg": "progress",
+        "event_id": id.to_hex().as_str(),
+        "progress_data": [{
+            "index": index,
+            "length": length,
+            "unit": unit,
+            "progress": fraction,
+            "desc": desc,
+        }],
+    });
+    frame(json.to_string().as_bytes())
+}
+
+/// `log`, from [`CallContext::info`](crate::CallContext::info) and
+/// [`CallContext::warning`](crate::CallContext::warning).
+pub(crate) fn log(id: EventId, level: &str, message: &str) -> Bytes {
+    let title = if level == "warning" {
+        "Warning"
+    } else {
+        "Info"
+    };
+    let json = serde_json::json!({
+        "msg": "log",
+        "event_id": id.to_hex().as_str(),
+        "log": message,
+        "level": level,
+        "duration": 10.0,
+        "visible": true,
+        "title": title,
+    });
+    frame(json.to_string().as_bytes())
 }
 
 pub(crate) fn process_starts(id: EventId) -> Bytes {
@@ -217,6 +300,19 @@ impl Sessions {
             Session::push_locked(&mut state, message.clone());
         }
         Ok(())
+    }
+
+    /// Queues a message of a running job (progress, log, generating). Progress and log
+    /// messages are dropped past the per-session buffer limit; results never are.
+    pub(crate) fn push(&self, hash: &str, message: Bytes, droppable: bool) {
+        let Some(session) = self.map.get(hash).map(|s| s.clone()) else {
+            return;
+        };
+        let mut state = session.lock();
+        if droppable && state.messages.len() >= MAX_BUFFERED {
+            return;
+        }
+        Session::push_locked(&mut state, message);
     }
 
     /// Queues the final message of a job and counts it done.

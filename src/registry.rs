@@ -15,8 +15,18 @@ use crate::schema::Defs;
 /// The future a bound call runs: the encoded output list, or an error message.
 pub(crate) type CallFuture = Pin<Box<dyn Future<Output = Result<Bytes, String>> + Send>>;
 
+/// The items a streaming call yields: each an encoded output list, or an error message.
+pub(crate) type ItemStream =
+    Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, String>> + Send>>;
+
+/// What running a call gives: one result, or a stream of them.
+pub(crate) enum Run {
+    Once(CallFuture),
+    Stream(ItemStream),
+}
+
 /// A call whose arguments were decoded, ready to run in its own task.
-pub(crate) type BoundCall = Box<dyn FnOnce(CallContext) -> CallFuture + Send>;
+pub(crate) type BoundCall = Box<dyn FnOnce(CallContext) -> Run + Send>;
 
 /// Decodes checked arguments (in parameter order; `None` = absent, left to the type's own
 /// default) into a runnable call.
@@ -115,6 +125,9 @@ pub struct Endpoint {
     pub(crate) binder: Binder,
     pub(crate) error: Option<BuildError>,
     pub(crate) visibility: Visibility,
+    pub(crate) streaming: bool,
+    pub(crate) concurrency_limit: Option<usize>,
+    pub(crate) max_waiting: Option<usize>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -204,10 +217,10 @@ impl Endpoint {
                 .collect();
             let handler = handler.clone();
             Ok(Box::new(move |ctx| {
-                Box::pin(async move {
+                Run::Once(Box::pin(async move {
                     let value = handler(map, ctx).await?;
                     encode_outputs(&value, has_output)
-                }) as CallFuture
+                }))
             }) as BoundCall)
         });
         let description = String::new();
@@ -221,6 +234,9 @@ impl Endpoint {
             binder,
             error: None,
             visibility: Visibility::Public,
+            streaming: false,
+            concurrency_limit: None,
+            max_waiting: None,
         }
     }
 
@@ -234,6 +250,24 @@ impl Endpoint {
     /// Sets who may see and call the endpoint. Default [`Visibility::Public`].
     pub fn visibility(mut self, visibility: Visibility) -> Self {
         self.visibility = visibility;
+        self
+    }
+
+    /// Lets at most `n` calls of this endpoint run at once; the others wait in line, and
+    /// queue callers see their place (`estimation` messages). Default: no limit, because most
+    /// handlers are async and cheap to run side by side, and a limit that a server does not
+    /// need only adds waiting. Set one for handlers that serialise on a resource (a write
+    /// lock, a GPU) or that are expensive.
+    pub fn concurrency_limit(mut self, n: usize) -> Self {
+        self.concurrency_limit = Some(n.max(1));
+        self
+    }
+
+    /// Refuses new calls with 503 while `n` calls already wait for a concurrency slot, as
+    /// Gradio's `max_size` does. Only meaningful with a [`concurrency_limit`](Self::concurrency_limit).
+    /// Default: no limit besides the service's `max_unfinished`.
+    pub fn max_waiting(mut self, n: usize) -> Self {
+        self.max_waiting = Some(n);
         self
     }
 
@@ -295,6 +329,18 @@ impl Registry {
         Fut: Future<Output = Result<O, E>> + Send + 'static,
     {
         self.endpoint(Endpoint::typed(name, handler))
+    }
+
+    /// Adds a streaming typed endpoint: see [`Endpoint::typed_stream`].
+    pub fn typed_stream<A, O, E, F, S>(self, name: impl Into<String>, handler: F) -> Self
+    where
+        A: serde::de::DeserializeOwned + schemars::JsonSchema + Send + 'static,
+        O: serde::Serialize + schemars::JsonSchema + Send + 'static,
+        E: Display + 'static,
+        F: Fn(A, CallContext) -> S + Send + Sync + 'static,
+        S: futures_util::Stream<Item = Result<O, E>> + Send + 'static,
+    {
+        self.endpoint(Endpoint::typed_stream(name, handler))
     }
 
     /// Adds a raw endpoint: see [`Endpoint::raw`].

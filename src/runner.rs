@@ -1,18 +1,22 @@
 //! Runs each call as its own task: a failing, panicking or cancelled handler affects only its
-//! own call. The outcome goes to the event store (`/call` route) or to the session (queue).
+//! own call. The outcome goes to the event store (`/call` route) or to the session (queue);
+//! partial results of streaming calls go to the live buffer or the session as they come.
 
+use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::FutureExt;
+use bytes::Bytes;
+use futures_util::{FutureExt, StreamExt};
 
 use crate::cancel::CancelToken;
+use crate::concurrency::Ticket;
 use crate::context::CallContext;
 use crate::event_id::EventId;
 use crate::file_output::complete_files;
-use crate::queue::process_completed;
-use crate::registry::BoundCall;
+use crate::queue::{estimation, process_completed, process_generating, process_starts};
+use crate::registry::{BoundCall, Run};
 use crate::service::Inner;
 use crate::store::Outcome;
 
@@ -33,58 +37,187 @@ pub(crate) struct Job {
     pub(crate) delivery: Delivery,
     /// The request's root URL, when the endpoint returns files whose URLs need it.
     pub(crate) file_root: Option<String>,
+    /// A place in the endpoint's line, when it has a concurrency limit.
+    pub(crate) ticket: Option<Ticket>,
+    /// What `complete` carries when a stream yields nothing: `[null]`, or `[]` without outputs.
+    pub(crate) empty_result: Bytes,
+}
+
+/// How a call ended, before delivery.
+enum Ended {
+    Done(Result<Bytes, String>),
+    Panicked(Box<dyn Any + Send>),
+    Cancelled,
+}
+
+/// The message for a panic: "internal error", or its text with `show_error`.
+fn panic_message(payload: &(dyn Any + Send), show: bool) -> String {
+    if !show {
+        return "internal error: the handler panicked (the server's log or show_error has more)"
+            .to_owned();
+    }
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-text panic".to_owned());
+    format!("internal error: the handler panicked: {text}")
 }
 
 /// Spawns the job on the current tokio runtime.
 pub(crate) fn spawn_job(inner: Arc<Inner>, job: Job) {
-    tokio::spawn(async move {
-        let Job {
-            id,
-            call,
-            ctx,
-            cancel,
-            delivery,
-            file_root,
-        } = job;
-        let started = Instant::now();
-        let run = AssertUnwindSafe(async move { call(ctx).await }).catch_unwind();
-        tokio::pin!(run);
-        let result = tokio::select! {
-            result = &mut run => Some(result),
-            () = cancel.cancelled() => {
-                // Give the handler the grace period to notice and finish, then drop it.
-                tokio::time::timeout(inner.config.cancel_grace, &mut run).await.ok()
-            }
-        };
-        let cancelled = cancel.is_cancelled();
-        let mut outcome = match result {
-            Some(Ok(Ok(data))) => Outcome::Complete(data),
-            Some(Ok(Err(message))) => Outcome::error(&message),
-            Some(Err(_)) => Outcome::error("internal error: the handler panicked"),
-            None => Outcome::error("the call was cancelled"),
-        };
-        if let (Outcome::Complete(data), Some(root)) = (&outcome, file_root) {
-            let data = data.clone();
-            let files = inner.files.clone();
-            let prefix = inner.config.prefix.clone();
-            let completed =
-                tokio::task::spawn_blocking(move || complete_files(data, &root, &prefix, &files))
-                    .await;
-            outcome = match completed {
-                Ok(Ok(data)) => Outcome::Complete(data),
-                Ok(Err(message)) => Outcome::error(&message),
-                Err(_) => Outcome::error("internal error while completing the result's files"),
+    tokio::spawn(run_job(inner, job));
+}
+
+async fn run_job(inner: Arc<Inner>, job: Job) {
+    let Job {
+        id,
+        call,
+        ctx,
+        cancel,
+        delivery,
+        file_root,
+        ticket,
+        empty_result,
+    } = job;
+    let queue_hash = match &delivery {
+        Delivery::Queue(hash) => Some(hash.clone()),
+        Delivery::Call => None,
+    };
+
+    // Wait for a slot, telling queue callers where they are in line.
+    let _permit = match ticket {
+        None => None,
+        Some(ticket) => {
+            let on_move = |(rank, size): (usize, usize)| {
+                if let Some(hash) = &queue_hash {
+                    inner.sessions.push(hash, estimation(id, rank, size), true);
+                }
             };
+            tokio::select! {
+                permit = ticket.acquire(on_move) => Some(permit),
+                () = cancel.cancelled() => None,
+            }
         }
-        inner.running.end(id);
-        match delivery {
-            Delivery::Call => inner.store.finish(id, outcome),
-            Delivery::Queue(hash) => {
-                let elapsed = started.elapsed().as_secs_f64();
+    };
+    let started = Instant::now();
+    let ended = if cancel.is_cancelled() {
+        Ended::Cancelled
+    } else {
+        if let Some(hash) = &queue_hash {
+            inner.sessions.push(hash, process_starts(id), false);
+        }
+        match std::panic::catch_unwind(AssertUnwindSafe(move || call(ctx))) {
+            Err(payload) => Ended::Panicked(payload),
+            Ok(Run::Once(fut)) => run_once(&inner, fut, &cancel).await,
+            Ok(Run::Stream(items)) => {
+                run_stream(
+                    &inner,
+                    id,
+                    items,
+                    &cancel,
+                    &queue_hash,
+                    file_root.as_deref(),
+                    empty_result,
+                )
+                .await
+            }
+        }
+    };
+    let cancelled = cancel.is_cancelled();
+    let mut outcome = match ended {
+        Ended::Done(Ok(data)) => Outcome::Complete(data),
+        Ended::Done(Err(message)) => Outcome::error(&message),
+        Ended::Panicked(payload) => {
+            Outcome::error(&panic_message(payload.as_ref(), inner.config.show_error))
+        }
+        Ended::Cancelled => Outcome::error("the call was cancelled"),
+    };
+    if let (Outcome::Complete(data), Some(root)) = (&outcome, &file_root) {
+        outcome = match complete(&inner, data.clone(), root).await {
+            Ok(data) => Outcome::Complete(data),
+            Err(message) => Outcome::error(&message),
+        };
+    }
+    inner.running.end(id);
+    match delivery {
+        Delivery::Call => {
+            inner.live.finish(id);
+            inner.store.finish(id, outcome);
+        }
+        Delivery::Queue(hash) => {
+            let elapsed = started.elapsed().as_secs_f64();
+            inner
+                .sessions
+                .complete(&hash, process_completed(id, &outcome, cancelled, elapsed));
+        }
+    }
+}
+
+async fn run_once(inner: &Inner, fut: crate::registry::CallFuture, cancel: &CancelToken) -> Ended {
+    let run = AssertUnwindSafe(fut).catch_unwind();
+    tokio::pin!(run);
+    let result = tokio::select! {
+        result = &mut run => Some(result),
+        () = cancel.cancelled() => {
+            // Give the handler the grace period to notice and finish, then drop it.
+            tokio::time::timeout(inner.config.cancel_grace, &mut run).await.ok()
+        }
+    };
+    match result {
+        Some(Ok(done)) => Ended::Done(done),
+        Some(Err(payload)) => Ended::Panicked(payload),
+        None => Ended::Cancelled,
+    }
+}
+
+async fn run_stream(
+    inner: &Inner,
+    id: EventId,
+    mut items: crate::registry::ItemStream,
+    cancel: &CancelToken,
+    queue_hash: &Option<Box<str>>,
+    file_root: Option<&str>,
+    empty_result: Bytes,
+) -> Ended {
+    let mut last: Option<Bytes> = None;
+    loop {
+        let next = tokio::select! {
+            next = AssertUnwindSafe(items.next()).catch_unwind() => next,
+            // Between items: drop the stream, which stops its producer.
+            () = cancel.cancelled() => return Ended::Cancelled,
+        };
+        let data = match next {
+            Err(payload) => return Ended::Panicked(payload),
+            Ok(None) => return Ended::Done(Ok(last.unwrap_or(empty_result))),
+            Ok(Some(Err(message))) => return Ended::Done(Err(message)),
+            Ok(Some(Ok(data))) => data,
+        };
+        let data = match file_root {
+            Some(root) => match complete(inner, data, root).await {
+                Ok(data) => data,
+                Err(message) => return Ended::Done(Err(message)),
+            },
+            None => data,
+        };
+        match queue_hash {
+            Some(hash) => {
                 inner
                     .sessions
-                    .complete(&hash, process_completed(id, &outcome, cancelled, elapsed));
+                    .push(hash, process_generating(id, &data, last.is_none()), false)
             }
+            None => inner.live.push(id, &data),
         }
-    });
+        last = Some(data);
+    }
+}
+
+/// Completes the files of a result off the async threads.
+async fn complete(inner: &Inner, data: Bytes, root: &str) -> Result<Bytes, String> {
+    let files = inner.files.clone();
+    let prefix = inner.config.prefix.clone();
+    let root = root.to_owned();
+    tokio::task::spawn_blocking(move || complete_files(data, &root, &prefix, &files))
+        .await
+        .unwrap_or_else(|_| Err("internal error while completing the result's files".to_owned()))
 }

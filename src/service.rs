@@ -17,9 +17,11 @@ use crate::args::{CompiledParam, Signature};
 use crate::auth::{AuthRejection, AuthRequest, AuthorizeFn};
 use crate::body::{without_body, ResponseBody};
 use crate::cancel::Running;
+use crate::concurrency::Limiter;
 use crate::config::Config;
 use crate::error::{ApiError, BuildError};
 use crate::files::FileStore;
+use crate::live::LiveUpdates;
 use crate::memory_store::{MemoryStore, StoreLimits};
 use crate::queue::{QueueLimits, Sessions};
 use crate::registry::Registry;
@@ -29,12 +31,17 @@ use crate::routes::call::BodyForm;
 use crate::routes::{app_config, call, cancel, file, info, queue, upload};
 use crate::store::EventStore;
 use crate::template::Template;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A built, callable endpoint (private ones are not kept).
 pub(crate) struct CompiledEndpoint {
     pub(crate) sig: Signature,
     /// Whether results may hold files whose URLs must be filled in.
     pub(crate) has_file_output: bool,
+    pub(crate) has_output: bool,
+    /// A generator: partial results before the final one.
+    pub(crate) streaming: bool,
+    pub(crate) limiter: Option<Arc<Limiter>>,
 }
 
 /// Everything the routes share; immutable after build except the stores.
@@ -51,6 +58,9 @@ pub(crate) struct Inner {
     pub(crate) files: Arc<FileStore>,
     pub(crate) sessions: Arc<Sessions>,
     pub(crate) running: Running,
+    pub(crate) live: Arc<LiveUpdates>,
+    /// Set by [`GradioCompat::shutdown`]: new calls are refused.
+    pub(crate) closing: AtomicBool,
     pub(crate) authorize: Option<AuthorizeFn>,
 }
 
@@ -126,6 +136,29 @@ impl GradioCompat {
     /// can send only those requests here.
     pub fn owns_path(&self, path: &str) -> bool {
         is_config_path(path) || strip_prefix(path, &self.inner.config.prefix).is_some()
+    }
+
+    /// Drains the service for a graceful shutdown: new calls get 503 at once, running calls
+    /// get up to `bound` to finish, and whatever still runs then is cancelled (its handler
+    /// gets the cancel grace period). Every open `/call` or queue stream thus ends with a
+    /// terminal frame instead of hanging. Returns how many calls had to be cancelled.
+    ///
+    /// Call it from the `shutdown` future given to [`serve`](crate::serve), so that the
+    /// connections still carry the terminal frames while it runs.
+    pub async fn shutdown(&self, bound: Duration) -> usize {
+        let inner = &self.inner;
+        inner.closing.store(true, Ordering::Release);
+        let deadline = tokio::time::Instant::now() + bound;
+        while inner.running.len() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let cancelled = inner.running.cancel_all();
+        let deadline =
+            tokio::time::Instant::now() + inner.config.cancel_grace + Duration::from_millis(100);
+        while inner.running.len() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        cancelled
     }
 
     /// Answers one request. Never fails: errors are JSON responses.
@@ -376,6 +409,25 @@ impl Builder {
         self
     }
 
+    /// How long a cancelled handler may run on before it is dropped (default 1 s).
+    pub fn cancel_grace(mut self, grace: Duration) -> Self {
+        self.config.cancel_grace = grace;
+        self
+    }
+
+    /// The app's public URL, for `/config`'s `root`, file URLs and code snippets (default:
+    /// from each request's `Host` or `X-Forwarded-*` headers).
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.config.public_url = Some(url.into());
+        self
+    }
+
+    /// Shows the text of handler panics to callers (default: "internal error" only).
+    pub fn show_error(mut self, show: bool) -> Self {
+        self.config.show_error = show;
+        self
+    }
+
     /// Replaces all settings at once.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
@@ -462,6 +514,9 @@ impl Builder {
             output: Option<serde_json::Value>,
             output_label: String,
             visibility: Visibility,
+            streaming: bool,
+            concurrency_limit: Option<usize>,
+            max_waiting: Option<usize>,
         }
         let mut built: Vec<Built> = Vec::with_capacity(registry.endpoints.len());
         for endpoint in registry.endpoints {
@@ -504,6 +559,9 @@ impl Builder {
                 output: endpoint.output,
                 output_label: endpoint.output_label,
                 visibility: endpoint.visibility,
+                streaming: endpoint.streaming,
+                concurrency_limit: endpoint.concurrency_limit,
+                max_waiting: endpoint.max_waiting,
             });
         }
 
@@ -527,6 +585,7 @@ impl Builder {
                 output: b.output.as_ref(),
                 output_label: &b.output_label,
                 visibility: b.visibility,
+                generator: b.streaming,
             })
             .collect();
         let app_doc = app_config::document(
@@ -536,7 +595,7 @@ impl Builder {
                 title: &config.title,
                 prefix: &config.prefix,
                 max_file_size: config.max_file_bytes,
-                show_error: true,
+                show_error: config.show_error,
             },
             // A random app id, as Gradio gives each launch; kept below 2^62.
             uuid::Uuid::new_v4().as_u64_pair().0 >> 2,
@@ -565,6 +624,9 @@ impl Builder {
                 CompiledEndpoint {
                     sig: b.sig,
                     has_file_output,
+                    has_output: b.output.is_some(),
+                    streaming: b.streaming,
+                    limiter: b.concurrency_limit.map(|n| Limiter::new(n, b.max_waiting)),
                 },
             );
         }
@@ -616,7 +678,14 @@ impl Builder {
             max_jobs_per_session: config.max_session_jobs,
             idle_ttl: config.result_ttl,
         }));
-        spawn_session_sweeper(Arc::downgrade(&sessions));
+        let live = Arc::new(LiveUpdates::new(
+            config.max_unfinished.saturating_add(config.result_capacity),
+        ));
+        spawn_session_sweeper(
+            Arc::downgrade(&sessions),
+            Arc::downgrade(&live),
+            config.result_ttl,
+        );
 
         Ok(GradioCompat {
             inner: Arc::new(Inner {
@@ -631,6 +700,8 @@ impl Builder {
                 files,
                 sessions,
                 running: Running::default(),
+                live,
+                closing: AtomicBool::new(false),
                 authorize,
             }),
         })
@@ -669,8 +740,9 @@ fn spawn_sweepers(store: Weak<dyn EventStore>, files: Weak<FileStore>) {
     }
 }
 
-/// Drops idle queue sessions on a timer, until the service is dropped.
-fn spawn_session_sweeper(sessions: Weak<Sessions>) {
+/// Drops idle queue sessions and unread partial results on a timer, until the service is
+/// dropped.
+fn spawn_session_sweeper(sessions: Weak<Sessions>, live: Weak<LiveUpdates>, ttl: Duration) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
@@ -682,10 +754,12 @@ fn spawn_session_sweeper(sessions: Weak<Sessions>) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let Some(sessions) = sessions.upgrade() else {
+            let (Some(sessions), Some(live)) = (sessions.upgrade(), live.upgrade()) else {
                 return;
             };
-            sessions.sweep(Instant::now());
+            let now = Instant::now();
+            sessions.sweep(now);
+            live.sweep(now, ttl);
         }
     });
 }

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use crate::event_id::EventId;
+use crate::live::{Live, LiveUpdates};
 use crate::store::{EventStore, Outcome};
 
 const HEARTBEAT: &[u8] = b"event: heartbeat\ndata: null\n\n";
@@ -58,6 +59,9 @@ pub(crate) struct CallStream {
     state: State,
     heartbeat: Interval,
     store: Arc<dyn EventStore>,
+    /// Partial results of a streaming call, delivered before the terminal frame.
+    live: Option<Arc<Live>>,
+    updates: Arc<LiveUpdates>,
     id: EventId,
 }
 
@@ -65,28 +69,38 @@ impl CallStream {
     pub(crate) fn ready(
         outcome: Outcome,
         store: Arc<dyn EventStore>,
+        updates: Arc<LiveUpdates>,
         id: EventId,
         every: Duration,
     ) -> Self {
-        Self::with_state(State::Ready(outcome), store, id, every)
+        Self::with_state(State::Ready(outcome), store, updates, id, every)
     }
 
     pub(crate) fn waiting(
         rx: oneshot::Receiver<Outcome>,
         store: Arc<dyn EventStore>,
+        updates: Arc<LiveUpdates>,
         id: EventId,
         every: Duration,
     ) -> Self {
-        Self::with_state(State::Waiting(rx), store, id, every)
+        Self::with_state(State::Waiting(rx), store, updates, id, every)
     }
 
-    fn with_state(state: State, store: Arc<dyn EventStore>, id: EventId, every: Duration) -> Self {
+    fn with_state(
+        state: State,
+        store: Arc<dyn EventStore>,
+        updates: Arc<LiveUpdates>,
+        id: EventId,
+        every: Duration,
+    ) -> Self {
         let mut heartbeat = tokio::time::interval_at(Instant::now() + every, every);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         Self {
             state,
             heartbeat,
             store,
+            live: updates.get(id),
+            updates,
             id,
         }
     }
@@ -106,10 +120,14 @@ impl Body for CallStream {
                 State::Done => return Poll::Ready(None),
                 State::Delivered => {
                     this.store.consume(this.id);
+                    this.updates.remove(this.id);
                     this.state = State::Done;
                     return Poll::Ready(None);
                 }
                 State::Ready(_) => {
+                    if let Some(frame) = this.live.as_ref().and_then(|l| l.pop()) {
+                        return Poll::Ready(Some(Ok(Frame::data(frame))));
+                    }
                     let State::Ready(outcome) =
                         std::mem::replace(&mut this.state, State::Delivered)
                     else {
@@ -118,6 +136,10 @@ impl Body for CallStream {
                     return Poll::Ready(Some(Ok(Frame::data(terminal_frame(&outcome)))));
                 }
                 State::Waiting(rx) => {
+                    if let Some(frame) = this.live.as_ref().and_then(|l| l.pop_or_wait(cx.waker()))
+                    {
+                        return Poll::Ready(Some(Ok(Frame::data(frame))));
+                    }
                     match Pin::new(rx).poll(cx) {
                         Poll::Ready(Ok(outcome)) => {
                             this.state = State::Ready(outcome);

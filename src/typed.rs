@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::context::CallContext;
 use crate::error::{ArgProblem, BuildError};
 use crate::registry::{
-    encode_outputs, is_unit_schema, Binder, BoundCall, CallFuture, Endpoint, ParamSpec,
+    encode_outputs, is_unit_schema, Binder, BoundCall, Endpoint, ParamSpec, Run,
 };
 use crate::schema::Defs;
 
@@ -74,6 +74,98 @@ impl Endpoint {
         Fut: Future<Output = Result<O, E>> + Send + 'static,
     {
         let name = name.into();
+        let parts = TypedParts::of::<A, O>(&name);
+        let has_output = parts.has_output;
+        let handler = Arc::new(handler);
+        let binder: Binder = Arc::new(move |args| {
+            let decoded: A = decode(args)?;
+            let handler = handler.clone();
+            Ok(Box::new(move |ctx| {
+                let fut = handler(decoded, ctx);
+                Run::Once(Box::pin(async move {
+                    let out = fut.await.map_err(|e| e.to_string())?;
+                    encode_outputs(&out, has_output)
+                }))
+            }) as BoundCall)
+        });
+        parts.into_endpoint(name, binder, false)
+    }
+
+    /// A streaming typed endpoint: the handler returns a [`Stream`](futures_util::Stream) of
+    /// `Result<O, E>`, a generator in Gradio's terms.
+    ///
+    /// On the `/call` route each item becomes `event: generating` with the full value, then
+    /// `event: complete` repeats the last one (`[null]` when the stream yielded nothing). On
+    /// the queue, the first `process_generating` carries the full value, later ones a diff, and
+    /// `process_completed` the full last value. An `Err` item ends the call with that error. A
+    /// cancel stops the stream between items: it is dropped, so its producer stops.
+    ///
+    /// ```
+    /// use gradio_compat::{CallContext, Endpoint};
+    /// use futures_util::stream;
+    /// use schemars::JsonSchema;
+    /// use serde::Deserialize;
+    ///
+    /// /// Count up to `n`.
+    /// #[derive(Deserialize, JsonSchema)]
+    /// struct CountArgs {
+    ///     n: u32,
+    /// }
+    ///
+    /// let count = Endpoint::typed_stream("count", |args: CountArgs, _ctx: CallContext| {
+    ///     stream::iter((1..=args.n).map(Ok::<u32, String>))
+    /// });
+    /// assert_eq!(count.name(), "count");
+    /// ```
+    pub fn typed_stream<A, O, E, F, S>(name: impl Into<String>, handler: F) -> Self
+    where
+        A: DeserializeOwned + JsonSchema + Send + 'static,
+        O: Serialize + JsonSchema + Send + 'static,
+        E: Display + 'static,
+        F: Fn(A, CallContext) -> S + Send + Sync + 'static,
+        S: futures_util::Stream<Item = Result<O, E>> + Send + 'static,
+    {
+        use futures_util::StreamExt;
+        let name = name.into();
+        let parts = TypedParts::of::<A, O>(&name);
+        let has_output = parts.has_output;
+        let handler = Arc::new(handler);
+        let binder: Binder = Arc::new(move |args| {
+            let decoded: A = decode(args)?;
+            let handler = handler.clone();
+            Ok(Box::new(move |ctx| {
+                let items = handler(decoded, ctx).map(move |item| match item {
+                    Ok(out) => encode_outputs(&out, has_output),
+                    Err(e) => Err(e.to_string()),
+                });
+                Run::Stream(Box::pin(items))
+            }) as BoundCall)
+        });
+        parts.into_endpoint(name, binder, true)
+    }
+}
+
+/// Decodes checked arguments into the argument struct.
+fn decode<A: DeserializeOwned>(args: Vec<(Arc<str>, Option<Value>)>) -> Result<A, ArgProblem> {
+    let map: Map<String, Value> = args
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name.to_string(), v)))
+        .collect();
+    serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| decode_problem(&e))
+}
+
+/// What the schemas of a typed endpoint's argument and output types say.
+struct TypedParts {
+    description: String,
+    params: Vec<ParamSpec>,
+    defs: Defs,
+    output: Value,
+    has_output: bool,
+    error: Option<BuildError>,
+}
+
+impl TypedParts {
+    fn of<A: JsonSchema, O: JsonSchema>(name: &str) -> Self {
         let args_schema = settings()
             .for_deserialize()
             .into_generator()
@@ -122,7 +214,7 @@ impl Endpoint {
                     None => format!("the schema {other}"),
                 };
                 error = Some(BuildError::ArgsNotObject {
-                    endpoint: name.clone(),
+                    endpoint: name.to_owned(),
                     found,
                 });
             }
@@ -145,34 +237,30 @@ impl Endpoint {
             defs.entry(k).or_insert(v);
         }
         let has_output = !is_unit_schema(&output);
-        let handler = Arc::new(handler);
-        let binder: Binder = Arc::new(move |args| {
-            let map: Map<String, Value> = args
-                .into_iter()
-                .filter_map(|(name, value)| value.map(|v| (name.to_string(), v)))
-                .collect();
-            let decoded: A = serde_path_to_error::deserialize(Value::Object(map))
-                .map_err(|e| decode_problem(&e))?;
-            let handler = handler.clone();
-            Ok(Box::new(move |ctx| {
-                let fut = handler(decoded, ctx);
-                Box::pin(async move {
-                    let out = fut.await.map_err(|e| e.to_string())?;
-                    encode_outputs(&out, has_output)
-                }) as CallFuture
-            }) as BoundCall)
-        });
-
-        Endpoint {
-            name,
+        Self {
             description,
             params,
             defs,
-            output: has_output.then_some(output),
+            output,
+            has_output,
+            error,
+        }
+    }
+
+    fn into_endpoint(self, name: String, binder: Binder, streaming: bool) -> Endpoint {
+        Endpoint {
+            name,
+            description: self.description,
+            params: self.params,
+            defs: self.defs,
+            output: self.has_output.then_some(self.output),
             output_label: "output".to_owned(),
             binder,
-            error,
+            error: self.error,
             visibility: crate::registry::Visibility::Public,
+            streaming,
+            concurrency_limit: None,
+            max_waiting: None,
         }
     }
 }

@@ -17,6 +17,7 @@ pub(crate) struct Dependency<'a> {
     pub(crate) output: Option<&'a Value>,
     pub(crate) output_label: &'a str,
     pub(crate) visibility: Visibility,
+    pub(crate) generator: bool,
 }
 
 /// Settings that show in `/config`.
@@ -104,7 +105,7 @@ pub(crate) fn document(
             "batch": false,
             "max_batch_size": 4,
             "cancels": [],
-            "types": {"generator": false, "cancel": false},
+            "types": {"generator": dep.generator, "cancel": false},
             "collects_event_data": false,
             "trigger_after": null,
             "trigger_only_on_success": false,

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::auth::{bearer_token, AuthRequest, AuthTarget};
 use crate::body::{empty, json_response, ResponseBody, NO_STORE};
+use crate::concurrency::Ticket;
 use crate::context::CallContext;
 use crate::error::ApiError;
 use crate::event_id::EventId;
@@ -107,6 +108,37 @@ pub(crate) fn prepare(
     })
 }
 
+/// Takes a place in the endpoint's line, if it has a concurrency limit; 503 when the line is
+/// full (Gradio's "Queue is full") or the service is shutting down.
+pub(crate) fn admit(
+    inner: &Inner,
+    endpoint: &CompiledEndpoint,
+    route: &str,
+) -> Result<Option<Ticket>, ApiError> {
+    let unavailable = |message: String| {
+        let mut err = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{route}: {message}"),
+        );
+        err.retry_after = Some(1);
+        err
+    };
+    if inner.closing.load(std::sync::atomic::Ordering::Acquire) {
+        return Err(unavailable(
+            "the server is shutting down; retry shortly".to_owned(),
+        ));
+    }
+    match &endpoint.limiter {
+        None => Ok(None),
+        Some(limiter) => limiter.admit().map(Some).map_err(|waiting| {
+            unavailable(format!(
+                "the queue of /{} is full: {waiting} calls already wait, its limit; retry later",
+                endpoint.sig.name
+            ))
+        }),
+    }
+}
+
 /// Starts the job of a prepared call.
 pub(crate) fn launch(
     inner: &Arc<Inner>,
@@ -115,11 +147,21 @@ pub(crate) fn launch(
     parts: Parts,
     prepared: Prepared,
     delivery: Delivery,
+    ticket: Option<Ticket>,
 ) {
     let file_root = endpoint
         .has_file_output
         .then(|| request_root(&parts.headers, inner.config.public_url.as_deref()));
     let cancel = inner.running.start(id);
+    let updates = match &delivery {
+        Delivery::Queue(hash) => Some((inner.sessions.clone(), hash.clone())),
+        Delivery::Call => {
+            if endpoint.streaming {
+                inner.live.open(id);
+            }
+            None
+        }
+    };
     let ctx = CallContext::new(
         endpoint.sig.name.clone(),
         id,
@@ -128,6 +170,7 @@ pub(crate) fn launch(
         prepared.token,
         cancel.clone(),
         inner.files.clone(),
+        updates,
     );
     spawn_job(
         inner.clone(),
@@ -138,6 +181,12 @@ pub(crate) fn launch(
             cancel,
             delivery,
             file_root,
+            ticket,
+            empty_result: if endpoint.has_output {
+                Bytes::from_static(b"[null]")
+            } else {
+                Bytes::from_static(b"[]")
+            },
         },
     );
 }
@@ -189,6 +238,7 @@ where
             }
         };
     let prepared = prepare(inner, endpoint, &parts, data)?;
+    let ticket = admit(inner, endpoint, &route)?;
     let id = EventId::new_random();
     inner.store.begin(id, api).map_err(|e| match e {
         BeginError::Full { .. } => {
@@ -197,7 +247,7 @@ where
             err
         }
     })?;
-    launch(inner, endpoint, id, parts, prepared, Delivery::Call);
+    launch(inner, endpoint, id, parts, prepared, Delivery::Call, ticket);
     Ok(event_id_response(id))
 }
 
@@ -230,9 +280,10 @@ pub(crate) fn poll(
     } else {
         let every = inner.config.heartbeat_interval;
         let store = inner.store.clone();
+        let live = inner.live.clone();
         let stream = match subscription {
-            Subscription::Ready(outcome) => CallStream::ready(outcome, store, id, every),
-            Subscription::Waiting(rx) => CallStream::waiting(rx, store, id, every),
+            Subscription::Ready(outcome) => CallStream::ready(outcome, store, live, id, every),
+            Subscription::Waiting(rx) => CallStream::waiting(rx, store, live, id, every),
         };
         ResponseBody::new(stream)
     };

@@ -15,8 +15,8 @@ use serde_json::Value;
 use crate::body::{full, ResponseBody};
 use crate::error::ApiError;
 use crate::event_id::EventId;
-use crate::queue::{estimation, process_completed, process_starts, session_not_found, JoinError};
-use crate::routes::call::{event_id_response, event_stream, launch, prepare, read_json};
+use crate::queue::{estimation, process_completed, session_not_found, JoinError};
+use crate::routes::call::{admit, event_id_response, event_stream, launch, prepare, read_json};
 use crate::runner::Delivery;
 use crate::service::Inner;
 use crate::store::Outcome;
@@ -93,9 +93,11 @@ where
     };
     match prepared {
         Ok((endpoint, prepared)) => {
+            let ticket = admit(inner, endpoint, &route)?;
+            let (rank, size) = ticket.as_ref().map(|t| t.place()).unwrap_or((0, 1));
             inner
                 .sessions
-                .join(&hash, &[estimation(id), process_starts(id)])
+                .join(&hash, &[estimation(id, rank, size)])
                 .map_err(|e| join_refused(&route, e))?;
             launch(
                 inner,
@@ -104,12 +106,13 @@ where
                 parts,
                 prepared,
                 Delivery::Queue(hash.into()),
+                ticket,
             );
         }
         Err(message) => {
             inner
                 .sessions
-                .join(&hash, &[estimation(id)])
+                .join(&hash, &[estimation(id, 0, 1)])
                 .map_err(|e| join_refused(&route, e))?;
             let failed = process_completed(id, &Outcome::error(&message), false, 0.0);
             inner.sessions.complete(&hash, failed);
