@@ -17,17 +17,18 @@ pub struct CallContext {
     inner: Arc<ContextInner>,
 }
 
-struct ContextInner {
-    endpoint: Arc<str>,
-    event_id: EventId,
-    headers: HeaderMap,
-    bearer: Option<String>,
-    token: Option<String>,
-    cancel: CancelToken,
-    files: Arc<FileStore>,
+/// What a context holds; built by the call routes.
+pub(crate) struct ContextInner {
+    pub(crate) endpoint: Arc<str>,
+    pub(crate) event_id: EventId,
+    pub(crate) headers: HeaderMap,
+    pub(crate) bearer: Option<String>,
+    pub(crate) token: Option<String>,
+    pub(crate) cancel: CancelToken,
+    pub(crate) files: Arc<FileStore>,
     /// Where progress and log messages go: the queue session, when the call came through
     /// the queue. On the `/call` route they are dropped, as in Gradio.
-    updates: Option<(Arc<Sessions>, Box<str>)>,
+    pub(crate) updates: Option<(Arc<Sessions>, Box<str>)>,
 }
 
 impl std::fmt::Debug for CallContext {
@@ -42,27 +43,9 @@ impl std::fmt::Debug for CallContext {
 }
 
 impl CallContext {
-    pub(crate) fn new(
-        endpoint: Arc<str>,
-        event_id: EventId,
-        headers: HeaderMap,
-        bearer: Option<String>,
-        token: Option<String>,
-        cancel: CancelToken,
-        files: Arc<FileStore>,
-        updates: Option<(Arc<Sessions>, Box<str>)>,
-    ) -> Self {
+    pub(crate) fn new(inner: ContextInner) -> Self {
         Self {
-            inner: Arc::new(ContextInner {
-                endpoint,
-                event_id,
-                headers,
-                bearer,
-                token,
-                cancel,
-                files,
-                updates,
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -101,7 +84,8 @@ impl CallContext {
     /// Whether the caller cancelled the call (`POST {prefix}/cancel` or `/reset`).
     ///
     /// After a cancel the handler's future is dropped at its next `.await` once the cancel
-    /// grace period (default 1 s) has passed; a handler that checks this flag, or awaits
+    /// grace period (default 1 s) has passed, and a streaming handler's stream is dropped
+    /// before its next item; a handler that checks this flag, or awaits
     /// [`cancelled`](Self::cancelled), can stop early and clean up first.
     pub fn is_cancelled(&self) -> bool {
         self.inner.cancel.is_cancelled()

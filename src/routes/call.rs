@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::auth::{bearer_token, AuthRequest, AuthTarget};
 use crate::body::{empty, json_response, ResponseBody, NO_STORE};
 use crate::concurrency::Ticket;
-use crate::context::CallContext;
+use crate::context::{CallContext, ContextInner};
 use crate::error::ApiError;
 use crate::event_id::EventId;
 use crate::registry::BoundCall;
@@ -162,16 +162,16 @@ pub(crate) fn launch(
             None
         }
     };
-    let ctx = CallContext::new(
-        endpoint.sig.name.clone(),
-        id,
-        parts.headers,
-        prepared.bearer,
-        prepared.token,
-        cancel.clone(),
-        inner.files.clone(),
+    let ctx = CallContext::new(ContextInner {
+        endpoint: endpoint.sig.name.clone(),
+        event_id: id,
+        headers: parts.headers,
+        bearer: prepared.bearer,
+        token: prepared.token,
+        cancel: cancel.clone(),
+        files: inner.files.clone(),
         updates,
-    );
+    });
     spawn_job(
         inner.clone(),
         Job {
