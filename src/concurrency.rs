@@ -42,8 +42,7 @@ impl Limiter {
         self.waiting
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
-            })
-            .map_err(|n| n)?;
+            })?;
         Ok(Ticket {
             number: self.issued.fetch_add(1, Ordering::AcqRel),
             limiter: self.clone(),
