@@ -23,6 +23,20 @@ pub struct ServeOptions {
     pub shutdown_grace: Duration,
 }
 
+impl ServeOptions {
+    /// Sets [`header_read_timeout`](Self::header_read_timeout).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Sets [`shutdown_grace`](Self::shutdown_grace).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+}
+
 impl Default for ServeOptions {
     fn default() -> Self {
         Self {

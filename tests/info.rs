@@ -57,6 +57,9 @@ async fn info_lists_the_endpoints_with_empty_unnamed_endpoints() {
             "/token",
             "/file_size",
             "/nothing",
+            "/count",
+            "/ticker",
+            "/serial",
             "/make_file"
         ]
     );

@@ -286,6 +286,7 @@ async fn dashboard_fallback_and_gradio_routes_coexist() {
         [
             "/log",
             "/bulk_log",
+            "/follow_metric",
             "/get_all_projects",
             "/get_runs_for_project",
             "/get_metric_values",
@@ -455,4 +456,75 @@ fn binary_prints_its_address_and_honours_port_precedence() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage: tracking_server"));
+}
+
+/// `follow_metric` over the curl flow: each value arrives as it is logged, every `generating`
+/// frame before `complete`, which repeats the last. Ordering, not timing: each value is logged
+/// only after the previous one arrived.
+#[tokio::test]
+async fn follow_metric_streams_values_as_they_are_logged() {
+    let tracker = Arc::new(app::Tracker::default());
+    let gradio = app::service(tracker.clone(), None).unwrap();
+    let server = TestServer::start(app::router(gradio)).await;
+    // Logged before the follow starts: never replayed.
+    call(&server, "log", json!(["demo", "live", {"loss": 9.0}]), None).await;
+    let id = server
+        .post_json("/gradio_api/call/follow_metric", r#"{"data": {"project": "demo", "run": "live", "metric_name": "loss", "max_values": 3}}"#)
+        .await
+        .event_id();
+    let response = server
+        .open(request(Method::GET, &format!("/gradio_api/call/follow_metric/{id}"), &[], Bytes::new()))
+        .await;
+    let mut sse = common::SseReader::new(response.into_body());
+    while tracker.followers() == 0 {
+        tokio::task::yield_now().await;
+    }
+    for (i, loss) in [0.5, 0.4, 0.3].into_iter().enumerate() {
+        call(&server, "log", json!(["demo", "live", {"loss": loss, "other": 1.0}]), None).await;
+        let frame = sse.next().await.unwrap();
+        assert_eq!(frame.event.as_deref(), Some("generating"), "value {i}");
+        let v: Value = serde_json::from_str(&frame.data).unwrap();
+        assert_eq!(v[0]["value"], json!(loss));
+        assert_eq!(v[0]["step"], json!(i + 1));
+    }
+    let complete = sse.next().await.unwrap();
+    assert_eq!(complete.event.as_deref(), Some("complete"));
+    let v: Value = serde_json::from_str(&complete.data).unwrap();
+    assert_eq!(v[0]["value"], json!(0.3));
+    assert_eq!(sse.next().await, None);
+
+    // A quiet run ends after timeout_s with null.
+    let f = call(&server, "follow_metric", json!({"project": "nobody", "run": "r", "metric_name": "m", "timeout_s": 0.05}), None).await;
+    assert_eq!(f.data, "[null]");
+}
+
+/// `bulk_log` reports progress per entry on the queue.
+#[tokio::test]
+async fn bulk_log_reports_progress_on_the_queue() {
+    let server = start(None).await;
+    let config = server.get("/config").await.json();
+    let index = config["dependencies"].as_array().unwrap().iter().position(|d| d["api_name"] == "bulk_log").unwrap();
+    let logs: Vec<Value> = (0..3).map(|i| json!({"project": "bulk", "run": "r", "metrics": {"x": i}})).collect();
+    let join = json!({"data": [logs], "fn_index": index, "session_hash": "bulk-1"}).to_string();
+    server.post_json("/gradio_api/queue/join", &join).await.event_id();
+    let response = server
+        .open(request(Method::GET, "/gradio_api/queue/data?session_hash=bulk-1", &[], Bytes::new()))
+        .await;
+    let mut sse = common::SseReader::new(response.into_body());
+    let mut progress = Vec::new();
+    let mut result = None;
+    while let Some(frame) = sse.next().await {
+        let m: Value = serde_json::from_str(&frame.data).unwrap();
+        match m["msg"].as_str().unwrap() {
+            "progress" => progress.push((m["progress_data"][0]["index"].as_u64().unwrap(), m["progress_data"][0]["length"].as_u64().unwrap())),
+            "process_completed" => result = Some(m["output"]["data"].clone()),
+            _ => {}
+        }
+    }
+    assert_eq!(progress, [(1, 3), (2, 3), (3, 3)]);
+    assert_eq!(result, Some(json!([3])));
+    let config_dep = &config["dependencies"][index];
+    assert_eq!(config_dep["types"]["generator"], false);
+    let follow = config["dependencies"].as_array().unwrap().iter().find(|d| d["api_name"] == "follow_metric").unwrap();
+    assert_eq!(follow["types"]["generator"], true);
 }

@@ -5,14 +5,14 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
 use gradio_compat::{
-    AuthRejection, AuthTarget, BuildError, Builder, CallContext, FileData, GradioCompat, NoArgs,
-    Registry,
+    AuthRejection, AuthTarget, BuildError, Builder, CallContext, Endpoint, FileData, GradioCompat,
+    NoArgs, Registry,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -47,12 +47,37 @@ struct Project {
 /// The most artifacts the tracker records, over all projects.
 pub const MAX_ARTIFACTS: usize = 10_000;
 
+/// A value as it is logged, for followers.
+#[derive(Clone, Debug)]
+pub struct Logged {
+    /// The project.
+    pub project: String,
+    /// The run.
+    pub run: String,
+    /// The metric.
+    pub metric: String,
+    /// The value.
+    pub point: MetricPoint,
+}
+
 /// An in-memory tracker of projects, runs and metrics.
-#[derive(Default)]
 pub struct Tracker {
     projects: RwLock<BTreeMap<String, Project>>,
     points: std::sync::atomic::AtomicUsize,
     artifacts: std::sync::atomic::AtomicUsize,
+    /// Every logged value, for `follow_metric`. Slow followers skip what they missed.
+    logged: tokio::sync::broadcast::Sender<Logged>,
+}
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Self {
+            projects: RwLock::default(),
+            points: Default::default(),
+            artifacts: Default::default(),
+            logged: tokio::sync::broadcast::channel(1024).0,
+        }
+    }
 }
 
 fn now() -> f64 {
@@ -82,6 +107,7 @@ impl Tracker {
                 "the tracker is full: it keeps at most {MAX_POINTS} values"
             ));
         }
+        let run_name = run.to_owned();
         let mut projects = self.projects.write().unwrap_or_else(|e| e.into_inner());
         let run = projects
             .entry(project.to_owned())
@@ -93,16 +119,32 @@ impl Tracker {
         run.next_step = run.next_step.max(step.saturating_add(1));
         let timestamp = now();
         for (name, value) in metrics {
-            run.metrics
-                .entry(name.clone())
-                .or_default()
-                .push(MetricPoint {
-                    step,
-                    value: *value,
-                    timestamp,
-                });
+            let point = MetricPoint {
+                step,
+                value: *value,
+                timestamp,
+            };
+            run.metrics.entry(name.clone()).or_default().push(point.clone());
+            // No follower is fine.
+            let _ = self.logged.send(Logged {
+                project: project.to_owned(),
+                run: run_name.clone(),
+                metric: name.clone(),
+                point,
+            });
         }
         Ok(())
+    }
+
+    /// Values logged from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Logged> {
+        self.logged.subscribe()
+    }
+
+    /// How many `follow_metric` calls are listening.
+    #[allow(dead_code)] // for the tests, which wait for a follower before they log
+    pub fn followers(&self) -> usize {
+        self.logged.receiver_count()
     }
 
     /// Records an artifact of a project.
@@ -293,6 +335,38 @@ pub struct ArtifactArgs {
     pub hf_token: Option<String>,
 }
 
+fn default_max_values() -> u32 {
+    100
+}
+
+fn default_timeout_s() -> f64 {
+    60.0
+}
+
+/// Follow a metric live: yields each value logged after the call starts (older values are not
+/// replayed; the run need not exist yet). Ends after `max_values` values, or after `timeout_s`
+/// seconds without a new one; the final result is the last value, or null if none came.
+#[derive(Deserialize, JsonSchema)]
+pub struct FollowArgs {
+    /// The project name.
+    #[schemars(example = &"demo")]
+    pub project: String,
+    /// The run name.
+    #[schemars(example = &"run-1")]
+    pub run: String,
+    /// The metric name.
+    #[schemars(example = &"loss")]
+    pub metric_name: String,
+    /// Stop after this many values.
+    #[serde(default = "default_max_values")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub max_values: u32,
+    /// Stop after this many seconds without a new value.
+    #[serde(default = "default_timeout_s")]
+    #[schemars(range(min = 0.0, max = 3600.0))]
+    pub timeout_s: f64,
+}
+
 /// Export all metrics of a run as a CSV file (step, metric, value, timestamp).
 #[derive(Deserialize, JsonSchema)]
 pub struct ExportArgs {
@@ -326,21 +400,32 @@ pub fn registry(tracker: Arc<Tracker>) -> Registry {
     let t_runs = tracker.clone();
     let t_values = tracker.clone();
     let t_export = tracker.clone();
+    let t_follow = tracker.clone();
     let t_artifacts = tracker;
     Registry::new()
         .typed("log", move |a: LogArgs, _: CallContext| {
             let t = t_log.clone();
             async move { t.log(&a.project, &a.run, &a.metrics, a.step) }
         })
-        .typed("bulk_log", move |a: BulkLogArgs, _: CallContext| {
-            let t = t_bulk.clone();
-            async move {
-                for (i, e) in a.logs.iter().enumerate() {
-                    t.log(&e.project, &e.run, &e.metrics, e.step)
-                        .map_err(|m| format!("entry {i}: {m} ({i} entries were logged)"))?;
+        .endpoint(
+            // Writes are serialised: one bulk import at a time; later callers wait in line
+            // and see their place (`estimation`).
+            Endpoint::typed("bulk_log", move |a: BulkLogArgs, ctx: CallContext| {
+                let t = t_bulk.clone();
+                async move {
+                    let total = a.logs.len() as u64;
+                    for (i, e) in a.logs.iter().enumerate() {
+                        t.log(&e.project, &e.run, &e.metrics, e.step)
+                            .map_err(|m| format!("entry {i}: {m} ({i} entries were logged)"))?;
+                        ctx.progress(i as u64 + 1, Some(total), "entries", Some("logging"));
+                    }
+                    Ok::<_, String>(a.logs.len())
                 }
-                Ok::<_, String>(a.logs.len())
-            }
+            })
+            .concurrency_limit(1),
+        )
+        .typed_stream("follow_metric", move |a: FollowArgs, _: CallContext| {
+            follow(t_follow.subscribe(), a)
         })
         .typed("get_all_projects", move |_: NoArgs, _: CallContext| {
             let t = t_projects.clone();
@@ -387,6 +472,36 @@ pub fn registry(tracker: Arc<Tracker>) -> Registry {
                 Ok::<_, String>(artifact)
             }
         })
+}
+
+/// The values of one metric as they are logged, per `FollowArgs`.
+fn follow(
+    receiver: tokio::sync::broadcast::Receiver<Logged>,
+    args: FollowArgs,
+) -> impl futures_util::Stream<Item = Result<MetricPoint, String>> + Send {
+    use tokio::sync::broadcast::error::RecvError;
+    let quiet = Duration::from_secs_f64(args.timeout_s.clamp(0.0, 3600.0));
+    futures_util::stream::unfold((receiver, 0u32, args), move |(mut rx, seen, args)| async move {
+        if seen >= args.max_values {
+            return None;
+        }
+        let deadline = tokio::time::Instant::now() + quiet;
+        loop {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Err(_) | Ok(Err(RecvError::Closed)) => return None,
+                // A slow follower skips what it missed.
+                Ok(Err(RecvError::Lagged(_))) => continue,
+                Ok(Ok(v))
+                    if v.project == args.project
+                        && v.run == args.run
+                        && v.metric == args.metric_name =>
+                {
+                    return Some((Ok(v.point), (rx, seen + 1, args)));
+                }
+                Ok(Ok(_)) => continue,
+            }
+        }
+    })
 }
 
 /// The service builder for a registry (the tracker's, possibly extended), with the

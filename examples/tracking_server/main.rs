@@ -7,24 +7,31 @@
 //! ```
 //!
 //! Options: `--host` (default 127.0.0.1, or 0.0.0.0 on Spaces), `--port` (default the `PORT`
-//! variable, else 7860; `--port` wins), `--write-token` (default the `HF_TOKEN` variable).
+//! variable, else 7860; `--port` wins), `--write-token` (default the `HF_TOKEN` variable),
+//! `--shutdown-secs` (default 8: on SIGINT or SIGTERM, running calls get this long to finish,
+//! then they are cancelled and every open stream ends with a terminal frame; the process is
+//! gone within 10 s).
 
 mod app;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-const USAGE: &str = "usage: tracking_server [--host HOST] [--port PORT] [--write-token TOKEN]";
+const USAGE: &str =
+    "usage: tracking_server [--host HOST] [--port PORT] [--write-token TOKEN] [--shutdown-secs SECS]";
 
 struct Options {
     host: String,
     port: u16,
     write_token: Option<String>,
+    shutdown: Duration,
 }
 
 fn parse_options() -> Result<Options, String> {
     let mut host = None;
     let mut port = None;
     let mut write_token = None;
+    let mut shutdown = Duration::from_secs(8);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -47,6 +54,15 @@ fn parse_options() -> Result<Options, String> {
                 );
             }
             "--write-token" => write_token = Some(value()?),
+            "--shutdown-secs" => {
+                let v = value()?;
+                let secs = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| (0.0..=3600.0).contains(s))
+                    .ok_or_else(|| format!("--shutdown-secs {v:?} is not a number of seconds (0-3600)\n{USAGE}"))?;
+                shutdown = Duration::from_secs_f64(secs);
+            }
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown option {other:?}\n{USAGE}")),
         }
@@ -74,6 +90,7 @@ fn parse_options() -> Result<Options, String> {
         host,
         port,
         write_token,
+        shutdown,
     })
 }
 
@@ -120,8 +137,18 @@ async fn main() {
         println!("try: curl -s -X POST http://{shown}/gradio_api/call/log -H 'content-type: application/json' -d '{{\"data\": [\"demo\", \"run-1\", {{\"loss\": 0.5}}]}}'");
     }
     println!("then: curl -sN http://{shown}/gradio_api/call/log/<event_id>");
-    let app = app::router(gradio);
-    if let Err(e) = gradio_compat::serve(listener, app, gradio_compat::shutdown_signal()).await {
+    let app = app::router(gradio.clone());
+    let bound = options.shutdown;
+    let shutdown = async move {
+        gradio_compat::shutdown_signal().await;
+        println!("shutting down: running calls get {} s to finish", bound.as_secs_f64());
+        let cancelled = gradio.shutdown(bound).await;
+        if cancelled > 0 {
+            println!("cancelled {cancelled} calls that were still running");
+        }
+    };
+    let options = gradio_compat::ServeOptions::default().shutdown_grace(Duration::from_secs(1));
+    if let Err(e) = gradio_compat::serve_with(listener, app, shutdown, options).await {
         eprintln!("server error: {e}");
         std::process::exit(1);
     }

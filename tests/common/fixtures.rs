@@ -7,6 +7,7 @@ use std::sync::Arc;
 use gradio_compat::{CallContext, Endpoint, FileData, NoArgs, Registry, Visibility};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 
 /// Add two numbers.
@@ -79,12 +80,26 @@ pub struct FileArgs {
     pub f: FileData,
 }
 
+/// Yields `prefix + "0"`, `prefix + "01"`, … (`n` items), reporting progress and an info
+/// message; fails at item `fail_at` when given.
+#[derive(Deserialize, JsonSchema)]
+pub struct CountArgs {
+    /// The prefix.
+    pub prefix: String,
+    /// How many items.
+    pub n: u32,
+    /// Fail instead of yielding this item.
+    pub fail_at: Option<u32>,
+}
+
 /// Counters and gates the fixture endpoints share with a test.
 pub struct Probe {
     /// How many times any handler started.
     pub started: AtomicUsize,
     /// How many handlers saw their call cancelled.
     pub cancelled: AtomicUsize,
+    /// How many items the streaming fixtures produced.
+    pub produced: AtomicUsize,
     /// `wait` blocks until a permit is added here.
     pub gate: Arc<Semaphore>,
 }
@@ -94,6 +109,7 @@ impl Probe {
         Arc::new(Self {
             started: AtomicUsize::new(0),
             cancelled: AtomicUsize::new(0),
+            produced: AtomicUsize::new(0),
             gate: Arc::new(Semaphore::new(0)),
         })
     }
@@ -115,7 +131,8 @@ pub fn registry(probe: Arc<Probe>) -> Registry {
     let p1 = probe.clone();
     let p2 = probe.clone();
     let p3 = probe.clone();
-    let p4 = probe;
+    let p4 = probe.clone();
+    let p1b = probe;
     Registry::new()
         .typed("add", move |a: AddArgs, _: CallContext| {
             p1.started.fetch_add(1, Ordering::SeqCst);
@@ -175,6 +192,51 @@ pub fn registry(probe: Arc<Probe>) -> Registry {
         .typed("nothing", |_: NoArgs, _: CallContext| async move {
             Ok::<(), String>(())
         })
+        .typed_stream("count", {
+            let probe = p1b.clone();
+            move |a: CountArgs, ctx: CallContext| {
+                let probe = probe.clone();
+                ctx.info("counting");
+                futures_util::stream::iter(0..a.n).map(move |i| {
+                    probe.produced.fetch_add(1, Ordering::SeqCst);
+                    ctx.progress(u64::from(i) + 1, Some(u64::from(a.n)), "items", Some("counting"));
+                    if a.fail_at == Some(i) {
+                        return Err(format!("failed at item {i}"));
+                    }
+                    let digits: String = (0..=i).map(|d| char::from(b'0' + (d % 10) as u8)).collect();
+                    Ok(format!("{}{digits}", a.prefix))
+                })
+            }
+        })
+        .typed_stream("ticker", {
+            let probe = p1b.clone();
+            move |_: NoArgs, _: CallContext| {
+                let probe = probe.clone();
+                futures_util::stream::unfold(0u64, move |n| {
+                    let probe = probe.clone();
+                    async move {
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                        probe.produced.fetch_add(1, Ordering::SeqCst);
+                        Some((Ok::<_, String>(n), n + 1))
+                    }
+                })
+            }
+        })
+        .endpoint(
+            Endpoint::typed("serial", {
+                let probe = p1b.clone();
+                move |_: NoArgs, _: CallContext| {
+                    let probe = probe.clone();
+                    async move {
+                        probe.started.fetch_add(1, Ordering::SeqCst);
+                        probe.gate.acquire().await.map_err(|e| e.to_string())?.forget();
+                        Ok::<_, String>("done".to_owned())
+                    }
+                }
+            })
+            .concurrency_limit(1)
+            .max_waiting(2),
+        )
         .typed("make_file", |a: FailArgs, ctx: CallContext| async move {
             let path = ctx.output_path("report.txt").map_err(|e| e.to_string())?;
             tokio::fs::write(&path, a.message)
