@@ -15,7 +15,9 @@ use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 fn service(probe: &Arc<Probe>) -> GradioCompat {
-    GradioCompat::builder(registry(probe.clone())).build().unwrap()
+    GradioCompat::builder(registry(probe.clone()))
+        .build()
+        .unwrap()
 }
 
 async fn config_index(server: &TestServer, api: &str) -> usize {
@@ -31,7 +33,12 @@ async fn config_index(server: &TestServer, api: &str) -> usize {
 /// Opens a queue stream and returns a reader of its parsed messages (heartbeats skipped).
 async fn queue_reader(server: &TestServer, hash: &str) -> SseReader {
     let response = server
-        .open(request(Method::GET, &format!("/gradio_api/queue/data?session_hash={hash}"), &[], Bytes::new()))
+        .open(request(
+            Method::GET,
+            &format!("/gradio_api/queue/data?session_hash={hash}"),
+            &[],
+            Bytes::new(),
+        ))
         .await;
     SseReader::new(response.into_body())
 }
@@ -49,10 +56,16 @@ async fn next_message(sse: &mut SseReader) -> Option<Value> {
 #[tokio::test]
 async fn call_route_streams_full_values_then_complete() {
     let server = TestServer::start(service(&Probe::new())).await;
-    let id = server.post_json("/gradio_api/call/count", r#"{"data": ["x", 3]}"#).await.event_id();
+    let id = server
+        .post_json("/gradio_api/call/count", r#"{"data": ["x", 3]}"#)
+        .await
+        .event_id();
     let poll = server.get(&format!("/gradio_api/call/count/{id}")).await;
     let frames = parse_frames(poll.text());
-    let shown: Vec<(&str, &str)> = frames.iter().map(|f| (f.event.as_deref().unwrap(), f.data.as_str())).collect();
+    let shown: Vec<(&str, &str)> = frames
+        .iter()
+        .map(|f| (f.event.as_deref().unwrap(), f.data.as_str()))
+        .collect();
     // Progress and log messages are dropped on this route, as in Gradio.
     assert_eq!(
         shown,
@@ -64,10 +77,27 @@ async fn call_route_streams_full_values_then_complete() {
         ]
     );
     // An empty stream completes with null; an error item ends with an error event.
-    let id = server.post_json("/gradio_api/call/count", r#"{"data": ["x", 0]}"#).await.event_id();
-    assert_eq!(server.get(&format!("/gradio_api/call/count/{id}")).await.text(), "event: complete\ndata: [null]\n\n");
-    let id = server.post_json("/gradio_api/call/count", r#"{"data": ["x", 5, 2]}"#).await.event_id();
-    let frames = parse_frames(server.get(&format!("/gradio_api/call/count/{id}")).await.text());
+    let id = server
+        .post_json("/gradio_api/call/count", r#"{"data": ["x", 0]}"#)
+        .await
+        .event_id();
+    assert_eq!(
+        server
+            .get(&format!("/gradio_api/call/count/{id}"))
+            .await
+            .text(),
+        "event: complete\ndata: [null]\n\n"
+    );
+    let id = server
+        .post_json("/gradio_api/call/count", r#"{"data": ["x", 5, 2]}"#)
+        .await
+        .event_id();
+    let frames = parse_frames(
+        server
+            .get(&format!("/gradio_api/call/count/{id}"))
+            .await
+            .text(),
+    );
     let events: Vec<&str> = frames.iter().map(|f| f.event.as_deref().unwrap()).collect();
     assert_eq!(events, ["generating", "generating", "error"]);
     assert!(frames[2].data.contains("failed at item 2"));
@@ -78,7 +108,10 @@ async fn queue_streams_full_value_then_diffs_then_full_completion() {
     let server = TestServer::start(service(&Probe::new())).await;
     let count = config_index(&server, "count").await;
     let join = json!({"data": ["x", 3], "fn_index": count, "session_hash": "s-gen"}).to_string();
-    let id = server.post_json("/gradio_api/queue/join", &join).await.event_id();
+    let id = server
+        .post_json("/gradio_api/queue/join", &join)
+        .await
+        .event_id();
     let mut sse = queue_reader(&server, "s-gen").await;
     let mut generating = Vec::new();
     let mut progress = Vec::new();
@@ -101,7 +134,11 @@ async fn queue_streams_full_value_then_diffs_then_full_completion() {
     }
     assert_eq!(
         generating,
-        [json!(["x0"]), json!([[["replace", [], "x01"]]]), json!([[["replace", [], "x012"]]])]
+        [
+            json!(["x0"]),
+            json!([[["replace", [], "x01"]]]),
+            json!([[["replace", [], "x012"]]])
+        ]
     );
     let completed = completed.expect("process_completed");
     assert_eq!(completed["output"]["data"], json!(["x012"]));
@@ -124,25 +161,53 @@ async fn concurrency_limits_queue_callers_in_line() {
         .unwrap();
     let server = TestServer::start(svc).await;
     let serial = config_index(&server, "serial").await;
-    let join = |hash: &str| json!({"data": [], "fn_index": serial, "session_hash": hash}).to_string();
-    server.post_json("/gradio_api/queue/join", &join("s-a")).await.event_id();
+    let join =
+        |hash: &str| json!({"data": [], "fn_index": serial, "session_hash": hash}).to_string();
+    server
+        .post_json("/gradio_api/queue/join", &join("s-a"))
+        .await
+        .event_id();
     while probe.started() < 1 {
         tokio::task::yield_now().await;
     }
-    server.post_json("/gradio_api/queue/join", &join("s-b")).await.event_id();
-    let c = server.post_json("/gradio_api/call/serial", r#"{"data": []}"#).await.event_id();
+    server
+        .post_json("/gradio_api/queue/join", &join("s-b"))
+        .await
+        .event_id();
+    let c = server
+        .post_json("/gradio_api/call/serial", r#"{"data": []}"#)
+        .await
+        .event_id();
     // Two wait, the limit: the next caller is refused.
-    let full = server.post_json("/gradio_api/queue/join", &join("s-d")).await;
+    let full = server
+        .post_json("/gradio_api/queue/join", &join("s-d"))
+        .await;
     assert_eq!(full.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(full.json()["error"].as_str().unwrap().contains("queue of /serial is full"));
+    assert!(full.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("queue of /serial is full"));
 
     let mut b = queue_reader(&server, "s-b").await;
     let first = next_message(&mut b).await.unwrap();
-    assert_eq!((first["msg"].as_str(), first["rank"].as_u64()), (Some("estimation"), Some(0)));
+    assert_eq!(
+        (first["msg"].as_str(), first["rank"].as_u64()),
+        (Some("estimation"), Some(0))
+    );
     // The waiting /call job keeps its heartbeats.
-    let response = server.open(request(Method::GET, &format!("/gradio_api/call/serial/{c}"), &[], Bytes::new())).await;
+    let response = server
+        .open(request(
+            Method::GET,
+            &format!("/gradio_api/call/serial/{c}"),
+            &[],
+            Bytes::new(),
+        ))
+        .await;
     let mut c_stream = SseReader::new(response.into_body());
-    assert_eq!(c_stream.next().await.unwrap().event.as_deref(), Some("heartbeat"));
+    assert_eq!(
+        c_stream.next().await.unwrap().event.as_deref(),
+        Some("heartbeat")
+    );
 
     probe.release(); // a finishes, b starts
     let started = next_message(&mut b).await.unwrap();
@@ -166,19 +231,35 @@ async fn a_queue_caller_sees_its_place_move_up() {
     let probe = Probe::new();
     let server = TestServer::start(service(&probe)).await;
     let serial = config_index(&server, "serial").await;
-    let join = |hash: &str| json!({"data": [], "fn_index": serial, "session_hash": hash}).to_string();
-    server.post_json("/gradio_api/queue/join", &join("p-a")).await.event_id();
+    let join =
+        |hash: &str| json!({"data": [], "fn_index": serial, "session_hash": hash}).to_string();
+    server
+        .post_json("/gradio_api/queue/join", &join("p-a"))
+        .await
+        .event_id();
     while probe.started() < 1 {
         tokio::task::yield_now().await;
     }
-    server.post_json("/gradio_api/queue/join", &join("p-b")).await.event_id();
-    server.post_json("/gradio_api/queue/join", &join("p-c")).await.event_id();
+    server
+        .post_json("/gradio_api/queue/join", &join("p-b"))
+        .await
+        .event_id();
+    server
+        .post_json("/gradio_api/queue/join", &join("p-c"))
+        .await
+        .event_id();
     let mut c = queue_reader(&server, "p-c").await;
     let first = next_message(&mut c).await.unwrap();
-    assert_eq!((first["rank"].as_u64(), first["queue_size"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(
+        (first["rank"].as_u64(), first["queue_size"].as_u64()),
+        (Some(1), Some(2))
+    );
     probe.release(); // a done, b runs: c is next
     let moved = next_message(&mut c).await.unwrap();
-    assert_eq!((moved["msg"].as_str(), moved["rank"].as_u64()), (Some("estimation"), Some(0)));
+    assert_eq!(
+        (moved["msg"].as_str(), moved["rank"].as_u64()),
+        (Some("estimation"), Some(0))
+    );
     probe.release();
     probe.release();
     while let Some(m) = next_message(&mut c).await {
@@ -193,15 +274,27 @@ async fn a_queue_caller_sees_its_place_move_up() {
 async fn cancelling_a_stream_stops_the_producer() {
     let probe = Probe::new();
     let server = TestServer::start(service(&probe)).await;
-    let id = server.post_json("/gradio_api/call/ticker", r#"{"data": []}"#).await.event_id();
-    let response = server.open(request(Method::GET, &format!("/gradio_api/call/ticker/{id}"), &[], Bytes::new())).await;
+    let id = server
+        .post_json("/gradio_api/call/ticker", r#"{"data": []}"#)
+        .await
+        .event_id();
+    let response = server
+        .open(request(
+            Method::GET,
+            &format!("/gradio_api/call/ticker/{id}"),
+            &[],
+            Bytes::new(),
+        ))
+        .await;
     let mut sse = SseReader::new(response.into_body());
     for expected in 0..3 {
         let frame = sse.next().await.unwrap();
         assert_eq!(frame.event.as_deref(), Some("generating"));
         assert_eq!(frame.data, format!("[{expected}]"));
     }
-    server.post_json("/gradio_api/cancel", &json!({"event_id": id}).to_string()).await;
+    server
+        .post_json("/gradio_api/cancel", &json!({"event_id": id}).to_string())
+        .await;
     let last = loop {
         let frame = sse.next().await.expect("a terminal frame");
         if frame.event.as_deref() != Some("generating") {
@@ -228,11 +321,29 @@ fn panicking() -> Registry {
 #[tokio::test]
 async fn panics_say_internal_error_unless_show_error() {
     for (show, expect_detail) in [(false, false), (true, true)] {
-        let server = TestServer::start(GradioCompat::builder(panicking()).show_error(show).build().unwrap()).await;
-        let id = server.post_json("/gradio_api/call/boom", r#"{"data": []}"#).await.event_id();
-        let frames = parse_frames(server.get(&format!("/gradio_api/call/boom/{id}")).await.text());
+        let server = TestServer::start(
+            GradioCompat::builder(panicking())
+                .show_error(show)
+                .build()
+                .unwrap(),
+        )
+        .await;
+        let id = server
+            .post_json("/gradio_api/call/boom", r#"{"data": []}"#)
+            .await
+            .event_id();
+        let frames = parse_frames(
+            server
+                .get(&format!("/gradio_api/call/boom/{id}"))
+                .await
+                .text(),
+        );
         assert!(frames[0].data.contains("internal error"));
-        assert_eq!(frames[0].data.contains("secret detail"), expect_detail, "show_error {show}");
+        assert_eq!(
+            frames[0].data.contains("secret detail"),
+            expect_detail,
+            "show_error {show}"
+        );
         // The server keeps serving.
         assert_eq!(server.get("/gradio_api/info").await.status, StatusCode::OK);
         assert_eq!(server.get("/config").await.json()["show_error"], show);
@@ -249,12 +360,25 @@ async fn shutdown_ends_open_streams_with_a_terminal_frame() {
         .build()
         .unwrap();
     let server = TestServer::start(svc.clone()).await;
-    let id = server.post_json("/gradio_api/call/wait", r#"{"data": []}"#).await.event_id();
-    let response = server.open(request(Method::GET, &format!("/gradio_api/call/wait/{id}"), &[], Bytes::new())).await;
+    let id = server
+        .post_json("/gradio_api/call/wait", r#"{"data": []}"#)
+        .await
+        .event_id();
+    let response = server
+        .open(request(
+            Method::GET,
+            &format!("/gradio_api/call/wait/{id}"),
+            &[],
+            Bytes::new(),
+        ))
+        .await;
     let mut call_stream = SseReader::new(response.into_body());
     let wait = config_index(&server, "wait").await;
     let join = json!({"data": [], "fn_index": wait, "session_hash": "s-shut"}).to_string();
-    server.post_json("/gradio_api/queue/join", &join).await.event_id();
+    server
+        .post_json("/gradio_api/queue/join", &join)
+        .await
+        .event_id();
     let mut queue = queue_reader(&server, "s-shut").await;
     while probe.started() < 2 {
         tokio::task::yield_now().await;
@@ -274,7 +398,12 @@ async fn shutdown_ends_open_streams_with_a_terminal_frame() {
     }
     assert_eq!(kinds.last().map(String::as_str), Some("close_stream"));
     assert!(kinds.contains(&"process_completed".to_owned()));
-    let refused = server.post_json("/gradio_api/call/add", r#"{"data": [1, 2]}"#).await;
+    let refused = server
+        .post_json("/gradio_api/call/add", r#"{"data": [1, 2]}"#)
+        .await;
     assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(refused.json()["error"].as_str().unwrap().contains("shutting down"));
+    assert!(refused.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("shutting down"));
 }

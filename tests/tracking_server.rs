@@ -473,14 +473,25 @@ async fn follow_metric_streams_values_as_they_are_logged() {
         .await
         .event_id();
     let response = server
-        .open(request(Method::GET, &format!("/gradio_api/call/follow_metric/{id}"), &[], Bytes::new()))
+        .open(request(
+            Method::GET,
+            &format!("/gradio_api/call/follow_metric/{id}"),
+            &[],
+            Bytes::new(),
+        ))
         .await;
     let mut sse = common::SseReader::new(response.into_body());
     while tracker.followers() == 0 {
         tokio::task::yield_now().await;
     }
     for (i, loss) in [0.5, 0.4, 0.3].into_iter().enumerate() {
-        call(&server, "log", json!(["demo", "live", {"loss": loss, "other": 1.0}]), None).await;
+        call(
+            &server,
+            "log",
+            json!(["demo", "live", {"loss": loss, "other": 1.0}]),
+            None,
+        )
+        .await;
         let frame = sse.next().await.unwrap();
         assert_eq!(frame.event.as_deref(), Some("generating"), "value {i}");
         let v: Value = serde_json::from_str(&frame.data).unwrap();
@@ -494,7 +505,13 @@ async fn follow_metric_streams_values_as_they_are_logged() {
     assert_eq!(sse.next().await, None);
 
     // A quiet run ends after timeout_s with null.
-    let f = call(&server, "follow_metric", json!({"project": "nobody", "run": "r", "metric_name": "m", "timeout_s": 0.05}), None).await;
+    let f = call(
+        &server,
+        "follow_metric",
+        json!({"project": "nobody", "run": "r", "metric_name": "m", "timeout_s": 0.05}),
+        None,
+    )
+    .await;
     assert_eq!(f.data, "[null]");
 }
 
@@ -503,12 +520,27 @@ async fn follow_metric_streams_values_as_they_are_logged() {
 async fn bulk_log_reports_progress_on_the_queue() {
     let server = start(None).await;
     let config = server.get("/config").await.json();
-    let index = config["dependencies"].as_array().unwrap().iter().position(|d| d["api_name"] == "bulk_log").unwrap();
-    let logs: Vec<Value> = (0..3).map(|i| json!({"project": "bulk", "run": "r", "metrics": {"x": i}})).collect();
+    let index = config["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|d| d["api_name"] == "bulk_log")
+        .unwrap();
+    let logs: Vec<Value> = (0..3)
+        .map(|i| json!({"project": "bulk", "run": "r", "metrics": {"x": i}}))
+        .collect();
     let join = json!({"data": [logs], "fn_index": index, "session_hash": "bulk-1"}).to_string();
-    server.post_json("/gradio_api/queue/join", &join).await.event_id();
+    server
+        .post_json("/gradio_api/queue/join", &join)
+        .await
+        .event_id();
     let response = server
-        .open(request(Method::GET, "/gradio_api/queue/data?session_hash=bulk-1", &[], Bytes::new()))
+        .open(request(
+            Method::GET,
+            "/gradio_api/queue/data?session_hash=bulk-1",
+            &[],
+            Bytes::new(),
+        ))
         .await;
     let mut sse = common::SseReader::new(response.into_body());
     let mut progress = Vec::new();
@@ -516,7 +548,10 @@ async fn bulk_log_reports_progress_on_the_queue() {
     while let Some(frame) = sse.next().await {
         let m: Value = serde_json::from_str(&frame.data).unwrap();
         match m["msg"].as_str().unwrap() {
-            "progress" => progress.push((m["progress_data"][0]["index"].as_u64().unwrap(), m["progress_data"][0]["length"].as_u64().unwrap())),
+            "progress" => progress.push((
+                m["progress_data"][0]["index"].as_u64().unwrap(),
+                m["progress_data"][0]["length"].as_u64().unwrap(),
+            )),
             "process_completed" => result = Some(m["output"]["data"].clone()),
             _ => {}
         }
@@ -525,6 +560,11 @@ async fn bulk_log_reports_progress_on_the_queue() {
     assert_eq!(result, Some(json!([3])));
     let config_dep = &config["dependencies"][index];
     assert_eq!(config_dep["types"]["generator"], false);
-    let follow = config["dependencies"].as_array().unwrap().iter().find(|d| d["api_name"] == "follow_metric").unwrap();
+    let follow = config["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["api_name"] == "follow_metric")
+        .unwrap();
     assert_eq!(follow["types"]["generator"], true);
 }

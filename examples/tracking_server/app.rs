@@ -124,7 +124,10 @@ impl Tracker {
                 value: *value,
                 timestamp,
             };
-            run.metrics.entry(name.clone()).or_default().push(point.clone());
+            run.metrics
+                .entry(name.clone())
+                .or_default()
+                .push(point.clone());
             // No follower is fine.
             let _ = self.logged.send(Logged {
                 project: project.to_owned(),
@@ -481,27 +484,30 @@ fn follow(
 ) -> impl futures_util::Stream<Item = Result<MetricPoint, String>> + Send {
     use tokio::sync::broadcast::error::RecvError;
     let quiet = Duration::from_secs_f64(args.timeout_s.clamp(0.0, 3600.0));
-    futures_util::stream::unfold((receiver, 0u32, args), move |(mut rx, seen, args)| async move {
-        if seen >= args.max_values {
-            return None;
-        }
-        let deadline = tokio::time::Instant::now() + quiet;
-        loop {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Err(_) | Ok(Err(RecvError::Closed)) => return None,
-                // A slow follower skips what it missed.
-                Ok(Err(RecvError::Lagged(_))) => continue,
-                Ok(Ok(v))
-                    if v.project == args.project
-                        && v.run == args.run
-                        && v.metric == args.metric_name =>
-                {
-                    return Some((Ok(v.point), (rx, seen + 1, args)));
-                }
-                Ok(Ok(_)) => continue,
+    futures_util::stream::unfold(
+        (receiver, 0u32, args),
+        move |(mut rx, seen, args)| async move {
+            if seen >= args.max_values {
+                return None;
             }
-        }
-    })
+            let deadline = tokio::time::Instant::now() + quiet;
+            loop {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Err(_) | Ok(Err(RecvError::Closed)) => return None,
+                    // A slow follower skips what it missed.
+                    Ok(Err(RecvError::Lagged(_))) => continue,
+                    Ok(Ok(v))
+                        if v.project == args.project
+                            && v.run == args.run
+                            && v.metric == args.metric_name =>
+                    {
+                        return Some((Ok(v.point), (rx, seen + 1, args)));
+                    }
+                    Ok(Ok(_)) => continue,
+                }
+            }
+        },
+    )
 }
 
 /// The service builder for a registry (the tracker's, possibly extended), with the

@@ -60,7 +60,11 @@ fn parse_options() -> Result<Options, String> {
                     .parse::<f64>()
                     .ok()
                     .filter(|s| (0.0..=3600.0).contains(s))
-                    .ok_or_else(|| format!("--shutdown-secs {v:?} is not a number of seconds (0-3600)\n{USAGE}"))?;
+                    .ok_or_else(|| {
+                        format!(
+                            "--shutdown-secs {v:?} is not a number of seconds (0-3600)\n{USAGE}"
+                        )
+                    })?;
                 shutdown = Duration::from_secs_f64(secs);
             }
             "-h" | "--help" => return Err(USAGE.to_owned()),
@@ -141,7 +145,10 @@ async fn main() {
     let bound = options.shutdown;
     let shutdown = async move {
         gradio_compat::shutdown_signal().await;
-        println!("shutting down: running calls get {} s to finish", bound.as_secs_f64());
+        println!(
+            "shutting down: running calls get {} s to finish",
+            bound.as_secs_f64()
+        );
         let cancelled = gradio.shutdown(bound).await;
         if cancelled > 0 {
             println!("cancelled {cancelled} calls that were still running");

@@ -95,6 +95,22 @@ await scenario("a token passed with `token` authorizes writes; without it our me
   assert(JSON.stringify(r.data) === '[["r1"]]', JSON.stringify(r.data));
 });
 
+await scenario("submit() yields a data event per partial output, and progress", async () => {
+  // Status events are published only when asked for.
+  const streaming = await within(Client.connect(url, { events: ["data", "status"] }), "connect");
+  const job = streaming.submit("/count", { n: 3, delay_ms: 50 });
+  const data = [];
+  let progress = 0;
+  for await (const message of job) {
+    if (message.type === "data") data.push(message.data[0]);
+    if (message.type === "status" && message.progress_data) progress += 1;
+    if (message.type === "status" && (message.stage === "complete" || message.stage === "error")) break;
+  }
+  // Three partial outputs, then the completed one repeats the last (as with real Gradio).
+  assert(JSON.stringify(data) === "[0,1,2,2]", JSON.stringify(data));
+  assert(progress > 0, "no progress status event");
+});
+
 await scenario("submit() yields the completed data", async () => {
   const job = client.submit("/get_all_projects", []);
   let data = null;

@@ -20,11 +20,13 @@ URL, TOKEN = sys.argv[1], sys.argv[2]
 ENDPOINTS = {
     "/log": ["project", "run", "metrics", "step", "hf_token"],
     "/bulk_log": ["logs", "hf_token"],
+    "/follow_metric": ["project", "run", "metric_name", "max_values", "timeout_s"],
     "/get_all_projects": [],
     "/get_runs_for_project": ["project"],
     "/get_metric_values": ["project", "run", "metric_name", "step"],
     "/export_metrics": ["project", "run"],
     "/upload_artifact": ["project", "file", "hf_token"],
+    "/count": ["n", "delay_ms"],
     "/slow": [],
 }
 RESULTS = []
@@ -130,6 +132,53 @@ def _():
     assert job.result(timeout=30) == ()
     job = client.submit(project="py-submit", run="r", metric_name="loss", api_name="/get_metric_values")
     assert job.result(timeout=30)[0]["value"] == 2.0
+
+
+@scenario("submit() iterates the partial outputs of a stream, with progress")
+def _():
+    job = client.submit(4, 50, api_name="/count")
+    seen = [out for out in job]
+    assert seen == [0, 1, 2, 3], seen
+    assert job.result(timeout=30) == 3
+    assert job.outputs() == [0, 1, 2, 3], job.outputs()
+    # Progress shows in job.status() while the job works between items.
+    job = client.submit(3, 200, api_name="/count")
+    deadline = time.monotonic() + 30
+    progress = set()
+    while not job.done():
+        assert time.monotonic() < deadline
+        status = job.status()
+        if status.progress_data:
+            unit = status.progress_data[-1]
+            assert (unit.length, unit.unit, unit.desc) == (3, "steps", "counting"), unit
+            progress.add(unit.index)
+        time.sleep(0.01)
+    assert progress, "no progress reached job.status()"
+
+
+@scenario("follow_metric streams values as they are logged")
+def _():
+    job = client.submit("py-follow", "live", "loss", 2, 20, api_name="/follow_metric")
+    deadline = time.monotonic() + 30
+    value = 0.0
+    # Log until the follower has seen two values: it only sees values logged after it starts.
+    while not job.done():
+        assert time.monotonic() < deadline, "follow_metric never finished"
+        value += 1.0
+        client.predict("py-follow", "live", {"loss": value}, api_name="/log")
+        time.sleep(0.05)
+    outputs = job.outputs()
+    assert len(outputs) == 2 and outputs[1]["value"] > outputs[0]["value"], outputs
+    assert job.result()["value"] == outputs[-1]["value"]
+
+
+@scenario("bulk_log reports progress and runs one at a time")
+def _():
+    logs = [{"project": "py-bulk", "run": "r", "metrics": {"x": float(i)}} for i in range(50)]
+    jobs = [client.submit(logs, api_name="/bulk_log") for _ in range(3)]
+    assert [j.result(timeout=30) for j in jobs] == [50, 50, 50]
+    values = client.predict("py-bulk", "r", "x", api_name="/get_metric_values")
+    assert len(values) == 150
 
 
 @scenario("a running job is cancelled")

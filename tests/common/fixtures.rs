@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use futures_util::StreamExt;
 use gradio_compat::{CallContext, Endpoint, FileData, NoArgs, Registry, Visibility};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 
 /// Add two numbers.
@@ -199,11 +199,17 @@ pub fn registry(probe: Arc<Probe>) -> Registry {
                 ctx.info("counting");
                 futures_util::stream::iter(0..a.n).map(move |i| {
                     probe.produced.fetch_add(1, Ordering::SeqCst);
-                    ctx.progress(u64::from(i) + 1, Some(u64::from(a.n)), "items", Some("counting"));
+                    ctx.progress(
+                        u64::from(i) + 1,
+                        Some(u64::from(a.n)),
+                        "items",
+                        Some("counting"),
+                    );
                     if a.fail_at == Some(i) {
                         return Err(format!("failed at item {i}"));
                     }
-                    let digits: String = (0..=i).map(|d| char::from(b'0' + (d % 10) as u8)).collect();
+                    let digits: String =
+                        (0..=i).map(|d| char::from(b'0' + (d % 10) as u8)).collect();
                     Ok(format!("{}{digits}", a.prefix))
                 })
             }
@@ -229,7 +235,12 @@ pub fn registry(probe: Arc<Probe>) -> Registry {
                     let probe = probe.clone();
                     async move {
                         probe.started.fetch_add(1, Ordering::SeqCst);
-                        probe.gate.acquire().await.map_err(|e| e.to_string())?.forget();
+                        probe
+                            .gate
+                            .acquire()
+                            .await
+                            .map_err(|e| e.to_string())?
+                            .forget();
                         Ok::<_, String>("done".to_owned())
                     }
                 }

@@ -2,8 +2,9 @@
 //! and JS `@gradio/client` (run as child processes on suites in `interop/python` and
 //! `interop/js`), and the Rust `gradio` crate (in process).
 //!
-//! The server is the `tracking_server` example's registry plus `slow`, an endpoint that runs
-//! until it is cancelled, with write token `secret`, on 127.0.0.1 and a free port. The clients
+//! The server is the `tracking_server` example's registry plus `count`, a stream of numbers
+//! with progress, and `slow`, an endpoint that runs until it is cancelled, with write token
+//! `secret`, on 127.0.0.1 and a free port. The clients
 //! are installed by `scripts/test.sh`; when one is missing, its test fails with a message that
 //! says how to install it. Nothing is skipped.
 
@@ -22,6 +23,13 @@ use tokio::net::TcpListener;
 
 const TOKEN: &str = "secret";
 
+/// Counts from 0 to `n - 1`, `delay_ms` apart, reporting progress.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct CountArgs {
+    n: u32,
+    delay_ms: u64,
+}
+
 /// A running server and what its `slow` endpoint saw.
 struct Harness {
     url: String,
@@ -33,7 +41,28 @@ async fn start() -> Harness {
     let tracker = Arc::new(app::Tracker::default());
     let slow_cancelled = Arc::new(AtomicUsize::new(0));
     let seen = slow_cancelled.clone();
-    let registry = app::registry(tracker).typed("slow", move |_: NoArgs, ctx: CallContext| {
+    let registry =
+        app::registry(tracker).typed_stream("count", |a: CountArgs, ctx: CallContext| {
+            futures_util::stream::unfold(0u32, move |i| {
+                let ctx = ctx.clone();
+                async move {
+                    if i >= a.n {
+                        return None;
+                    }
+                    // Progress first, then the work, then the item: between two items the
+                    // latest message a client has is the progress.
+                    ctx.progress(
+                        u64::from(i) + 1,
+                        Some(u64::from(a.n)),
+                        "steps",
+                        Some("counting"),
+                    );
+                    tokio::time::sleep(Duration::from_millis(a.delay_ms)).await;
+                    Some((Ok::<_, String>(i), i + 1))
+                }
+            })
+        });
+    let registry = registry.typed("slow", move |_: NoArgs, ctx: CallContext| {
         let seen = seen.clone();
         async move {
             tokio::select! {
@@ -113,7 +142,7 @@ async fn python_gradio_client() {
         &python,
         &repo().join("interop/python/suite.py"),
         &harness.url,
-        7,
+        10,
         "run scripts/test.sh, which installs interop/python/requirements.txt into .venv",
     )
     .await;
@@ -141,7 +170,7 @@ async fn js_gradio_client() {
         &node,
         &js.join("suite.mjs"),
         &harness.url,
-        7,
+        8,
         "install Node.js 18 or later",
     )
     .await;
@@ -307,6 +336,46 @@ mod rust_client {
             "{err}"
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn prediction_stream_yields_partial_results_and_progress() {
+        use gradio::structs::QueueDataMessage;
+        let harness = start().await;
+        let client = client(&harness.url, None).await;
+        let mut stream = client
+            .submit(
+                "/count",
+                vec![
+                    PredictionInput::from_value(3),
+                    PredictionInput::from_value(20),
+                ],
+            )
+            .await
+            .expect("submit");
+        let mut partial = Vec::new();
+        let mut progress = 0;
+        let mut last = None;
+        while let Some(message) = stream.next().await {
+            match message.expect("a queue message") {
+                QueueDataMessage::ProcessGenerating { output, .. } => {
+                    let outputs: Vec<gradio::PredictionOutput> = output.try_into().expect("data");
+                    partial.push(outputs.into_iter().next().unwrap().as_value().unwrap());
+                }
+                QueueDataMessage::Progress { progress_data, .. } => {
+                    progress += progress_data.map(|p| p.len()).unwrap_or(0);
+                }
+                QueueDataMessage::ProcessCompleted { output, .. } => {
+                    let outputs: Vec<gradio::PredictionOutput> = output.try_into().expect("data");
+                    last = Some(outputs.into_iter().next().unwrap().as_value().unwrap());
+                    break;
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(partial, [json!(0), json!(1), json!(2)]);
+        assert_eq!(last, Some(json!(2)));
+        assert_eq!(progress, 3);
     }
 
     async fn client_with(url: &str, token: &str) -> Client {
