@@ -568,3 +568,66 @@ async fn bulk_log_reports_progress_on_the_queue() {
         .unwrap();
     assert_eq!(follow["types"]["generator"], true);
 }
+
+/// The built binary stops on SIGTERM within its bound: the running `follow_metric` call is
+/// cancelled, and its open stream ends with a terminal frame, not a hang.
+#[cfg(unix)]
+#[tokio::test]
+async fn binary_shuts_down_gracefully_on_sigterm() {
+    use tokio::io::AsyncBufReadExt;
+    let port = free_port();
+    let mut child = tokio::process::Command::new(example_binary())
+        .args(["--port", &port.to_string(), "--shutdown-secs", "0.2"])
+        .env_remove("HF_TOKEN")
+        .env_remove("SYSTEM")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.starts_with("then:") {
+            break;
+        }
+    }
+    let server = TestServer::remote(([127, 0, 0, 1], port).into());
+    let id = server
+        .post_json(
+            "/gradio_api/call/follow_metric",
+            r#"{"data": ["demo", "r", "loss"]}"#,
+        )
+        .await
+        .event_id();
+    let response = server
+        .open(request(
+            Method::GET,
+            &format!("/gradio_api/call/follow_metric/{id}"),
+            &[],
+            Bytes::new(),
+        ))
+        .await;
+    let mut sse = common::SseReader::new(response.into_body());
+    let started = std::time::Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let last = loop {
+        let frame = sse
+            .next()
+            .await
+            .expect("a terminal frame before the stream ends");
+        if frame.event.as_deref() != Some("heartbeat") {
+            break frame;
+        }
+    };
+    assert_eq!(last.event.as_deref(), Some("error"));
+    assert!(last.data.contains("cancelled"), "{}", last.data);
+    let exit = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait())
+        .await
+        .expect("the process exits within 10 s")
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}

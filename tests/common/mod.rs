@@ -54,6 +54,11 @@ impl TestServer {
         }
     }
 
+    /// A client of a server started elsewhere (another process).
+    pub fn remote(addr: SocketAddr) -> Self {
+        Self { addr, stop: None }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
