@@ -32,8 +32,7 @@ pub enum AuthTarget<'a> {
     Upload,
 }
 
-/// The facts an authorize hook judges.
-#[derive(Debug)]
+/// The facts an authorize hook judges. Its `Debug` output leaves the token out.
 pub struct AuthRequest<'a> {
     /// The request's method, URI, version and headers.
     pub parts: &'a Parts,
@@ -42,6 +41,17 @@ pub struct AuthRequest<'a> {
     /// The effective token: the caller's non-blank token parameter if given, else the bearer
     /// token. For uploads, the bearer token.
     pub token: Option<&'a str>,
+}
+
+impl std::fmt::Debug for AuthRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthRequest")
+            .field("method", &self.parts.method)
+            .field("uri", &self.parts.uri)
+            .field("target", &self.target)
+            .field("token", &self.token.map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// A refusal from the authorize hook.

@@ -53,6 +53,12 @@ pub struct Config {
     pub gradio_version: String,
     /// The app title in `/config`. Default `Gradio`.
     pub title: String,
+    /// Origins whose browser pages may call the API (CORS); `"*"` for any. Default none: CORS
+    /// is off.
+    pub cors_origins: Vec<String>,
+    /// The largest result a call may return, in bytes of JSON; a larger one fails the call
+    /// with a clear error instead of being stored. Default 16 MiB.
+    pub max_output_bytes: usize,
     /// Show the text of a handler's panic to callers. Default `false`: they see "internal
     /// error" only, since panic messages can reveal internals.
     pub show_error: bool,
@@ -82,6 +88,8 @@ impl Default for Config {
             gradio_version: "6.31.0".to_owned(),
             title: "Gradio".to_owned(),
             show_error: false,
+            max_output_bytes: 16 * 1024 * 1024,
+            cors_origins: Vec::new(),
         }
     }
 }

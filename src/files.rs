@@ -15,6 +15,8 @@ pub(crate) struct StoredFile {
     pub(crate) orig_name: String,
     /// Created by the upload route (deleted at expiry), not a handler's own file.
     owned: bool,
+    /// When a call last used it (or when it was stored); the TTL counts from here.
+    used: Instant,
 }
 
 /// Uploaded files, keyed by the path string the upload returned.
@@ -28,6 +30,8 @@ pub(crate) struct FileStore {
     order: Mutex<VecDeque<(String, Instant)>>,
     /// Directories whose files may also be used and served (canonical paths).
     allowed_dirs: Vec<PathBuf>,
+    /// The service created `dir` itself and removes it when dropped.
+    remove_dir: bool,
 }
 
 /// The longest stored file name, in bytes.
@@ -66,6 +70,7 @@ impl FileStore {
         max_files: usize,
         ttl: Duration,
         allowed_dirs: Vec<PathBuf>,
+        remove_dir: bool,
     ) -> Self {
         Self {
             dir,
@@ -75,6 +80,7 @@ impl FileStore {
             ttl,
             order: Mutex::new(VecDeque::new()),
             allowed_dirs,
+            remove_dir,
         }
     }
 
@@ -87,6 +93,7 @@ impl FileStore {
     pub(crate) fn take_expired(&self, now: Instant) -> Vec<PathBuf> {
         let mut expired = Vec::new();
         let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+        let mut used_since = Vec::new();
         while let Some((_, at)) = order.front() {
             if now.saturating_duration_since(*at) < self.ttl {
                 break;
@@ -94,12 +101,27 @@ impl FileStore {
             let Some((path, _)) = order.pop_front() else {
                 break;
             };
-            if let Some((_, file)) = self.files.remove(&path) {
-                self.count.fetch_sub(1, Ordering::AcqRel);
-                if file.owned {
-                    expired.push(PathBuf::from(path));
+            let used = self.files.get(&path).map(|f| f.used);
+            match used {
+                // Used by a call since: its TTL starts again from that use.
+                Some(used) if now.saturating_duration_since(used) < self.ttl => {
+                    used_since.push((path, used));
                 }
+                Some(_) => {
+                    if let Some((_, file)) = self.files.remove(&path) {
+                        self.count.fetch_sub(1, Ordering::AcqRel);
+                        if file.owned {
+                            expired.push(PathBuf::from(path));
+                        }
+                    }
+                }
+                None => {}
             }
+        }
+        used_since.sort_by_key(|(_, used)| *used);
+        for entry in used_since {
+            let at = order.partition_point(|(_, t)| *t <= entry.1);
+            order.insert(at, entry);
         }
         expired
     }
@@ -190,8 +212,14 @@ impl FileStore {
 
     fn insert(&self, path: &Path, orig_name: String, owned: bool) -> String {
         let key = path.to_string_lossy().into_owned();
-        self.files
-            .insert(key.clone(), StoredFile { orig_name, owned });
+        self.files.insert(
+            key.clone(),
+            StoredFile {
+                orig_name,
+                owned,
+                used: Instant::now(),
+            },
+        );
         self.order
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -208,10 +236,32 @@ impl FileStore {
         self.files.get(path).map(|f| f.clone())
     }
 
+    /// Whether a stored path is still the regular file the service wrote: not replaced by a
+    /// symlink (to anywhere) or a directory. Uploads are stored under their canonical path,
+    /// so any link on the way shows up as a different canonical path.
+    pub(crate) fn still_genuine(&self, path: &str) -> bool {
+        let Some(owned) = self.files.get(path).map(|f| f.owned) else {
+            return false;
+        };
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
+            return false;
+        };
+        if !meta.is_file() {
+            return false;
+        }
+        !owned || std::fs::canonicalize(path).is_ok_and(|c| c == Path::new(path))
+    }
+
     /// Whether a handler may be given this path: an upload of ours, or a file inside an
     /// allowed directory (after resolving symlinks).
+    /// Marks the use by a call: the file's TTL starts again.
     pub(crate) fn is_allowed(&self, path: &str) -> bool {
-        self.files.contains_key(path) || self.allowed_file(path).is_some()
+        if let Some(mut file) = self.files.get_mut(path) {
+            file.used = Instant::now();
+            drop(file);
+            return self.still_genuine(path);
+        }
+        self.allowed_file(path).is_some()
     }
 
     /// The canonical path of a regular file inside an allowed directory.
@@ -222,6 +272,26 @@ impl FileStore {
         let canonical = std::fs::canonicalize(path).ok()?;
         let inside = self.allowed_dirs.iter().any(|d| canonical.starts_with(d));
         (inside && canonical.is_file()).then_some(canonical)
+    }
+}
+
+impl Drop for FileStore {
+    /// Removes the files this service created when the service goes away: the whole upload
+    /// directory when the service made it, else each file it stored.
+    fn drop(&mut self) {
+        if self.remove_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+            return;
+        }
+        for entry in self.files.iter() {
+            if entry.value().owned {
+                let path = Path::new(entry.key());
+                let _ = std::fs::remove_file(path);
+                if let Some(dir) = path.parent() {
+                    let _ = std::fs::remove_dir(dir);
+                }
+            }
+        }
     }
 }
 

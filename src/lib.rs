@@ -10,6 +10,7 @@ mod cancel;
 mod concurrency;
 mod config;
 mod context;
+mod cors;
 mod error;
 mod event_id;
 mod file_body;

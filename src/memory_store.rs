@@ -177,8 +177,19 @@ impl EventStore for MemoryStore {
 
     fn finish(&self, id: EventId, outcome: Outcome) {
         let now = Instant::now();
+        // Under the order lock: make room first, count the result, then make it visible, so
+        // that the count never passes the capacity and a consume never precedes the count.
+        let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+        while self.finished() >= self.limits.result_capacity {
+            let Some((oldest, at)) = order.pop_front() else {
+                break;
+            };
+            self.remove_finished(oldest, Some(at));
+        }
+        self.finished.fetch_add(1, Ordering::AcqRel);
         let waiters = {
             let Some(mut entry) = self.map.get_mut(&id) else {
+                self.finished.fetch_sub(1, Ordering::AcqRel);
                 return;
             };
             let previous = std::mem::replace(
@@ -193,18 +204,19 @@ impl EventStore for MemoryStore {
                 Slot::Finished { outcome, at } => {
                     // Finished twice: keep the first outcome.
                     entry.slot = Slot::Finished { outcome, at };
+                    drop(entry);
+                    self.finished.fetch_sub(1, Ordering::AcqRel);
                     return;
                 }
             }
         };
         self.unfinished.fetch_sub(1, Ordering::AcqRel);
-        self.finished.fetch_add(1, Ordering::AcqRel);
+        order.push_back((id, now));
+        self.trim(&mut order, now);
+        drop(order);
         for waiter in waiters {
             let _ = waiter.send(outcome.clone());
         }
-        let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
-        order.push_back((id, now));
-        self.trim(&mut order, now);
     }
 
     fn subscribe(&self, id: EventId, api: &str) -> Result<Subscription, LookupError> {

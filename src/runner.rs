@@ -64,6 +64,10 @@ fn panic_message(payload: &(dyn Any + Send), show: bool) -> String {
     format!("internal error: the handler panicked: {text}")
 }
 
+fn too_large(len: usize, limit: usize) -> String {
+    format!("the result is {len} bytes of JSON, over the server's limit of {limit} bytes (max_output_bytes)")
+}
+
 /// Spawns the job on the current tokio runtime.
 pub(crate) fn spawn_job(inner: Arc<Inner>, job: Job) {
     tokio::spawn(run_job(inner, job));
@@ -125,7 +129,11 @@ async fn run_job(inner: Arc<Inner>, job: Job) {
         }
     };
     let cancelled = cancel.is_cancelled();
+    let limit = inner.config.max_output_bytes;
     let mut outcome = match ended {
+        Ended::Done(Ok(data)) if data.len() > limit => {
+            Outcome::error(&too_large(data.len(), limit))
+        }
         Ended::Done(Ok(data)) => Outcome::Complete(data),
         Ended::Done(Err(message)) => Outcome::error(&message),
         Ended::Panicked(payload) => {
@@ -193,6 +201,9 @@ async fn run_stream(
             Ok(Some(Err(message))) => return Ended::Done(Err(message)),
             Ok(Some(Ok(data))) => data,
         };
+        if data.len() > inner.config.max_output_bytes {
+            return Ended::Done(Err(too_large(data.len(), inner.config.max_output_bytes)));
+        }
         let data = match file_root {
             Some(root) => match complete(inner, data, root).await {
                 Ok(data) => data,

@@ -19,6 +19,7 @@ use crate::body::{without_body, ResponseBody};
 use crate::cancel::Running;
 use crate::concurrency::Limiter;
 use crate::config::Config;
+use crate::cors::Cors;
 use crate::error::{ApiError, BuildError};
 use crate::files::FileStore;
 use crate::live::LiveUpdates;
@@ -61,6 +62,7 @@ pub(crate) struct Inner {
     pub(crate) live: Arc<LiveUpdates>,
     /// Set by [`GradioCompat::shutdown`]: new calls are refused.
     pub(crate) closing: AtomicBool,
+    pub(crate) cors: Cors,
     pub(crate) authorize: Option<AuthorizeFn>,
 }
 
@@ -168,10 +170,22 @@ impl GradioCompat {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let head = request.method() == Method::HEAD;
-        let response = match self.route(request).await {
+        let cors = &self.inner.cors;
+        if let Some(preflight) = cors.preflight(request.method(), request.headers()) {
+            return preflight;
+        }
+        let request_headers = cors.enabled().then(|| request.headers().clone());
+        let mut response = match self.route(request).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
         };
+        if let Some(headers) = &request_headers {
+            cors.decorate(headers, &mut response);
+        }
+        response.headers_mut().insert(
+            "x-content-type-options",
+            http::HeaderValue::from_static("nosniff"),
+        );
         if head {
             without_body(response)
         } else {
@@ -422,6 +436,29 @@ impl Builder {
         self
     }
 
+    /// Lets browser pages from these origins call the API (CORS). `"*"` allows any origin.
+    /// Default: none, CORS is off and no CORS header is sent.
+    pub fn cors_allow_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.cors_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The largest result in bytes of JSON (default 16 MiB); larger ones fail the call.
+    pub fn max_output_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_output_bytes = bytes;
+        self
+    }
+
+    /// Queue sessions open at once (default 10,000).
+    pub fn max_sessions(mut self, sessions: usize) -> Self {
+        self.config.max_sessions = sessions;
+        self
+    }
+
     /// Shows the text of handler panics to callers (default: "internal error" only).
     pub fn show_error(mut self, show: bool) -> Self {
         self.config.show_error = show;
@@ -660,6 +697,7 @@ impl Builder {
             config.max_uploaded_files,
             config.upload_ttl,
             allowed_dirs,
+            config.upload_dir.is_none(),
         ));
 
         let store: Arc<dyn EventStore> = match store {
@@ -687,6 +725,7 @@ impl Builder {
             config.result_ttl,
         );
 
+        let cors = Cors::new(&config.cors_origins);
         Ok(GradioCompat {
             inner: Arc::new(Inner {
                 info: info_doc,
@@ -702,6 +741,7 @@ impl Builder {
                 running: Running::default(),
                 live,
                 closing: AtomicBool::new(false),
+                cors,
                 authorize,
             }),
         })

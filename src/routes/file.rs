@@ -51,7 +51,17 @@ pub(crate) async fn serve(
         .decode_utf8_lossy()
         .into_owned();
     let (path, name): (PathBuf, String) = match inner.files.get(&decoded) {
-        Some(stored) => (PathBuf::from(&decoded), stored.orig_name),
+        Some(stored) => {
+            let files = inner.files.clone();
+            let lookup = decoded.clone();
+            let genuine = tokio::task::spawn_blocking(move || files.still_genuine(&lookup))
+                .await
+                .unwrap_or(false);
+            if !genuine {
+                return Err(forbidden(&decoded));
+            }
+            (PathBuf::from(&decoded), stored.orig_name)
+        }
         None => {
             let files = inner.files.clone();
             let lookup = decoded.clone();
