@@ -40,10 +40,7 @@ impl Cors {
             return Some(HeaderValue::from_static("*"));
         }
         let text = origin.to_str().ok()?.to_ascii_lowercase();
-        self.origins
-            .iter()
-            .any(|o| *o == text)
-            .then(|| origin.clone())
+        self.origins.contains(&text).then(|| origin.clone())
     }
 
     /// Answers a preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`), or
