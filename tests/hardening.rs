@@ -760,3 +760,61 @@ async fn uploads_live_while_used_and_go_with_the_service() {
     }
     let _: Option<Value> = None;
 }
+
+/// One data stream per session: a second stream for the same session takes over, and the
+/// first one ends, so a session cannot hold many streams open.
+#[tokio::test]
+async fn one_data_stream_per_session() {
+    let probe = Probe::new();
+    let server = TestServer::start(
+        GradioCompat::builder(registry(probe.clone()))
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let config = server.get("/config").await.json();
+    let wait = config["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|d| d["api_name"] == "wait")
+        .unwrap();
+    let body = json!({"data": [], "fn_index": wait, "session_hash": "one"}).to_string();
+    server
+        .post_json("/gradio_api/queue/join", &body)
+        .await
+        .event_id();
+    let first = server
+        .open(request(
+            Method::GET,
+            "/gradio_api/queue/data?session_hash=one",
+            &[],
+            Bytes::new(),
+        ))
+        .await;
+    let mut first = common::SseReader::new(first.into_body());
+    let m: Value = serde_json::from_str(&first.next().await.unwrap().data).unwrap();
+    assert_eq!(m["msg"], "estimation");
+    let second = server
+        .open(request(
+            Method::GET,
+            "/gradio_api/queue/data?session_hash=one",
+            &[],
+            Bytes::new(),
+        ))
+        .await;
+    let mut second = common::SseReader::new(second.into_body());
+    // The first stream ends; the second carries the rest.
+    while let Some(frame) = first.next().await {
+        let m: Value = serde_json::from_str(&frame.data).unwrap();
+        assert_ne!(m["msg"], "process_completed");
+    }
+    probe.release();
+    let mut kinds = Vec::new();
+    while let Some(frame) = second.next().await {
+        let m: Value = serde_json::from_str(&frame.data).unwrap();
+        kinds.push(m["msg"].as_str().unwrap().to_owned());
+    }
+    assert!(kinds.contains(&"process_completed".to_owned()), "{kinds:?}");
+    assert_eq!(kinds.last().map(String::as_str), Some("close_stream"));
+}
