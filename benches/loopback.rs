@@ -1,0 +1,312 @@
+//! Loopback benchmark: the crate's service against a minimal raw-hyper baseline, in one run.
+//!
+//! `cargo bench --bench loopback` (options: `GC_BENCH_SECS`, default 5 s per flow and server;
+//! `GC_BENCH_CONCURRENCY`, default 16).
+//!
+//! Each server runs on one tokio worker thread pinned to core 0; the load generator runs on
+//! core 1, keeps its connections alive, and checks every result. Flows: call+poll of `add`,
+//! `GET /gradio_api/info`, and (crate only) queue join+data. It prints operations per
+//! second, p50 and p99 latency, and the crate/baseline ratios.
+//!
+//! The baseline is the cheapest correct server hyper allows for the same wire behaviour: a
+//! `DashMap` of results, `POST /gradio_api/call/add` storing a+b under a random id, `GET`
+//! removing it and answering one `event: complete` frame, and fixed info bytes. It exists only
+//! here and never ships in the library.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use gradio_compat::{CallContext, GradioCompat, Registry};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use tokio::net::{TcpListener, TcpStream};
+
+/// Add two numbers.
+#[derive(Deserialize, JsonSchema)]
+struct AddArgs {
+    /// The first number.
+    a: f64,
+    /// The second number.
+    b: f64,
+}
+
+fn gradio_service() -> GradioCompat {
+    let registry = Registry::new().typed("add", |a: AddArgs, _: CallContext| async move {
+        Ok::<_, String>(a.a + a.b)
+    });
+    GradioCompat::builder(registry).build().expect("builds")
+}
+
+// ---------------------------------------------------------------------------------------
+// The baseline.
+
+#[derive(Deserialize)]
+struct Call {
+    data: (f64, f64),
+}
+
+#[derive(Clone)]
+struct Baseline {
+    results: Arc<DashMap<uuid::Uuid, f64>>,
+    info: Bytes,
+}
+
+impl Baseline {
+    async fn handle(self, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+        let path = req.uri().path().to_owned();
+        let reply = |status: StatusCode, ct: &'static str, body: Bytes| {
+            let mut r = Response::new(Full::new(body));
+            *r.status_mut() = status;
+            r.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(ct));
+            Ok(r)
+        };
+        match (req.method().clone(), path.as_str()) {
+            (Method::GET, "/gradio_api/info") => reply(StatusCode::OK, "application/json", self.info.clone()),
+            (Method::POST, "/gradio_api/call/add") => {
+                let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                let Ok(call) = serde_json::from_slice::<Call>(&body) else {
+                    return reply(StatusCode::UNPROCESSABLE_ENTITY, "application/json", Bytes::from_static(b"{}"));
+                };
+                let id = uuid::Uuid::new_v4();
+                self.results.insert(id, call.data.0 + call.data.1);
+                let mut buf = [0u8; 32];
+                let hex = id.simple().encode_lower(&mut buf);
+                reply(StatusCode::OK, "application/json", Bytes::from(format!("{{\"event_id\":\"{hex}\"}}")))
+            }
+            (Method::GET, p) if p.starts_with("/gradio_api/call/add/") => {
+                let id = uuid::Uuid::try_parse(&p["/gradio_api/call/add/".len()..]).ok();
+                match id.and_then(|id| self.results.remove(&id)) {
+                    Some((_, v)) => reply(
+                        StatusCode::OK,
+                        "text/event-stream; charset=utf-8",
+                        Bytes::from(format!("event: complete\ndata: [{}]\n\n", serde_json::to_string(&v).unwrap_or_default())),
+                    ),
+                    None => reply(StatusCode::NOT_FOUND, "application/json", Bytes::from_static(b"{}")),
+                }
+            }
+            _ => reply(StatusCode::NOT_FOUND, "application/json", Bytes::from_static(b"{}")),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Servers: one current-thread runtime on a pinned core.
+
+enum Kind {
+    Baseline(Bytes),
+    Crate,
+}
+
+fn pin(core: usize) {
+    if let Some(id) = core_affinity::get_core_ids().and_then(|ids| ids.into_iter().nth(core)) {
+        core_affinity::set_for_current(id);
+    }
+}
+
+/// Starts a server thread; returns its address and a handle that stops it when dropped.
+fn start_server(kind: Kind) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        pin(0);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            addr_tx.send(listener.local_addr().expect("addr")).expect("send addr");
+            let baseline = match &kind {
+                Kind::Baseline(info) => Some(Baseline { results: Arc::new(DashMap::new()), info: info.clone() }),
+                Kind::Crate => None,
+            };
+            let gradio = matches!(kind, Kind::Crate).then(gradio_service);
+            tokio::pin!(stop_rx);
+            loop {
+                let stream = tokio::select! {
+                    accepted = listener.accept() => match accepted { Ok((s, _)) => s, Err(_) => continue },
+                    _ = &mut stop_rx => return,
+                };
+                let _ = stream.set_nodelay(true);
+                let io = TokioIo::new(stream);
+                if let Some(b) = &baseline {
+                    let b = b.clone();
+                    let svc = hyper::service::service_fn(move |req| b.clone().handle(req));
+                    tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(io, svc));
+                } else if let Some(g) = &gradio {
+                    tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(io, g.clone()));
+                }
+            }
+        });
+    });
+    (addr_rx.recv().expect("server address"), stop_tx)
+}
+
+// ---------------------------------------------------------------------------------------
+// The load generator.
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Flow {
+    CallPoll,
+    Info,
+    Queue,
+}
+
+struct Stats {
+    ops: usize,
+    secs: f64,
+    latencies: Vec<Duration>,
+}
+
+impl Stats {
+    fn rate(&self) -> f64 {
+        self.ops as f64 / self.secs
+    }
+    fn pct(&self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[i]
+    }
+}
+
+async fn send(sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>, method: Method, path: &str, body: Bytes) -> (StatusCode, Bytes) {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "127.0.0.1")
+        .header("content-type", "application/json")
+        .body(Full::new(body))
+        .expect("request");
+    sender.ready().await.expect("connection ready");
+    let res = sender.send_request(req).await.expect("response");
+    let status = res.status();
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    (status, body)
+}
+
+fn event_id(body: &[u8]) -> String {
+    let text = std::str::from_utf8(body).expect("utf-8");
+    text.split('"').nth(3).expect("event id").to_owned()
+}
+
+async fn worker(addr: SocketAddr, flow: Flow, deadline: Instant, worker: usize, info_len: usize) -> (usize, Vec<Duration>) {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+    tokio::spawn(conn);
+    let mut latencies = Vec::with_capacity(1 << 16);
+    let mut n: u64 = 0;
+    while Instant::now() < deadline {
+        n += 1;
+        let started = Instant::now();
+        match flow {
+            Flow::CallPoll => {
+                let a = (worker as u64 * 1_000_000 + n) as f64;
+                let body = Bytes::from(format!("{{\"data\":[{a},1]}}"));
+                let (status, body) = send(&mut sender, Method::POST, "/gradio_api/call/add", body).await;
+                assert_eq!(status, StatusCode::OK, "{body:?}");
+                let id = event_id(&body);
+                let (status, body) = send(&mut sender, Method::GET, &format!("/gradio_api/call/add/{id}"), Bytes::new()).await;
+                assert_eq!(status, StatusCode::OK);
+                let expected = format!("event: complete\ndata: [{}]\n\n", serde_json::to_string(&(a + 1.0)).unwrap());
+                assert_eq!(std::str::from_utf8(&body).unwrap(), expected);
+            }
+            Flow::Info => {
+                let (status, body) = send(&mut sender, Method::GET, "/gradio_api/info", Bytes::new()).await;
+                assert_eq!(status, StatusCode::OK);
+                assert_eq!(body.len(), info_len);
+            }
+            Flow::Queue => {
+                let hash = format!("w{worker}-{n}");
+                let a = n as f64;
+                let body = Bytes::from(format!("{{\"data\":[{a},1],\"fn_index\":0,\"session_hash\":\"{hash}\"}}"));
+                let (status, _) = send(&mut sender, Method::POST, "/gradio_api/queue/join", body).await;
+                assert_eq!(status, StatusCode::OK);
+                let (status, body) = send(&mut sender, Method::GET, &format!("/gradio_api/queue/data?session_hash={hash}"), Bytes::new()).await;
+                assert_eq!(status, StatusCode::OK);
+                let text = std::str::from_utf8(&body).unwrap();
+                let needle = format!("\"output\":{{\"data\":[{}]", serde_json::to_string(&(a + 1.0)).unwrap());
+                assert!(text.contains(&needle) && text.ends_with("\"close_stream\",\"event_id\":null}\n\n"), "{text}");
+            }
+        }
+        latencies.push(started.elapsed());
+    }
+    (latencies.len(), latencies)
+}
+
+fn load(addr: SocketAddr, flow: Flow, secs: f64, concurrency: usize, info_len: usize) -> Stats {
+    std::thread::spawn(move || {
+        pin(1);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async move {
+            // Warm up briefly, then measure.
+            let warm = Instant::now() + Duration::from_millis(300);
+            let _ = futures_util::future::join_all((0..concurrency).map(|w| worker(addr, flow, warm, w, info_len))).await;
+            let started = Instant::now();
+            let deadline = started + Duration::from_secs_f64(secs);
+            let results = futures_util::future::join_all((0..concurrency).map(|w| worker(addr, flow, deadline, 1000 + w, info_len))).await;
+            let secs = started.elapsed().as_secs_f64();
+            let mut latencies: Vec<Duration> = results.iter().flat_map(|(_, l)| l.iter().copied()).collect();
+            latencies.sort_unstable();
+            Stats { ops: latencies.len(), secs, latencies }
+        })
+    })
+    .join()
+    .expect("load thread")
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing useful either.
+    let secs: f64 = std::env::var("GC_BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(5.0);
+    let concurrency: usize = std::env::var("GC_BENCH_CONCURRENCY").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
+    let info = {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async {
+            let svc = gradio_service();
+            let req = Request::builder().uri("/gradio_api/info").header("host", "127.0.0.1").body(Full::new(Bytes::new())).unwrap();
+            svc.handle(req).await.into_body().collect().await.unwrap().to_bytes()
+        })
+    };
+    println!("loopback bench: {secs} s per flow and server, concurrency {concurrency}, servers on core 0, load on core 1");
+    println!("{:<10} {:<14} {:>12} {:>10} {:>10}", "flow", "server", "ops/s", "p50 µs", "p99 µs");
+    let mut summary = Vec::new();
+    for flow in [Flow::CallPoll, Flow::Info, Flow::Queue] {
+        let mut row = Vec::new();
+        for name in ["baseline", "gradio-compat"] {
+            if flow == Flow::Queue && name == "baseline" {
+                continue;
+            }
+            let kind = if name == "baseline" { Kind::Baseline(info.clone()) } else { Kind::Crate };
+            let (addr, stop) = start_server(kind);
+            let stats = load(addr, flow, secs, concurrency, info.len());
+            drop(stop);
+            println!(
+                "{:<10} {:<14} {:>12.0} {:>10} {:>10}",
+                format!("{flow:?}"),
+                name,
+                stats.rate(),
+                stats.pct(0.50).as_micros(),
+                stats.pct(0.99).as_micros()
+            );
+            row.push(stats);
+        }
+        if row.len() == 2 {
+            let ratio = row[1].rate() / row[0].rate();
+            let p99 = row[1].pct(0.99).as_secs_f64() / row[0].pct(0.99).as_secs_f64().max(1e-9);
+            summary.push((flow, ratio, p99));
+        }
+    }
+    for (flow, ratio, p99) in summary {
+        let target = if flow == Flow::Info { 0.9 } else { 0.8 };
+        println!(
+            "ratio {flow:?}: throughput crate/baseline {ratio:.2} (target >= {target}), p99 crate/baseline {p99:.2} (target <= 1.5)"
+        );
+    }
+}
