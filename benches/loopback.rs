@@ -65,21 +65,39 @@ impl Baseline {
         let reply = |status: StatusCode, ct: &'static str, body: Bytes| {
             let mut r = Response::new(Full::new(body));
             *r.status_mut() = status;
-            r.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(ct));
+            r.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static(ct),
+            );
             Ok(r)
         };
         match (req.method().clone(), path.as_str()) {
-            (Method::GET, "/gradio_api/info") => reply(StatusCode::OK, "application/json", self.info.clone()),
+            (Method::GET, "/gradio_api/info") => {
+                reply(StatusCode::OK, "application/json", self.info.clone())
+            }
             (Method::POST, "/gradio_api/call/add") => {
-                let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                let body = req
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
                 let Ok(call) = serde_json::from_slice::<Call>(&body) else {
-                    return reply(StatusCode::UNPROCESSABLE_ENTITY, "application/json", Bytes::from_static(b"{}"));
+                    return reply(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "application/json",
+                        Bytes::from_static(b"{}"),
+                    );
                 };
                 let id = uuid::Uuid::new_v4();
                 self.results.insert(id, call.data.0 + call.data.1);
                 let mut buf = [0u8; 32];
                 let hex = id.simple().encode_lower(&mut buf);
-                reply(StatusCode::OK, "application/json", Bytes::from(format!("{{\"event_id\":\"{hex}\"}}")))
+                reply(
+                    StatusCode::OK,
+                    "application/json",
+                    Bytes::from(format!("{{\"event_id\":\"{hex}\"}}")),
+                )
             }
             (Method::GET, p) if p.starts_with("/gradio_api/call/add/") => {
                 let id = uuid::Uuid::try_parse(&p["/gradio_api/call/add/".len()..]).ok();
@@ -87,12 +105,23 @@ impl Baseline {
                     Some((_, v)) => reply(
                         StatusCode::OK,
                         "text/event-stream; charset=utf-8",
-                        Bytes::from(format!("event: complete\ndata: [{}]\n\n", serde_json::to_string(&v).unwrap_or_default())),
+                        Bytes::from(format!(
+                            "event: complete\ndata: [{}]\n\n",
+                            serde_json::to_string(&v).unwrap_or_default()
+                        )),
                     ),
-                    None => reply(StatusCode::NOT_FOUND, "application/json", Bytes::from_static(b"{}")),
+                    None => reply(
+                        StatusCode::NOT_FOUND,
+                        "application/json",
+                        Bytes::from_static(b"{}"),
+                    ),
                 }
             }
-            _ => reply(StatusCode::NOT_FOUND, "application/json", Bytes::from_static(b"{}")),
+            _ => reply(
+                StatusCode::NOT_FOUND,
+                "application/json",
+                Bytes::from_static(b"{}"),
+            ),
         }
     }
 }
@@ -117,7 +146,10 @@ fn start_server(kind: Kind) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
         pin(0);
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         rt.block_on(async move {
             let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
             addr_tx.send(listener.local_addr().expect("addr")).expect("send addr");
@@ -176,7 +208,12 @@ impl Stats {
     }
 }
 
-async fn send(sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>, method: Method, path: &str, body: Bytes) -> (StatusCode, Bytes) {
+async fn send(
+    sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    method: Method,
+    path: &str,
+    body: Bytes,
+) -> (StatusCode, Bytes) {
     let req = Request::builder()
         .method(method)
         .uri(path)
@@ -196,10 +233,18 @@ fn event_id(body: &[u8]) -> String {
     text.split('"').nth(3).expect("event id").to_owned()
 }
 
-async fn worker(addr: SocketAddr, flow: Flow, deadline: Instant, worker: usize, info_len: usize) -> (usize, Vec<Duration>) {
+async fn worker(
+    addr: SocketAddr,
+    flow: Flow,
+    deadline: Instant,
+    worker: usize,
+    info_len: usize,
+) -> (usize, Vec<Duration>) {
     let stream = TcpStream::connect(addr).await.expect("connect");
     stream.set_nodelay(true).expect("nodelay");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
     tokio::spawn(conn);
     let mut latencies = Vec::with_capacity(1 << 16);
     let mut n: u64 = 0;
@@ -210,30 +255,57 @@ async fn worker(addr: SocketAddr, flow: Flow, deadline: Instant, worker: usize, 
             Flow::CallPoll => {
                 let a = (worker as u64 * 1_000_000 + n) as f64;
                 let body = Bytes::from(format!("{{\"data\":[{a},1]}}"));
-                let (status, body) = send(&mut sender, Method::POST, "/gradio_api/call/add", body).await;
+                let (status, body) =
+                    send(&mut sender, Method::POST, "/gradio_api/call/add", body).await;
                 assert_eq!(status, StatusCode::OK, "{body:?}");
                 let id = event_id(&body);
-                let (status, body) = send(&mut sender, Method::GET, &format!("/gradio_api/call/add/{id}"), Bytes::new()).await;
+                let (status, body) = send(
+                    &mut sender,
+                    Method::GET,
+                    &format!("/gradio_api/call/add/{id}"),
+                    Bytes::new(),
+                )
+                .await;
                 assert_eq!(status, StatusCode::OK);
-                let expected = format!("event: complete\ndata: [{}]\n\n", serde_json::to_string(&(a + 1.0)).unwrap());
+                let expected = format!(
+                    "event: complete\ndata: [{}]\n\n",
+                    serde_json::to_string(&(a + 1.0)).unwrap()
+                );
                 assert_eq!(std::str::from_utf8(&body).unwrap(), expected);
             }
             Flow::Info => {
-                let (status, body) = send(&mut sender, Method::GET, "/gradio_api/info", Bytes::new()).await;
+                let (status, body) =
+                    send(&mut sender, Method::GET, "/gradio_api/info", Bytes::new()).await;
                 assert_eq!(status, StatusCode::OK);
                 assert_eq!(body.len(), info_len);
             }
             Flow::Queue => {
                 let hash = format!("w{worker}-{n}");
                 let a = n as f64;
-                let body = Bytes::from(format!("{{\"data\":[{a},1],\"fn_index\":0,\"session_hash\":\"{hash}\"}}"));
-                let (status, _) = send(&mut sender, Method::POST, "/gradio_api/queue/join", body).await;
+                let body = Bytes::from(format!(
+                    "{{\"data\":[{a},1],\"fn_index\":0,\"session_hash\":\"{hash}\"}}"
+                ));
+                let (status, _) =
+                    send(&mut sender, Method::POST, "/gradio_api/queue/join", body).await;
                 assert_eq!(status, StatusCode::OK);
-                let (status, body) = send(&mut sender, Method::GET, &format!("/gradio_api/queue/data?session_hash={hash}"), Bytes::new()).await;
+                let (status, body) = send(
+                    &mut sender,
+                    Method::GET,
+                    &format!("/gradio_api/queue/data?session_hash={hash}"),
+                    Bytes::new(),
+                )
+                .await;
                 assert_eq!(status, StatusCode::OK);
                 let text = std::str::from_utf8(&body).unwrap();
-                let needle = format!("\"output\":{{\"data\":[{}]", serde_json::to_string(&(a + 1.0)).unwrap());
-                assert!(text.contains(&needle) && text.ends_with("\"close_stream\",\"event_id\":null}\n\n"), "{text}");
+                let needle = format!(
+                    "\"output\":{{\"data\":[{}]",
+                    serde_json::to_string(&(a + 1.0)).unwrap()
+                );
+                assert!(
+                    text.contains(&needle)
+                        && text.ends_with("\"close_stream\",\"event_id\":null}\n\n"),
+                    "{text}"
+                );
             }
         }
         latencies.push(started.elapsed());
@@ -244,18 +316,34 @@ async fn worker(addr: SocketAddr, flow: Flow, deadline: Instant, worker: usize, 
 fn load(addr: SocketAddr, flow: Flow, secs: f64, concurrency: usize, info_len: usize) -> Stats {
     std::thread::spawn(move || {
         pin(1);
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         rt.block_on(async move {
             // Warm up briefly, then measure.
             let warm = Instant::now() + Duration::from_millis(300);
-            let _ = futures_util::future::join_all((0..concurrency).map(|w| worker(addr, flow, warm, w, info_len))).await;
+            let _ = futures_util::future::join_all(
+                (0..concurrency).map(|w| worker(addr, flow, warm, w, info_len)),
+            )
+            .await;
             let started = Instant::now();
             let deadline = started + Duration::from_secs_f64(secs);
-            let results = futures_util::future::join_all((0..concurrency).map(|w| worker(addr, flow, deadline, 1000 + w, info_len))).await;
+            let results = futures_util::future::join_all(
+                (0..concurrency).map(|w| worker(addr, flow, deadline, 1000 + w, info_len)),
+            )
+            .await;
             let secs = started.elapsed().as_secs_f64();
-            let mut latencies: Vec<Duration> = results.iter().flat_map(|(_, l)| l.iter().copied()).collect();
+            let mut latencies: Vec<Duration> = results
+                .iter()
+                .flat_map(|(_, l)| l.iter().copied())
+                .collect();
             latencies.sort_unstable();
-            Stats { ops: latencies.len(), secs, latencies }
+            Stats {
+                ops: latencies.len(),
+                secs,
+                latencies,
+            }
         })
     })
     .join()
@@ -264,18 +352,40 @@ fn load(addr: SocketAddr, flow: Flow, secs: f64, concurrency: usize, info_len: u
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing useful either.
-    let secs: f64 = std::env::var("GC_BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(5.0);
-    let concurrency: usize = std::env::var("GC_BENCH_CONCURRENCY").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
+    let secs: f64 = std::env::var("GC_BENCH_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5.0);
+    let concurrency: usize = std::env::var("GC_BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
     let info = {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         rt.block_on(async {
             let svc = gradio_service();
-            let req = Request::builder().uri("/gradio_api/info").header("host", "127.0.0.1").body(Full::new(Bytes::new())).unwrap();
-            svc.handle(req).await.into_body().collect().await.unwrap().to_bytes()
+            let req = Request::builder()
+                .uri("/gradio_api/info")
+                .header("host", "127.0.0.1")
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            svc.handle(req)
+                .await
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
         })
     };
     println!("loopback bench: {secs} s per flow and server, concurrency {concurrency}, servers on core 0, load on core 1");
-    println!("{:<10} {:<14} {:>12} {:>10} {:>10}", "flow", "server", "ops/s", "p50 µs", "p99 µs");
+    println!(
+        "{:<10} {:<14} {:>12} {:>10} {:>10}",
+        "flow", "server", "ops/s", "p50 µs", "p99 µs"
+    );
     let mut summary = Vec::new();
     for flow in [Flow::CallPoll, Flow::Info, Flow::Queue] {
         let mut row = Vec::new();
@@ -283,7 +393,11 @@ fn main() {
             if flow == Flow::Queue && name == "baseline" {
                 continue;
             }
-            let kind = if name == "baseline" { Kind::Baseline(info.clone()) } else { Kind::Crate };
+            let kind = if name == "baseline" {
+                Kind::Baseline(info.clone())
+            } else {
+                Kind::Crate
+            };
             let (addr, stop) = start_server(kind);
             let stats = load(addr, flow, secs, concurrency, info.len());
             drop(stop);

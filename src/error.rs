@@ -86,6 +86,26 @@ impl std::error::Error for BuildError {
     }
 }
 
+/// A route as error messages name it, e.g. `POST /gradio_api/call/add`; formatted only when
+/// an error needs it.
+#[derive(Clone, Copy)]
+pub(crate) struct RouteName<'a> {
+    pub(crate) method: &'static str,
+    pub(crate) prefix: &'a str,
+    pub(crate) path: &'a str,
+    pub(crate) name: &'a str,
+}
+
+impl fmt::Display for RouteName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}{}{}",
+            self.method, self.prefix, self.path, self.name
+        )
+    }
+}
+
 /// One argument problem, as listed in a 422 body's `detail`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub(crate) struct ArgProblem {

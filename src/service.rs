@@ -225,8 +225,18 @@ impl GradioCompat {
             return file::serve(inner, file_path, head).await;
         }
         let rest = rest.strip_suffix('/').unwrap_or(rest);
-        let segments: Vec<&str> = rest.split('/').skip(1).collect();
-        match segments.as_slice() {
+        // Up to five segments, without allocating; more never match a route.
+        let mut parts = rest.split('/').skip(1);
+        let mut segments: [&str; 5] = [""; 5];
+        let mut count = 0;
+        for segment in parts.by_ref().take(5) {
+            segments[count] = segment;
+            count += 1;
+        }
+        if parts.next().is_some() {
+            return Err(no_route(&path, prefix));
+        }
+        match &segments[..count] {
             ["info"] => {
                 if !readable {
                     return Err(ApiError::method_not_allowed(

@@ -57,7 +57,9 @@ enum State {
 /// earlier drops this body, and the result stays for another poll.
 pub(crate) struct CallStream {
     state: State,
-    heartbeat: Interval,
+    /// Created on the first wait: a result that is ready needs none.
+    heartbeat: Option<Interval>,
+    every: Duration,
     store: Arc<dyn EventStore>,
     /// Partial results of a streaming call, delivered before the terminal frame.
     live: Option<Arc<Live>>,
@@ -93,11 +95,10 @@ impl CallStream {
         id: EventId,
         every: Duration,
     ) -> Self {
-        let mut heartbeat = tokio::time::interval_at(Instant::now() + every, every);
-        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         Self {
             state,
-            heartbeat,
+            heartbeat: None,
+            every,
             store,
             live: updates.get(id),
             updates,
@@ -157,7 +158,13 @@ impl Body for CallStream {
                         }
                         Poll::Pending => {}
                     }
-                    if this.heartbeat.poll_tick(cx).is_ready() {
+                    let every = this.every;
+                    let heartbeat = this.heartbeat.get_or_insert_with(|| {
+                        let mut tick = tokio::time::interval_at(Instant::now() + every, every);
+                        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+                        tick
+                    });
+                    if heartbeat.poll_tick(cx).is_ready() {
                         return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(HEARTBEAT)))));
                     }
                     return Poll::Pending;

@@ -13,7 +13,7 @@ use crate::auth::{bearer_token, AuthRequest, AuthTarget};
 use crate::body::{empty, json_response, ResponseBody, NO_STORE};
 use crate::concurrency::Ticket;
 use crate::context::{CallContext, ContextInner};
-use crate::error::ApiError;
+use crate::error::{ApiError, RouteName};
 use crate::event_id::EventId;
 use crate::registry::BoundCall;
 use crate::root_url::request_root;
@@ -36,7 +36,7 @@ pub(crate) async fn read_json<B>(
     inner: &Inner,
     parts: &Parts,
     body: B,
-    route: &str,
+    route: &(dyn std::fmt::Display + Sync),
 ) -> Result<Value, ApiError>
 where
     B: http_body::Body<Data = Bytes>,
@@ -113,7 +113,7 @@ pub(crate) fn prepare(
 pub(crate) fn admit(
     inner: &Inner,
     endpoint: &CompiledEndpoint,
-    route: &str,
+    route: &(dyn std::fmt::Display + Sync),
 ) -> Result<Option<Ticket>, ApiError> {
     let unavailable = |message: String| {
         let mut err = ApiError::new(
@@ -212,7 +212,12 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let endpoint = inner.endpoint(api)?;
-    let route = format!("POST {}/call/{api}", inner.config.prefix);
+    let route = RouteName {
+        method: "POST",
+        prefix: &inner.config.prefix,
+        path: "/call/",
+        name: api,
+    };
     let body = read_json(inner, &parts, body, &route).await?;
     let data =
         match (form, body) {

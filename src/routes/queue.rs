@@ -27,7 +27,7 @@ fn valid_hash(hash: &str) -> bool {
     (1..=MAX_SESSION_HASH).contains(&hash.len()) && !hash.chars().any(char::is_control)
 }
 
-fn join_refused(route: &str, e: JoinError) -> ApiError {
+fn join_refused(route: &(dyn std::fmt::Display + Sync), e: JoinError) -> ApiError {
     let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{route}: {e}"));
     err.retry_after = Some(1);
     err
