@@ -7,7 +7,7 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use tokio::sync::Notify;
 
-use crate::event_id::EventId;
+use crate::event_id::{BuildIdHasher, EventId};
 
 /// Set once when a call is cancelled.
 #[derive(Clone, Debug, Default)]
@@ -44,7 +44,7 @@ impl CancelToken {
 /// The running calls, by event id.
 #[derive(Default)]
 pub(crate) struct Running {
-    calls: DashMap<EventId, CancelToken>,
+    calls: DashMap<EventId, CancelToken, BuildIdHasher>,
 }
 
 impl Running {

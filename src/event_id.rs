@@ -58,6 +58,32 @@ impl EventIdHex {
     }
 }
 
+/// Hashes event ids by folding their random bits: no SipHash rounds needed, since ids come
+/// from the server's CSPRNG and a caller cannot choose ids that collide with stored ones.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        }
+    }
+
+    fn write_usize(&mut self, _: usize) {
+        // The slice length prefix: always 16 for ids.
+    }
+}
+
+/// Builds [`IdHasher`]s for maps keyed by [`EventId`].
+pub(crate) type BuildIdHasher = std::hash::BuildHasherDefault<IdHasher>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

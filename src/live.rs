@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::{BufMut, Bytes, BytesMut};
 use dashmap::DashMap;
 
-use crate::event_id::EventId;
+use crate::event_id::{BuildIdHasher, EventId};
 
 /// The most partial results kept per event; older ones are dropped first (each carries the
 /// full value, so the newest stands for those before it).
@@ -63,14 +63,14 @@ fn generating_frame(data: &[u8]) -> Bytes {
 
 /// Every streaming event's buffer.
 pub(crate) struct LiveUpdates {
-    map: DashMap<EventId, Arc<Live>>,
+    map: DashMap<EventId, Arc<Live>, BuildIdHasher>,
     max_events: usize,
 }
 
 impl LiveUpdates {
     pub(crate) fn new(max_events: usize) -> Self {
         Self {
-            map: DashMap::new(),
+            map: DashMap::default(),
             max_events,
         }
     }

@@ -9,7 +9,7 @@ use dashmap::mapref::entry::Entry as MapEntry;
 use dashmap::DashMap;
 use tokio::sync::oneshot;
 
-use crate::event_id::EventId;
+use crate::event_id::{BuildIdHasher, EventId};
 use crate::store::{BeginError, EventStore, LookupError, Outcome, Subscription};
 
 /// Limits of a [`MemoryStore`].
@@ -51,7 +51,7 @@ struct Entry {
 /// runs periodically, and on every new result). Unfinished calls are never evicted; their
 /// number is capped instead.
 pub struct MemoryStore {
-    map: DashMap<EventId, Entry>,
+    map: DashMap<EventId, Entry, BuildIdHasher>,
     /// Finished ids, oldest first. May hold ids consumed since; they are skipped.
     order: Mutex<VecDeque<(EventId, Instant)>>,
     unfinished: AtomicUsize,
@@ -64,7 +64,7 @@ impl MemoryStore {
     /// A store with these limits.
     pub fn new(limits: StoreLimits) -> Self {
         Self {
-            map: DashMap::new(),
+            map: DashMap::default(),
             order: Mutex::new(VecDeque::new()),
             unfinished: AtomicUsize::new(0),
             finished: AtomicUsize::new(0),
