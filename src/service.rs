@@ -200,19 +200,21 @@ impl GradioCompat {
     {
         let inner = &self.inner;
         let prefix = inner.config.prefix.as_str();
-        let path = request.uri().path().to_owned();
+        // A `Uri` clone shares its bytes: no allocation.
+        let uri = request.uri().clone();
+        let path = uri.path();
         let method = request.method().clone();
         let readable = method == Method::GET || method == Method::HEAD;
         let head = method == Method::HEAD;
         let root = || request_root(request.headers(), inner.config.public_url.as_deref());
-        if is_config_path(&path) {
+        if is_config_path(path) {
             if !readable {
                 return Err(ApiError::method_not_allowed("/config", "GET, HEAD"));
             }
             return Ok(app_config::respond(&inner.app_config, &root()));
         }
-        let Some(rest) = strip_prefix(&path, prefix) else {
-            return Err(no_route(&path, prefix));
+        let Some(rest) = strip_prefix(path, prefix) else {
+            return Err(no_route(path, prefix));
         };
 
         if let Some(file_path) = rest.strip_prefix("/file=") {
@@ -234,7 +236,7 @@ impl GradioCompat {
             count += 1;
         }
         if parts.next().is_some() {
-            return Err(no_route(&path, prefix));
+            return Err(no_route(path, prefix));
         }
         match &segments[..count] {
             ["info"] => {
@@ -316,7 +318,7 @@ impl GradioCompat {
                 }
                 call::poll(inner, api, event_id, head)
             }
-            _ => Err(no_route(&path, prefix)),
+            _ => Err(no_route(path, prefix)),
         }
     }
 }

@@ -31,13 +31,13 @@ pub(crate) enum BodyForm {
     Keywords,
 }
 
-/// Reads a JSON body within the size limit.
-pub(crate) async fn read_json<B>(
+/// Reads a request body within the size limit.
+pub(crate) async fn read_body<B>(
     inner: &Inner,
     parts: &Parts,
     body: B,
     route: &(dyn std::fmt::Display + Sync),
-) -> Result<Value, ApiError>
+) -> Result<Bytes, ApiError>
 where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -66,13 +66,35 @@ where
                 ApiError::bad_request(format!("{route}: the request body could not be read: {e}"))
             }
         })?;
-    let bytes = collected.to_bytes();
-    serde_json::from_slice(&bytes).map_err(|e| {
+    Ok(collected.to_bytes())
+}
+
+/// Parses a JSON body, naming the route in the error.
+pub(crate) fn parse_json(
+    bytes: &[u8],
+    route: &(dyn std::fmt::Display + Sync),
+) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
         ApiError::unprocessable(format!(
             "{route}: the body is not valid JSON ({e}); send {{\"data\": [...]}} with \
              content-type application/json"
         ))
     })
+}
+
+/// Reads a JSON body within the size limit and parses it.
+pub(crate) async fn read_json<B>(
+    inner: &Inner,
+    parts: &Parts,
+    body: B,
+    route: &(dyn std::fmt::Display + Sync),
+) -> Result<Value, ApiError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let bytes = read_body(inner, parts, body, route).await?;
+    parse_json(&bytes, route)
 }
 
 /// A call whose arguments were bound and authorized: everything but the job itself.
@@ -218,7 +240,14 @@ where
         path: "/call/",
         name: api,
     };
-    let body = read_json(inner, &parts, body, &route).await?;
+    let bytes = read_body(inner, &parts, body, &route).await?;
+    // The common shape, `{"data": …}`, without building a map for the whole body.
+    if form == BodyForm::Data {
+        if let Ok(CallBody { data: Some(data) }) = serde_json::from_slice::<CallBody>(&bytes) {
+            return finish_start(inner, endpoint, parts, data, &route, api);
+        }
+    }
+    let body = parse_json(&bytes, &route)?;
     let data =
         match (form, body) {
             (BodyForm::Keywords, Value::Object(map)) => Value::Object(map),
@@ -242,8 +271,25 @@ where
                 )))
             }
         };
+    finish_start(inner, endpoint, parts, data, &route, api)
+}
+
+/// The body of `POST /call`, when it has the common shape.
+#[derive(serde::Deserialize)]
+struct CallBody {
+    data: Option<Value>,
+}
+
+fn finish_start(
+    inner: &Arc<Inner>,
+    endpoint: &CompiledEndpoint,
+    parts: Parts,
+    data: Value,
+    route: &RouteName<'_>,
+    api: &str,
+) -> Result<Response<ResponseBody>, ApiError> {
     let prepared = prepare(inner, endpoint, &parts, data)?;
-    let ticket = admit(inner, endpoint, &route)?;
+    let ticket = admit(inner, endpoint, route)?;
     let id = EventId::new_random();
     inner.store.begin(id, api).map_err(|e| match e {
         BeginError::Full { .. } => {
