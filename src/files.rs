@@ -179,13 +179,7 @@ impl FileStore {
         }
         if !self.reserve(1) {
             // Full: expire early rather than refuse a result.
-            let expired = self.take_oldest();
-            for path in expired {
-                let _ = std::fs::remove_file(&path);
-                if let Some(dir) = path.parent() {
-                    let _ = std::fs::remove_dir(dir);
-                }
-            }
+            delete_files(&self.take_oldest());
             if !self.reserve(1) {
                 return;
             }
@@ -272,6 +266,16 @@ impl FileStore {
         let canonical = std::fs::canonicalize(path).ok()?;
         let inside = self.allowed_dirs.iter().any(|d| canonical.starts_with(d));
         (inside && canonical.is_file()).then_some(canonical)
+    }
+}
+
+/// Deletes stored files and their per-file directories (once empty).
+pub(crate) fn delete_files(paths: &[PathBuf]) {
+    for path in paths {
+        let _ = std::fs::remove_file(path);
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }
 

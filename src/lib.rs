@@ -17,6 +17,7 @@ mod file_body;
 mod file_data;
 mod file_output;
 mod files;
+mod housekeeping;
 mod live;
 mod memory_store;
 mod queue;

@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,8 @@ use crate::concurrency::Limiter;
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::error::{ApiError, BuildError};
-use crate::files::FileStore;
+use crate::files::{delete_files, FileStore};
+use crate::housekeeping::periodically;
 use crate::live::LiveUpdates;
 use crate::memory_store::{MemoryStore, StoreLimits};
 use crate::queue::{QueueLimits, Sessions};
@@ -720,7 +721,23 @@ impl Builder {
                 max_unfinished: config.max_unfinished,
             })),
         };
-        spawn_sweepers(Arc::downgrade(&store), Arc::downgrade(&files));
+        periodically(
+            Arc::downgrade(&store),
+            store.sweep_interval(),
+            |store| async move {
+                store.sweep(Instant::now());
+            },
+        );
+        periodically(
+            Arc::downgrade(&files),
+            files.sweep_interval(),
+            |files| async move {
+                let expired = files.take_expired(Instant::now());
+                if !expired.is_empty() {
+                    let _ = tokio::task::spawn_blocking(move || delete_files(&expired)).await;
+                }
+            },
+        );
 
         let sessions = Arc::new(Sessions::new(QueueLimits {
             max_sessions: config.max_sessions,
@@ -731,10 +748,21 @@ impl Builder {
         let live = Arc::new(LiveUpdates::new(
             config.max_unfinished.saturating_add(config.result_capacity),
         ));
-        spawn_session_sweeper(
+        let ttl = config.result_ttl;
+        let live_ref = Arc::downgrade(&live);
+        periodically(
             Arc::downgrade(&sessions),
-            Arc::downgrade(&live),
-            config.result_ttl,
+            sessions.sweep_interval(),
+            move |sessions| {
+                let live = live_ref.upgrade();
+                async move {
+                    let now = Instant::now();
+                    sessions.sweep(now);
+                    if let Some(live) = live {
+                        live.sweep(now, ttl);
+                    }
+                }
+            },
         );
 
         let cors = Cors::new(&config.cors_origins);
@@ -757,72 +785,6 @@ impl Builder {
                 authorize,
             }),
         })
-    }
-}
-
-/// Sweeps expired results and uploads on timers, until the service is dropped.
-fn spawn_sweepers(store: Weak<dyn EventStore>, files: Weak<FileStore>) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    if let Some(every) = store.upgrade().map(|s| s.sweep_interval()) {
-        runtime.spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let Some(store) = store.upgrade() else { return };
-                store.sweep(Instant::now());
-            }
-        });
-    }
-    if let Some(every) = files.upgrade().map(|f| f.sweep_interval()) {
-        runtime.spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let Some(files) = files.upgrade() else { return };
-                let expired = files.take_expired(Instant::now());
-                if !expired.is_empty() {
-                    let _ = tokio::task::spawn_blocking(move || delete_files(&expired)).await;
-                }
-            }
-        });
-    }
-}
-
-/// Drops idle queue sessions and unread partial results on a timer, until the service is
-/// dropped.
-fn spawn_session_sweeper(sessions: Weak<Sessions>, live: Weak<LiveUpdates>, ttl: Duration) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    let Some(every) = sessions.upgrade().map(|s| s.sweep_interval()) else {
-        return;
-    };
-    runtime.spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let (Some(sessions), Some(live)) = (sessions.upgrade(), live.upgrade()) else {
-                return;
-            };
-            let now = Instant::now();
-            sessions.sweep(now);
-            live.sweep(now, ttl);
-        }
-    });
-}
-
-/// Deletes expired uploads and their per-upload directories.
-fn delete_files(paths: &[PathBuf]) {
-    for path in paths {
-        let _ = std::fs::remove_file(path);
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::remove_dir(dir);
-        }
     }
 }
 
