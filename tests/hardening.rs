@@ -703,7 +703,7 @@ async fn slow_loris_connections_are_closed() {
 #[tokio::test]
 async fn uploads_live_while_used_and_go_with_the_service() {
     let svc = GradioCompat::builder(registry(Probe::new()))
-        .upload_ttl(Duration::from_millis(600))
+        .upload_ttl(Duration::from_millis(2_000))
         .build()
         .unwrap();
     let dir = svc.upload_dir().to_path_buf();
@@ -718,8 +718,9 @@ async fn uploads_live_while_used_and_go_with_the_service() {
         ))
         .await;
     let paths: Vec<String> = serde_json::from_slice(&up.body).unwrap();
-    // Use the first file a little later: its TTL starts again from that use.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Use the first file halfway through its TTL: its TTL starts again from that use, so it
+    // outlives the idle one by about a second (sweeps run every TTL/4).
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
     let call = json!({"data": [{"path": paths[0]}]}).to_string();
     let id = server
         .post_json("/gradio_api/call/file_size", &call)
