@@ -93,6 +93,9 @@ where
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
+            // The shutdown future first, every time: a busy listener cannot starve it.
+            biased;
+            () = &mut shutdown => break,
             accepted = listener.accept() => {
                 let (stream, _) = match accepted {
                     Ok(pair) => pair,
@@ -110,7 +113,6 @@ where
                     let _ = watched.await;
                 });
             }
-            () = &mut shutdown => break,
         }
     }
     drop(listener);
@@ -119,23 +121,38 @@ where
 }
 
 /// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM: a ready-made `shutdown` argument.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+///
+/// The signal handlers are installed when this function is called (inside a tokio runtime),
+/// not when the future is first polled, so a signal that arrives while the server starts is
+/// not missed. Call it before serving.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut int = signal(SignalKind::interrupt()).ok();
+        async move {
+            tokio::select! {
+                () = next_signal(term.as_mut()) => {},
+                () = next_signal(int.as_mut()) => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    {
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// The next delivery of a signal, or never when its handler could not be installed.
+#[cfg(unix)]
+async fn next_signal(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending::<()>().await,
     }
 }

@@ -143,8 +143,10 @@ async fn main() {
     println!("then: curl -sN http://{shown}/gradio_api/call/log/<event_id>");
     let app = app::router(gradio.clone());
     let bound = options.shutdown;
+    // Installed now, before serving, so that an early signal is not missed.
+    let signal = gradio_compat::shutdown_signal();
     let shutdown = async move {
-        gradio_compat::shutdown_signal().await;
+        signal.await;
         println!(
             "shutting down: running calls get {} s to finish",
             bound.as_secs_f64()
