@@ -212,6 +212,11 @@ async fn concurrency_limits_queue_callers_in_line() {
     probe.release(); // a finishes, b starts
     let started = next_message(&mut b).await.unwrap();
     assert_eq!(started["msg"], "process_starts");
+    // b's handler starts right after its process_starts; the /call job c still waits.
+    while probe.started() < 2 {
+        tokio::task::yield_now().await;
+    }
+    tokio::task::yield_now().await;
     assert_eq!(probe.started(), 2, "only one runs at a time");
     probe.release(); // b finishes
     let done = next_message(&mut b).await.unwrap();
