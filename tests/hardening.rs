@@ -759,7 +759,6 @@ async fn uploads_live_while_used_and_go_with_the_service() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let _: Option<Value> = None;
 }
 
 /// One data stream per session: a second stream for the same session takes over, and the
