@@ -296,6 +296,29 @@ pub(crate) fn info_type(schema: &Value, defs: &Defs) -> Value {
     value
 }
 
+/// Whether a schema describes a Gradio FileData anywhere inside it (following `$ref`s), so
+/// that values of it may hold files.
+pub(crate) fn mentions_file(schema: &Value, defs: &Defs) -> bool {
+    fn walk(schema: &Value, defs: &Defs, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        let schema = resolve(schema, defs);
+        if is_file_schema(schema) {
+            return true;
+        }
+        match schema {
+            Value::Object(o) => o
+                .iter()
+                .filter(|(k, _)| *k != "$defs" && *k != "definitions")
+                .any(|(_, v)| walk(v, defs, depth + 1)),
+            Value::Array(a) => a.iter().any(|v| walk(v, defs, depth + 1)),
+            _ => false,
+        }
+    }
+    walk(schema, defs, 0)
+}
+
 fn contains_ref(value: &Value, depth: usize) -> bool {
     if depth > 64 {
         return false;
@@ -451,6 +474,20 @@ mod tests {
             python_type(&nullable, &d),
             "Literal[\"fast\", \"slow\"] | None"
         );
+    }
+
+    #[test]
+    fn files_are_found_inside_containers() {
+        let mut d = no_defs();
+        d.insert("File".into(), crate::FileData::json_schema_value());
+        let list = json!({"type": "array", "items": {"$ref": "#/$defs/File"}});
+        assert!(mentions_file(&list, &d));
+        assert!(mentions_file(
+            &crate::FileData::json_schema_value(),
+            &no_defs()
+        ));
+        let named = json!({"type": "object", "properties": {"FileData": {"type": "string"}}});
+        assert!(!mentions_file(&named, &no_defs()));
     }
 
     #[test]

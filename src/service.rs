@@ -623,20 +623,13 @@ impl Builder {
                 output: b.output.as_ref(),
                 output_label: &b.output_label,
                 visibility: b.visibility,
+                generator: b.streaming,
             })
             .collect();
         let (info_doc, info_all) = info::documents(&docs, &config.prefix);
-        let callable: Vec<app_config::Dependency<'_>> = built
+        let callable: Vec<&info::EndpointDoc<'_>> = docs
             .iter()
-            .filter(|b| b.visibility != Visibility::Private)
-            .map(|b| app_config::Dependency {
-                sig: &b.sig,
-                description: &b.description,
-                output: b.output.as_ref(),
-                output_label: &b.output_label,
-                visibility: b.visibility,
-                generator: b.streaming,
-            })
+            .filter(|d| d.visibility != Visibility::Private)
             .collect();
         let app_doc = app_config::document(
             &callable,
@@ -650,8 +643,8 @@ impl Builder {
             // A random app id, as Gradio gives each launch; kept below 2^62.
             uuid::Uuid::new_v4().as_u64_pair().0 >> 2,
         );
-        drop(docs);
         drop(callable);
+        drop(docs);
 
         let mut endpoints = HashMap::new();
         let mut dependencies = Vec::new();
@@ -660,13 +653,10 @@ impl Builder {
             if b.visibility == Visibility::Private {
                 continue;
             }
-            let has_file_output = b.output.as_ref().is_some_and(|o| {
-                let mut text = o.to_string();
-                if text.contains("\"$ref\"") {
-                    text.push_str(&serde_json::Value::Object(b.sig.defs.clone()).to_string());
-                }
-                text.contains("\"FileData\"")
-            });
+            let has_file_output = b
+                .output
+                .as_ref()
+                .is_some_and(|o| crate::schema::mentions_file(o, &b.sig.defs));
             names.push(format!("/{}", b.sig.name));
             dependencies.push(b.sig.name.clone());
             endpoints.insert(

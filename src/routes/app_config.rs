@@ -6,19 +6,9 @@ use serde_json::{json, Value};
 
 use crate::args::Signature;
 use crate::body::{json_response, ResponseBody, NO_STORE};
-use crate::registry::Visibility;
+use crate::routes::info::EndpointDoc;
 use crate::schema;
 use crate::template::{Template, ROOT};
-
-/// What one callable endpoint contributes to `/config`.
-pub(crate) struct Dependency<'a> {
-    pub(crate) sig: &'a Signature,
-    pub(crate) description: &'a str,
-    pub(crate) output: Option<&'a Value>,
-    pub(crate) output_label: &'a str,
-    pub(crate) visibility: Visibility,
-    pub(crate) generator: bool,
-}
 
 /// Settings that show in `/config`.
 pub(crate) struct AppSettings<'a> {
@@ -55,9 +45,10 @@ fn component(
     c
 }
 
-/// The whole `/config` document, with the root URL left as a placeholder.
+/// The whole `/config` document for the callable (non-private) endpoints, with the root URL
+/// left as a placeholder.
 pub(crate) fn document(
-    deps: &[Dependency<'_>],
+    deps: &[&EndpointDoc<'_>],
     settings: &AppSettings<'_>,
     app_id: u64,
 ) -> Template {

@@ -62,13 +62,15 @@ fn output(schema_value: &Value, label: &str, sig: &Signature) -> Value {
     })
 }
 
-/// What one endpoint contributes to `/info`.
+/// What one endpoint contributes to `/info` and `/config`.
 pub(crate) struct EndpointDoc<'a> {
     pub(crate) sig: &'a Signature,
     pub(crate) description: &'a str,
     pub(crate) output: Option<&'a Value>,
     pub(crate) output_label: &'a str,
     pub(crate) visibility: Visibility,
+    /// A streaming endpoint (a generator, in `/config`'s `types`).
+    pub(crate) generator: bool,
 }
 
 impl EndpointDoc<'_> {
