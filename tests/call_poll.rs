@@ -554,13 +554,9 @@ async fn dropped_poll_before_the_result_consumes_nothing() {
             .await
             .into_body(),
     );
-    loop {
-        let frame = sse.next().await.expect("a terminal frame");
-        if frame.event.as_deref() == Some("complete") {
-            assert_eq!(frame.data, "[\"released\"]");
-            break;
-        }
-    }
+    let frame = sse.terminal().await;
+    assert_eq!(frame.event.as_deref(), Some("complete"));
+    assert_eq!(frame.data, "[\"released\"]");
 }
 
 /// A slow handler does not hold up other requests. The handler waits for a signal that the
@@ -578,15 +574,7 @@ async fn a_slow_handler_does_not_hold_up_other_requests() {
         let response = server
             .open(request(Method::GET, &path, &[], Bytes::new()))
             .await;
-        tokio::spawn(async move {
-            let mut sse = SseReader::new(response.into_body());
-            loop {
-                let frame = sse.next().await.expect("terminal frame");
-                if frame.event.as_deref() != Some("heartbeat") {
-                    return frame;
-                }
-            }
-        })
+        tokio::spawn(async move { SseReader::new(response.into_body()).terminal().await })
     };
     let info = server.get("/gradio_api/info").await;
     assert_eq!(info.status, StatusCode::OK);

@@ -222,13 +222,9 @@ async fn concurrency_limits_queue_callers_in_line() {
     let done = next_message(&mut b).await.unwrap();
     assert_eq!(done["msg"], "process_completed");
     probe.release(); // c
-    loop {
-        let frame = c_stream.next().await.unwrap();
-        if frame.event.as_deref() == Some("complete") {
-            assert_eq!(frame.data, r#"["done"]"#);
-            break;
-        }
-    }
+    let frame = c_stream.terminal().await;
+    assert_eq!(frame.event.as_deref(), Some("complete"));
+    assert_eq!(frame.data, r#"["done"]"#);
 }
 
 #[tokio::test]
@@ -300,12 +296,7 @@ async fn cancelling_a_stream_stops_the_producer() {
     server
         .post_json("/gradio_api/cancel", &json!({"event_id": id}).to_string())
         .await;
-    let last = loop {
-        let frame = sse.next().await.expect("a terminal frame");
-        if frame.event.as_deref() != Some("generating") {
-            break frame;
-        }
-    };
+    let last = sse.terminal().await;
     assert_eq!(last.event.as_deref(), Some("error"));
     assert!(last.data.contains("cancelled"));
     let produced = probe.produced.load(Ordering::SeqCst);
@@ -390,12 +381,7 @@ async fn shutdown_ends_open_streams_with_a_terminal_frame() {
     }
     let cancelled = svc.shutdown(Duration::from_millis(50)).await;
     assert_eq!(cancelled, 2);
-    let last = loop {
-        let frame = call_stream.next().await.expect("a terminal frame");
-        if frame.event.as_deref() != Some("heartbeat") {
-            break frame;
-        }
-    };
+    let last = call_stream.terminal().await;
     assert_eq!(last.event.as_deref(), Some("error"));
     let mut kinds = Vec::new();
     while let Some(m) = next_message(&mut queue).await {

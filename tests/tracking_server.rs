@@ -613,15 +613,7 @@ async fn binary_shuts_down_gracefully_on_sigterm() {
         .status()
         .unwrap();
     assert!(status.success());
-    let last = loop {
-        let frame = sse
-            .next()
-            .await
-            .expect("a terminal frame before the stream ends");
-        if frame.event.as_deref() != Some("heartbeat") {
-            break frame;
-        }
-    };
+    let last = sse.terminal().await;
     assert_eq!(last.event.as_deref(), Some("error"));
     assert!(last.data.contains("cancelled"), "{}", last.data);
     let exit = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait())

@@ -223,6 +223,20 @@ impl SseReader {
         }
     }
 
+    /// The terminal frame of a `/call` stream: the first that is neither a heartbeat nor a
+    /// partial result. Fails the test if the stream ends first.
+    pub async fn terminal(&mut self) -> Frame {
+        loop {
+            let frame = self
+                .next()
+                .await
+                .expect("a terminal frame before the stream ends");
+            if !matches!(frame.event.as_deref(), Some("heartbeat" | "generating")) {
+                return frame;
+            }
+        }
+    }
+
     /// The next frame, or `None` at the end of the stream.
     pub async fn next(&mut self) -> Option<Frame> {
         loop {
