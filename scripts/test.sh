@@ -7,11 +7,6 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
 
-if [ ! -d ../shared/protocol/transcripts ]; then
-  echo "error: ../shared/protocol/transcripts is missing; the conformance tests need it beside the repository" >&2
-  exit 1
-fi
-
 step() { printf '\n==> %s\n' "$*"; }
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

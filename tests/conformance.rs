@@ -1,5 +1,5 @@
 //! Conformance with the golden captures of a real Gradio 6.31 server in
-//! `../shared/protocol/transcripts/`. Where this crate deliberately differs (404 JSON instead
+//! `tests/fixtures/transcripts/`. Where this crate deliberately differs (404 JSON instead
 //! of Gradio's 500 or 200-with-an-error-frame, 422 at POST time instead of an error frame
 //! later), the test says so and checks our side.
 
@@ -37,11 +37,11 @@ impl Exchange {
 
 fn transcript(name: &str) -> Vec<Exchange> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/protocol/transcripts")
+        .join("tests/fixtures/transcripts")
         .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "{}: {e}. The golden transcripts must sit in ../shared beside the repository",
+            "{}: {e}. The golden transcripts are part of the repository (tests/fixtures/transcripts)",
             path.display()
         )
     });
