@@ -5,6 +5,8 @@
 //! curl -s -X POST http://127.0.0.1:7860/gradio_api/call/add -H 'content-type: application/json' -d '{"data": [1, 2]}'
 //! curl -sN http://127.0.0.1:7860/gradio_api/call/add/<event_id>
 //! ```
+//!
+//! Logs one line per call; `RUST_LOG=debug` adds one per request.
 
 use gradio_compat::{serve, shutdown_signal, CallContext, GradioCompat, Registry};
 use schemars::JsonSchema;
@@ -25,6 +27,10 @@ async fn add(args: AddArgs, _ctx: CallContext) -> Result<f64, String> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The crate logs through `tracing`; the subscriber is the application's choice.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
     let service = GradioCompat::builder(Registry::new().typed("add", add)).build()?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:7860").await?;
     println!("info: http://{}/gradio_api/info", listener.local_addr()?);

@@ -10,6 +10,12 @@ use std::time::Duration;
 pub struct Config {
     /// The API prefix. Default `/gradio_api`.
     pub prefix: String,
+    /// The path the app is mounted under, as clients see it (Gradio's `root_path`), e.g.
+    /// `/tools` for `Router::new().nest_service("/tools", gradio)`. Every URL the service
+    /// hands out carries it; a request's `X-Forwarded-Prefix` header wins over it. Requests
+    /// are answered whether or not the mount path was stripped from their path. Default `""`
+    /// (mounted at the root).
+    pub root_path: String,
     /// How often a waiting call stream sends `event: heartbeat`. Default 15 s.
     pub heartbeat_interval: Duration,
     /// The largest JSON request body, in bytes; larger ones get 413. Default 16 MiB.
@@ -68,6 +74,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             prefix: "/gradio_api".to_owned(),
+            root_path: String::new(),
             heartbeat_interval: Duration::from_secs(15),
             max_body_bytes: 16 * 1024 * 1024,
             result_capacity: 10_000,

@@ -6,6 +6,7 @@
 mod args;
 mod auth;
 mod body;
+mod call_log;
 mod cancel;
 mod concurrency;
 mod config;
@@ -22,6 +23,7 @@ mod live;
 mod memory_store;
 mod queue;
 mod registry;
+mod request_json;
 mod root_url;
 mod routes;
 mod runner;

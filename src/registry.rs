@@ -120,7 +120,9 @@ pub struct Endpoint {
     pub(crate) description: String,
     pub(crate) params: Vec<ParamSpec>,
     pub(crate) defs: Defs,
-    pub(crate) output: Option<Value>,
+    /// The return schema; `{"type": "null"}` for a function without a result, which still
+    /// has one return (`[null]`), as in Gradio and Trackio.
+    pub(crate) output: Value,
     pub(crate) output_label: String,
     pub(crate) binder: Binder,
     pub(crate) error: Option<BuildError>,
@@ -146,14 +148,18 @@ pub(crate) fn is_unit_schema(schema: &Value) -> bool {
         || schema.get("const") == Some(&Value::Null)
 }
 
-/// Writes the output list `[value]`, or `[]` for endpoints without outputs.
-pub(crate) fn encode_outputs<T: serde::Serialize + ?Sized>(
-    value: &T,
-    has_output: bool,
-) -> Result<Bytes, String> {
-    if !has_output {
-        return Ok(Bytes::from_static(b"[]"));
+/// The label of an endpoint's return unless set: `result` for a function without a result
+/// (Trackio's), `output` otherwise.
+pub(crate) fn default_output_label(unit: bool) -> &'static str {
+    if unit {
+        "result"
+    } else {
+        "output"
     }
+}
+
+/// Writes the output list `[value]` (`[null]` for a function without a result).
+pub(crate) fn encode_outputs<T: serde::Serialize + ?Sized>(value: &T) -> Result<Bytes, String> {
     let mut out = Vec::with_capacity(64);
     out.push(b'[');
     serde_json::to_writer(&mut out, value)
@@ -177,7 +183,8 @@ impl Endpoint {
     /// The handler gets the arguments keyed by parameter name, in parameter order, with
     /// defaults filled in (null for optional parameters without a default); they have been
     /// checked against the schemas. A return schema of `{"type": "null"}` means the endpoint
-    /// has no outputs.
+    /// has no result: it still has one return in `/info` (component `Api`, as Gradio's
+    /// `gr.api` and Trackio list it), and its result is always `[null]`.
     ///
     /// ```
     /// use gradio_compat::{Endpoint, ParamSpec};
@@ -205,7 +212,7 @@ impl Endpoint {
         Fut: Future<Output = Result<Value, E>> + Send + 'static,
         E: Display + 'static,
     {
-        let has_output = !is_unit_schema(&returns);
+        let unit = is_unit_schema(&returns);
         let handler: Arc<RawHandler> = Arc::new(move |args, ctx| {
             let fut = handler(args, ctx);
             Box::pin(async move { fut.await.map_err(|e| e.to_string()) })
@@ -219,7 +226,7 @@ impl Endpoint {
             Ok(Box::new(move |ctx| {
                 Run::Once(Box::pin(async move {
                     let value = handler(map, ctx).await?;
-                    encode_outputs(&value, has_output)
+                    encode_outputs(if unit { &Value::Null } else { &value })
                 }))
             }) as BoundCall)
         });
@@ -229,8 +236,8 @@ impl Endpoint {
             description,
             params,
             defs: Defs::new(),
-            output: has_output.then_some(returns),
-            output_label: "output".to_owned(),
+            output: returns,
+            output_label: default_output_label(unit).to_owned(),
             binder,
             error: None,
             visibility: Visibility::Public,

@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
+use tracing::Instrument;
 
+use crate::call_log::{job_done, job_span, JobEnd};
 use crate::cancel::CancelToken;
 use crate::concurrency::Ticket;
 use crate::context::CallContext;
@@ -39,8 +41,6 @@ pub(crate) struct Job {
     pub(crate) file_root: Option<String>,
     /// A place in the endpoint's line, when it has a concurrency limit.
     pub(crate) ticket: Option<Ticket>,
-    /// What `complete` carries when a stream yields nothing: `[null]`, or `[]` without outputs.
-    pub(crate) empty_result: Bytes,
 }
 
 /// How a call ended, before delivery.
@@ -68,9 +68,14 @@ fn too_large(len: usize, limit: usize) -> String {
     format!("the result is {len} bytes of JSON, over the server's limit of {limit} bytes (max_output_bytes)")
 }
 
-/// Spawns the job on the current tokio runtime.
+/// Spawns the job on the current tokio runtime, inside its log span.
 pub(crate) fn spawn_job(inner: Arc<Inner>, job: Job) {
-    tokio::spawn(run_job(inner, job));
+    let span = job_span(
+        job.id,
+        job.ctx.endpoint(),
+        matches!(job.delivery, Delivery::Queue(_)),
+    );
+    tokio::spawn(run_job(inner, job).instrument(span));
 }
 
 async fn run_job(inner: Arc<Inner>, job: Job) {
@@ -82,7 +87,6 @@ async fn run_job(inner: Arc<Inner>, job: Job) {
         delivery,
         file_root,
         ticket,
-        empty_result,
     } = job;
     let queue_hash = match &delivery {
         Delivery::Queue(hash) => Some(hash.clone()),
@@ -105,6 +109,8 @@ async fn run_job(inner: Arc<Inner>, job: Job) {
         }
     };
     let started = Instant::now();
+    // Kept to scrub the call's tokens from a logged error message.
+    let log_ctx = ctx.clone();
     let ended = if cancel.is_cancelled() {
         Ended::Cancelled
     } else {
@@ -122,7 +128,6 @@ async fn run_job(inner: Arc<Inner>, job: Job) {
                     &cancel,
                     &queue_hash,
                     file_root.as_deref(),
-                    empty_result,
                 )
                 .await
             }
@@ -130,22 +135,40 @@ async fn run_job(inner: Arc<Inner>, job: Job) {
     };
     let cancelled = cancel.is_cancelled();
     let limit = inner.config.max_output_bytes;
+    let secrets: Vec<&str> = [log_ctx.bearer_token(), log_ctx.token()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let failed = |message: &str| {
+        job_done(JobEnd::Failed(message), started, &secrets);
+        Outcome::error(message)
+    };
     let mut outcome = match ended {
-        Ended::Done(Ok(data)) if data.len() > limit => {
-            Outcome::error(&too_large(data.len(), limit))
-        }
+        Ended::Done(Ok(data)) if data.len() > limit => failed(&too_large(data.len(), limit)),
         Ended::Done(Ok(data)) => Outcome::Complete(data),
-        Ended::Done(Err(message)) => Outcome::error(&message),
+        Ended::Done(Err(message)) => failed(&message),
         Ended::Panicked(payload) => {
+            // The log always has the panic's text; callers only with show_error.
+            job_done(
+                JobEnd::Panicked(&panic_message(payload.as_ref(), true)),
+                started,
+                &secrets,
+            );
             Outcome::error(&panic_message(payload.as_ref(), inner.config.show_error))
         }
-        Ended::Cancelled => Outcome::error("the call was cancelled"),
+        Ended::Cancelled => {
+            job_done(JobEnd::Cancelled, started, &secrets);
+            Outcome::error("the call was cancelled")
+        }
     };
     if let (Outcome::Complete(data), Some(root)) = (&outcome, &file_root) {
         outcome = match complete(&inner, data.clone(), root).await {
             Ok(data) => Outcome::Complete(data),
-            Err(message) => Outcome::error(&message),
+            Err(message) => failed(&message),
         };
+    }
+    if matches!(outcome, Outcome::Complete(_)) {
+        job_done(JobEnd::Complete, started, &secrets);
     }
     inner.running.end(id);
     match delivery {
@@ -186,7 +209,6 @@ async fn run_stream(
     cancel: &CancelToken,
     queue_hash: &Option<Box<str>>,
     file_root: Option<&str>,
-    empty_result: Bytes,
 ) -> Ended {
     let mut last: Option<Bytes> = None;
     loop {
@@ -197,7 +219,8 @@ async fn run_stream(
         };
         let data = match next {
             Err(payload) => return Ended::Panicked(payload),
-            Ok(None) => return Ended::Done(Ok(last.unwrap_or(empty_result))),
+            // `complete` repeats the last item, or `[null]` when there was none.
+            Ok(None) => return Ended::Done(Ok(last.unwrap_or(Bytes::from_static(b"[null]")))),
             Ok(Some(Err(message))) => return Ended::Done(Err(message)),
             Ok(Some(Ok(data))) => data,
         };

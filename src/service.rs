@@ -12,10 +12,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Method, Request, Response};
+use tracing::Instrument;
 
 use crate::args::{CompiledParam, Signature};
 use crate::auth::{AuthRejection, AuthRequest, AuthorizeFn};
 use crate::body::{without_body, ResponseBody};
+use crate::call_log::{record_route, request_done, request_span, RouteFamily};
 use crate::cancel::Running;
 use crate::concurrency::Limiter;
 use crate::config::Config;
@@ -40,7 +42,6 @@ pub(crate) struct CompiledEndpoint {
     pub(crate) sig: Signature,
     /// Whether results may hold files whose URLs must be filled in.
     pub(crate) has_file_output: bool,
-    pub(crate) has_output: bool,
     /// A generator: partial results before the final one.
     pub(crate) streaming: bool,
     pub(crate) limiter: Option<Arc<Limiter>>,
@@ -68,6 +69,25 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// `api` when it names a callable endpoint (for logs: unknown path text is not logged).
+    fn known<'a>(&self, api: &'a str) -> Option<&'a str> {
+        self.endpoints.contains_key(api).then_some(api)
+    }
+
+    /// The path without the mount path (`root_path`), when the framework or proxy in front
+    /// did not strip it.
+    fn unmounted<'a>(&self, path: &'a str) -> &'a str {
+        let root = self.config.root_path.as_str();
+        if root.is_empty() {
+            return path;
+        }
+        match path.strip_prefix(root) {
+            Some(rest) if rest.starts_with('/') => rest,
+            Some("") => "/",
+            _ => path,
+        }
+    }
+
     pub(crate) fn endpoint(&self, api: &str) -> Result<&CompiledEndpoint, ApiError> {
         self.endpoints.get(api).ok_or_else(|| {
             ApiError::not_found(format!(
@@ -138,6 +158,7 @@ impl GradioCompat {
     /// Whether this service answers `path` (its API prefix); a server that routes by hand
     /// can send only those requests here.
     pub fn owns_path(&self, path: &str) -> bool {
+        let path = self.inner.unmounted(path);
         is_config_path(path) || strip_prefix(path, &self.inner.config.prefix).is_some()
     }
 
@@ -175,11 +196,14 @@ impl GradioCompat {
         if let Some(preflight) = cors.preflight(request.method(), request.headers()) {
             return preflight;
         }
+        let started = Instant::now();
+        let span = request_span(request.method());
         let request_headers = cors.enabled().then(|| request.headers().clone());
-        let mut response = match self.route(request).await {
+        let mut response = match self.route(request, &span).instrument(span.clone()).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
         };
+        request_done(&span, response.status(), started);
         if let Some(headers) = &request_headers {
             cors.decorate(headers, &mut response);
         }
@@ -194,7 +218,11 @@ impl GradioCompat {
         }
     }
 
-    async fn route<B>(&self, request: Request<B>) -> Result<Response<ResponseBody>, ApiError>
+    async fn route<B>(
+        &self,
+        request: Request<B>,
+        span: &tracing::Span,
+    ) -> Result<Response<ResponseBody>, ApiError>
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -203,22 +231,31 @@ impl GradioCompat {
         let prefix = inner.config.prefix.as_str();
         // A `Uri` clone shares its bytes: no allocation.
         let uri = request.uri().clone();
-        let path = uri.path();
+        let path = inner.unmounted(uri.path());
         let method = request.method().clone();
         let readable = method == Method::GET || method == Method::HEAD;
         let head = method == Method::HEAD;
-        let root = || request_root(request.headers(), inner.config.public_url.as_deref());
+        let root = || {
+            request_root(
+                request.headers(),
+                inner.config.public_url.as_deref(),
+                &inner.config.root_path,
+            )
+        };
         if is_config_path(path) {
+            record_route(span, RouteFamily::Config, None);
             if !readable {
                 return Err(ApiError::method_not_allowed("/config", "GET, HEAD"));
             }
             return Ok(app_config::respond(&inner.app_config, &root()));
         }
         let Some(rest) = strip_prefix(path, prefix) else {
+            record_route(span, RouteFamily::Unknown, None);
             return Err(no_route(path, prefix));
         };
 
         if let Some(file_path) = rest.strip_prefix("/file=") {
+            record_route(span, RouteFamily::File, None);
             if !readable {
                 return Err(ApiError::method_not_allowed(
                     &format!("{prefix}/file="),
@@ -237,9 +274,23 @@ impl GradioCompat {
             count += 1;
         }
         if parts.next().is_some() {
+            record_route(span, RouteFamily::Unknown, None);
             return Err(no_route(path, prefix));
         }
-        match &segments[..count] {
+        let segments = &segments[..count];
+        let (family, api) = match segments {
+            ["info"] => (RouteFamily::Info, None),
+            ["queue", "join"] => (RouteFamily::QueueJoin, None),
+            ["queue", "data"] => (RouteFamily::QueueData, None),
+            ["cancel" | "reset"] => (RouteFamily::Cancel, None),
+            ["upload"] => (RouteFamily::Upload, None),
+            ["call", "v2", api] if method == Method::POST => (RouteFamily::Call, inner.known(api)),
+            ["call", api] => (RouteFamily::Call, inner.known(api)),
+            ["call", "v2", api, _] | ["call", api, _] => (RouteFamily::Poll, inner.known(api)),
+            _ => (RouteFamily::Unknown, None),
+        };
+        record_route(span, family, api);
+        match segments {
             ["info"] => {
                 if !readable {
                     return Err(ApiError::method_not_allowed(
@@ -351,10 +402,22 @@ fn valid_name(name: &str) -> bool {
 }
 
 impl Builder {
-    /// The API prefix (default `/gradio_api`). `""` serves the routes at the root, for
-    /// mounting under a path that the framework strips (axum's `nest_service`).
+    /// The API prefix (default `/gradio_api`, which the official clients expect: they read it
+    /// from `/config`). To mount the app under a path, set [`root_path`](Self::root_path)
+    /// instead.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.config.prefix = prefix.into();
+        self
+    }
+
+    /// The path the app is mounted under, as clients see it (Gradio's `root_path`; default
+    /// `""`, the root). With `root_path("/tools")` and `nest_service("/tools", gradio)`,
+    /// clients connect to `http://host/tools/`, and `/config`'s `root`, file URLs and code
+    /// snippets all carry `/tools`. The service answers a request whether or not the mount
+    /// path was stripped from it. A reverse proxy's `X-Forwarded-Prefix` header wins over
+    /// this setting for its request.
+    pub fn root_path(mut self, path: impl Into<String>) -> Self {
+        self.config.root_path = path.into();
         self
     }
 
@@ -536,6 +599,20 @@ impl Builder {
             });
         }
         config.prefix = prefix;
+        config.root_path = match crate::root_url::mount_path(&config.root_path) {
+            Some(path) => path.to_owned(),
+            None if config.root_path.is_empty() => String::new(),
+            None => {
+                return Err(BuildError::InvalidConfig {
+                    setting: "root_path",
+                    reason: format!(
+                        "{:?} must be a path such as \"/tools\": it starts with '/', uses only \
+                         A-Z a-z 0-9 - . _ ~ / %, has no . or .. segment and is at most 256 bytes",
+                        config.root_path
+                    ),
+                })
+            }
+        };
         if config.heartbeat_interval.is_zero() {
             return Err(BuildError::InvalidConfig {
                 setting: "heartbeat_interval",
@@ -561,7 +638,7 @@ impl Builder {
         struct Built {
             sig: Signature,
             description: String,
-            output: Option<serde_json::Value>,
+            output: serde_json::Value,
             output_label: String,
             visibility: Visibility,
             streaming: bool,
@@ -620,7 +697,7 @@ impl Builder {
             .map(|b| info::EndpointDoc {
                 sig: &b.sig,
                 description: &b.description,
-                output: b.output.as_ref(),
+                output: &b.output,
                 output_label: &b.output_label,
                 visibility: b.visibility,
                 generator: b.streaming,
@@ -653,10 +730,7 @@ impl Builder {
             if b.visibility == Visibility::Private {
                 continue;
             }
-            let has_file_output = b
-                .output
-                .as_ref()
-                .is_some_and(|o| crate::schema::mentions_file(o, &b.sig.defs));
+            let has_file_output = crate::schema::mentions_file(&b.output, &b.sig.defs);
             names.push(format!("/{}", b.sig.name));
             dependencies.push(b.sig.name.clone());
             endpoints.insert(
@@ -664,7 +738,6 @@ impl Builder {
                 CompiledEndpoint {
                     sig: b.sig,
                     has_file_output,
-                    has_output: b.output.is_some(),
                     streaming: b.streaming,
                     limiter: b.concurrency_limit.map(|n| Limiter::new(n, b.max_waiting)),
                 },

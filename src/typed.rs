@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 use crate::context::CallContext;
 use crate::error::{ArgProblem, BuildError};
 use crate::registry::{
-    encode_outputs, is_unit_schema, Binder, BoundCall, Endpoint, ParamSpec, Run,
+    default_output_label, encode_outputs, is_unit_schema, Binder, BoundCall, Endpoint, ParamSpec,
+    Run,
 };
 use crate::schema::Defs;
 
@@ -40,7 +41,9 @@ impl Endpoint {
     ///   the parameters, in declaration order; `Option` fields and fields with
     ///   `#[serde(default)]` are optional. Its doc comment becomes the endpoint's
     ///   description, and each field's doc comment that parameter's description.
-    /// - `O`, the output: `Serialize + JsonSchema`. `()` means no output.
+    /// - `O`, the output: `Serialize + JsonSchema`. `()` means no result: the endpoint
+    ///   still has one return in `/info` (component `Api`) and its result is `[null]`, as
+    ///   in Gradio and Trackio.
     /// - The handler: an async function of `(A, CallContext)` returning `Result<O, E>` where
     ///   `E: Display`; an `Err` reaches the caller as an `error` event with that message.
     ///
@@ -75,7 +78,6 @@ impl Endpoint {
     {
         let name = name.into();
         let parts = TypedParts::of::<A, O>(&name);
-        let has_output = parts.has_output;
         let handler = Arc::new(handler);
         let binder: Binder = Arc::new(move |args| {
             let decoded: A = decode(args)?;
@@ -84,7 +86,7 @@ impl Endpoint {
                 let fut = handler(decoded, ctx);
                 Run::Once(Box::pin(async move {
                     let out = fut.await.map_err(|e| e.to_string())?;
-                    encode_outputs(&out, has_output)
+                    encode_outputs(&out)
                 }))
             }) as BoundCall)
         });
@@ -128,14 +130,13 @@ impl Endpoint {
         use futures_util::StreamExt;
         let name = name.into();
         let parts = TypedParts::of::<A, O>(&name);
-        let has_output = parts.has_output;
         let handler = Arc::new(handler);
         let binder: Binder = Arc::new(move |args| {
             let decoded: A = decode(args)?;
             let handler = handler.clone();
             Ok(Box::new(move |ctx| {
                 let items = handler(decoded, ctx).map(move |item| match item {
-                    Ok(out) => encode_outputs(&out, has_output),
+                    Ok(out) => encode_outputs(&out),
                     Err(e) => Err(e.to_string()),
                 });
                 Run::Stream(Box::pin(items))
@@ -160,7 +161,6 @@ struct TypedParts {
     params: Vec<ParamSpec>,
     defs: Defs,
     output: Value,
-    has_output: bool,
     error: Option<BuildError>,
 }
 
@@ -236,13 +236,11 @@ impl TypedParts {
         for (k, v) in output_defs {
             defs.entry(k).or_insert(v);
         }
-        let has_output = !is_unit_schema(&output);
         Self {
             description,
             params,
             defs,
             output,
-            has_output,
             error,
         }
     }
@@ -253,8 +251,8 @@ impl TypedParts {
             description: self.description,
             params: self.params,
             defs: self.defs,
-            output: self.has_output.then_some(self.output),
-            output_label: "output".to_owned(),
+            output_label: default_output_label(is_unit_schema(&self.output)).to_owned(),
+            output: self.output,
             binder,
             error: self.error,
             visibility: crate::registry::Visibility::Public,

@@ -131,7 +131,7 @@ async fn a_panicking_handler_gives_an_error_event_and_the_server_keeps_serving()
 }
 
 #[tokio::test]
-async fn endpoint_without_outputs_completes_with_an_empty_list() {
+async fn endpoint_without_a_result_completes_with_null() {
     let probe = Probe::new();
     let svc = service(&probe);
     let id = post(&svc, "/gradio_api/call/nothing", r#"{"data": []}"#)
@@ -141,7 +141,7 @@ async fn endpoint_without_outputs_completes_with_an_empty_list() {
         get(&svc, &format!("/gradio_api/call/nothing/{id}"))
             .await
             .text(),
-        "event: complete\ndata: []\n\n"
+        "event: complete\ndata: [null]\n\n"
     );
 }
 

@@ -201,8 +201,11 @@ async fn option_value_enum_and_containers_map_as_designed() {
     assert_eq!(f["type"]["title"], "FileData");
     assert_eq!(f["type"]["type"], "object");
 
-    // No outputs: no returns.
-    assert_eq!(doc["named_endpoints"]["/nothing"]["returns"], json!([]));
+    // No result: one return, as Gradio's gr.api and Trackio list it.
+    assert_eq!(
+        doc["named_endpoints"]["/nothing"]["returns"],
+        json!([{"label": "result", "type": {"type": "object"}, "python_type": {"type": "Any", "description": ""}, "component": "Api"}])
+    );
     // NoArgs: no parameters.
     assert_eq!(doc["named_endpoints"]["/nothing"]["parameters"], json!([]));
 }

@@ -62,7 +62,7 @@ async fn logging_and_reading_back() {
             None,
         )
         .await;
-        assert_eq!(f.data, "[]");
+        assert_eq!(f.data, "[null]");
     }
     call(
         &server,
@@ -346,7 +346,10 @@ async fn info_signatures_match_the_issue() {
         info["named_endpoints"]["/bulk_log"]["returns"][0]["python_type"]["type"],
         "int"
     );
-    assert_eq!(info["named_endpoints"]["/log"]["returns"], json!([]));
+    assert_eq!(
+        info["named_endpoints"]["/log"]["returns"],
+        json!([{"label": "result", "type": {"type": "object"}, "python_type": {"type": "Any", "description": ""}, "component": "Api"}])
+    );
 }
 
 fn example_binary() -> std::path::PathBuf {

@@ -11,6 +11,9 @@
 //! `--shutdown-secs` (default 8: on SIGINT or SIGTERM, running calls get this long to finish,
 //! then they are cancelled and every open stream ends with a terminal frame; the process is
 //! gone within 10 s).
+//!
+//! Logs go to stderr, one line per call; set `RUST_LOG` (default `info`; `debug` adds a line
+//! per request).
 
 mod app;
 
@@ -100,6 +103,12 @@ fn parse_options() -> Result<Options, String> {
 
 #[tokio::main]
 async fn main() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let options = match parse_options() {
         Ok(o) => o,
         Err(message) => {

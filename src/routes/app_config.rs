@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::args::Signature;
 use crate::body::{json_response, ResponseBody, NO_STORE};
+use crate::registry::is_unit_schema;
 use crate::routes::info::EndpointDoc;
 use crate::schema;
 use crate::template::{Template, ROOT};
@@ -26,8 +27,14 @@ fn component(
     sig: &Signature,
     example: Option<Value>,
 ) -> Value {
-    let kind = schema::component(schema_value, &sig.defs).to_ascii_lowercase();
-    let api_info = schema::info_type(schema_value, &sig.defs);
+    let (kind, api_info) = if is_unit_schema(schema_value) {
+        ("api".to_owned(), json!({"type": "object"}))
+    } else {
+        (
+            schema::component(schema_value, &sig.defs).to_ascii_lowercase(),
+            schema::info_type(schema_value, &sig.defs),
+        )
+    };
     let mut c = json!({
         "id": id,
         "type": kind,
@@ -74,12 +81,10 @@ pub(crate) fn document(
             next_id += 1;
         }
         let mut outputs = Vec::new();
-        if let Some(out) = dep.output {
-            components.push(component(next_id, dep.output_label, out, sig, None));
-            outputs.push(next_id);
-            layout.push(json!({"id": next_id}));
-            next_id += 1;
-        }
+        components.push(component(next_id, dep.output_label, dep.output, sig, None));
+        outputs.push(next_id);
+        layout.push(json!({"id": next_id}));
+        next_id += 1;
         dependencies.push(json!({
             "id": index,
             "targets": [],

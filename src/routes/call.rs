@@ -16,6 +16,7 @@ use crate::context::{CallContext, ContextInner};
 use crate::error::{ApiError, RouteName};
 use crate::event_id::EventId;
 use crate::registry::BoundCall;
+use crate::request_json::{parse_strict, BodyProblem, CallBody, UniqueObject};
 use crate::root_url::request_root;
 use crate::runner::{spawn_job, Delivery, Job};
 use crate::service::{CompiledEndpoint, Inner};
@@ -69,17 +70,20 @@ where
     Ok(collected.to_bytes())
 }
 
+/// The error for a body that is not JSON at all.
+fn not_json(route: &(dyn std::fmt::Display + Sync), problem: &dyn std::fmt::Display) -> ApiError {
+    ApiError::unprocessable(format!(
+        "{route}: the body is not valid JSON ({problem}); send {{\"data\": [...]}} with \
+         content-type application/json"
+    ))
+}
+
 /// Parses a JSON body, naming the route in the error.
 pub(crate) fn parse_json(
     bytes: &[u8],
     route: &(dyn std::fmt::Display + Sync),
 ) -> Result<Value, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::unprocessable(format!(
-            "{route}: the body is not valid JSON ({e}); send {{\"data\": [...]}} with \
-             content-type application/json"
-        ))
-    })
+    serde_json::from_slice(bytes).map_err(|e| not_json(route, &e))
 }
 
 /// Reads a JSON body within the size limit and parses it.
@@ -171,9 +175,13 @@ pub(crate) fn launch(
     delivery: Delivery,
     ticket: Option<Ticket>,
 ) {
-    let file_root = endpoint
-        .has_file_output
-        .then(|| request_root(&parts.headers, inner.config.public_url.as_deref()));
+    let file_root = endpoint.has_file_output.then(|| {
+        request_root(
+            &parts.headers,
+            inner.config.public_url.as_deref(),
+            &inner.config.root_path,
+        )
+    });
     let cancel = inner.running.start(id);
     let updates = match &delivery {
         Delivery::Queue(hash) => Some((inner.sessions.clone(), hash.clone())),
@@ -204,11 +212,6 @@ pub(crate) fn launch(
             delivery,
             file_root,
             ticket,
-            empty_result: if endpoint.has_output {
-                Bytes::from_static(b"[null]")
-            } else {
-                Bytes::from_static(b"[]")
-            },
         },
     );
 }
@@ -241,43 +244,58 @@ where
         name: api,
     };
     let bytes = read_body(inner, &parts, body, &route).await?;
-    // The common shape, `{"data": …}`, without building a map for the whole body.
-    if form == BodyForm::Data {
-        if let Ok(CallBody { data: Some(data) }) = serde_json::from_slice::<CallBody>(&bytes) {
-            return finish_start(inner, endpoint, parts, data, &route, api);
+    let params = || {
+        endpoint
+            .sig
+            .params
+            .iter()
+            .map(|p| &*p.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let data = match form {
+        BodyForm::Data => {
+            let shape = |extra: &str| {
+                ApiError::unprocessable(format!(
+                    "{route}: the body must be a JSON object with one \"data\" field: \
+                     {{\"data\": [...]}} with the values of {} in order, or \
+                     {{\"data\": {{...}}}} keyed by parameter name{extra}",
+                    params()
+                ))
+            };
+            match parse_strict::<CallBody>(&bytes) {
+                Ok(CallBody {
+                    data: Some(_),
+                    repeated: true,
+                }) => return Err(shape(" (this one has \"data\" twice)")),
+                Ok(CallBody {
+                    data: Some(data), ..
+                }) => data,
+                Ok(CallBody { data: None, .. }) | Err(BodyProblem::NotObject) => {
+                    return Err(shape(""))
+                }
+                Err(BodyProblem::Syntax(e)) => return Err(not_json(&route, &e)),
+            }
         }
-    }
-    let body = parse_json(&bytes, &route)?;
-    let data =
-        match (form, body) {
-            (BodyForm::Keywords, Value::Object(map)) => Value::Object(map),
-            (BodyForm::Keywords, _) => {
-                return Err(ApiError::unprocessable(format!(
-                    "{route}: the body must be a JSON object keyed by parameter name"
-                )))
+        BodyForm::Keywords => {
+            let shape = |extra: &str| {
+                ApiError::unprocessable(format!(
+                    "{route}: the body must be a JSON object keyed by parameter name ({}){extra}",
+                    params()
+                ))
+            };
+            match parse_strict::<UniqueObject>(&bytes) {
+                Ok(UniqueObject {
+                    repeated: Some(key),
+                    ..
+                }) => return Err(shape(&format!(" (this one has {key:?} twice)"))),
+                Ok(UniqueObject { map, .. }) => Value::Object(map),
+                Err(BodyProblem::NotObject) => return Err(shape("")),
+                Err(BodyProblem::Syntax(e)) => return Err(not_json(&route, &e)),
             }
-            (BodyForm::Data, Value::Object(mut map)) => {
-                map.remove("data").ok_or_else(|| {
-                    ApiError::unprocessable(format!(
-                "{route}: the body has no \"data\" field; send {{\"data\": [...]}} with the \
-                 values of {} in order",
-                endpoint.sig.params.iter().map(|p| &*p.name).collect::<Vec<_>>().join(", ")
-            ))
-                })?
-            }
-            (BodyForm::Data, _) => {
-                return Err(ApiError::unprocessable(format!(
-                    "{route}: the body must be a JSON object {{\"data\": [...]}}"
-                )))
-            }
-        };
+        }
+    };
     finish_start(inner, endpoint, parts, data, &route, api)
-}
-
-/// The body of `POST /call`, when it has the common shape.
-#[derive(serde::Deserialize)]
-struct CallBody {
-    data: Option<Value>,
 }
 
 fn finish_start(

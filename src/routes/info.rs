@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use crate::args::Signature;
 use crate::body::{json_response, ResponseBody, NO_STORE};
-use crate::registry::Visibility;
+use crate::registry::{is_unit_schema, Visibility};
 use crate::schema;
 use crate::snippets::{code_snippets, SnippetArg};
 use crate::template::Template;
@@ -50,6 +50,15 @@ fn parameter(sig: &Signature, index: usize) -> Value {
 }
 
 fn output(schema_value: &Value, label: &str, sig: &Signature) -> Value {
+    if is_unit_schema(schema_value) {
+        // A function without a result, listed as Gradio's `gr.api` and Trackio list it.
+        return json!({
+            "label": label,
+            "type": {"type": "object"},
+            "python_type": {"type": "Any", "description": ""},
+            "component": "Api",
+        });
+    }
     let defs = &sig.defs;
     json!({
         "label": label,
@@ -66,7 +75,7 @@ fn output(schema_value: &Value, label: &str, sig: &Signature) -> Value {
 pub(crate) struct EndpointDoc<'a> {
     pub(crate) sig: &'a Signature,
     pub(crate) description: &'a str,
-    pub(crate) output: Option<&'a Value>,
+    pub(crate) output: &'a Value,
     pub(crate) output_label: &'a str,
     pub(crate) visibility: Visibility,
     /// A streaming endpoint (a generator, in `/config`'s `types`).
@@ -78,10 +87,7 @@ impl EndpointDoc<'_> {
     fn entry(&self, prefix: Option<&str>) -> Value {
         let sig = self.sig;
         let parameters: Vec<Value> = (0..sig.params.len()).map(|i| parameter(sig, i)).collect();
-        let returns: Vec<Value> = self
-            .output
-            .map(|s| vec![output(s, self.output_label, sig)])
-            .unwrap_or_default();
+        let returns = vec![output(self.output, self.output_label, sig)];
         let mut entry = json!({
             "parameters": parameters,
             "returns": returns,

@@ -16,7 +16,8 @@ use crate::body::{full, ResponseBody};
 use crate::error::ApiError;
 use crate::event_id::EventId;
 use crate::queue::{estimation, process_completed, session_not_found, JoinError};
-use crate::routes::call::{admit, event_id_response, event_stream, launch, prepare, read_json};
+use crate::request_json::{parse_strict, BodyProblem, UniqueObject};
+use crate::routes::call::{admit, event_id_response, event_stream, launch, prepare, read_body};
 use crate::runner::Delivery;
 use crate::service::Inner;
 use crate::store::Outcome;
@@ -44,11 +45,22 @@ where
 {
     let prefix = &inner.config.prefix;
     let route = format!("POST {prefix}/queue/join");
-    let mut body = match read_json(inner, &parts, body, &route).await? {
-        Value::Object(map) => map,
-        _ => {
-            return Err(ApiError::bad_request(format!(
-                "{route}: the body must be a JSON object {{\"data\": [...], \"fn_index\": N, \"session_hash\": \"...\"}}"
+    let bytes = read_body(inner, &parts, body, &route).await?;
+    let shape = |extra: &str| {
+        ApiError::bad_request(format!(
+            "{route}: the body must be a JSON object {{\"data\": [...], \"fn_index\": N, \"session_hash\": \"...\"}}{extra}"
+        ))
+    };
+    let mut body = match parse_strict::<UniqueObject>(&bytes) {
+        Ok(UniqueObject {
+            repeated: Some(key),
+            ..
+        }) => return Err(shape(&format!(" (this one has {key:?} twice)"))),
+        Ok(UniqueObject { map, .. }) => map,
+        Err(BodyProblem::NotObject) => return Err(shape("")),
+        Err(BodyProblem::Syntax(e)) => {
+            return Err(ApiError::unprocessable(format!(
+                "{route}: the body is not valid JSON ({e})"
             )))
         }
     };
