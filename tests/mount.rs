@@ -49,31 +49,205 @@ fn is_cheap_to_clone_and_thread_safe() {
     assert_eq!(clone.config().prefix, svc.config().prefix);
 }
 
-/// Beside an app's own routes and a catch-all fallback, under a sub-path, with axum.
+/// Checks that every URL the app hands out starts with `base` (scheme, host and mount
+/// path), and that they work when requested through `server` at `mount`.
+async fn check_urls(server: &TestServer, mount: &str, base: &str) {
+    let config = server.get(&format!("{mount}/config")).await;
+    assert_eq!(config.status, StatusCode::OK, "{mount}/config");
+    assert_eq!(config.json()["root"], base);
+
+    let info = server.get(&format!("{mount}/gradio_api/info")).await.json();
+    let snippets = &info["named_endpoints"]["/add"]["code_snippets"];
+    let bash = snippets["bash"].as_str().unwrap();
+    assert!(
+        bash.contains(&format!("\"{base}/gradio_api/call/add\"")),
+        "{bash}"
+    );
+    assert!(
+        bash.contains(&format!("\"{base}/gradio_api/call/add/$EVENT_ID\"")),
+        "{bash}"
+    );
+    let python = snippets["python"].as_str().unwrap();
+    assert!(python.contains(&format!("Client(\"{base}\"")), "{python}");
+    let js = snippets["javascript"].as_str().unwrap();
+    assert!(js.contains(&format!("Client.connect(\"{base}\"")), "{js}");
+
+    // A file result: its URL carries the mount path and downloads through it.
+    let id = server
+        .post_json(
+            &format!("{mount}/gradio_api/call/make_file"),
+            r#"{"data": ["mounted file"]}"#,
+        )
+        .await
+        .event_id();
+    let poll = server
+        .get(&format!("{mount}/gradio_api/call/make_file/{id}"))
+        .await;
+    let frames = common::parse_frames(poll.text());
+    let data: serde_json::Value = serde_json::from_str(&frames[0].data).unwrap();
+    let url = data[0]["url"].as_str().unwrap();
+    let prefix = format!("{base}/gradio_api/file=");
+    assert!(url.starts_with(&prefix), "{url}");
+    let path = url
+        .strip_prefix(&format!("http://{}", server.addr))
+        .unwrap_or_else(|| panic!("{url} is not on {}", server.addr));
+    let file = server.get(path).await;
+    assert_eq!(file.status, StatusCode::OK, "{path}");
+    assert_eq!(file.text(), "mounted file");
+}
+
+/// The nested form: one `nest_service` line, beside the application's own routes.
 #[tokio::test]
-async fn mounts_in_axum_beside_a_fallback_and_under_a_sub_path() {
-    let at_root = service();
-    let nested = GradioCompat::builder(registry(Probe::new()))
-        .prefix("")
+async fn nested_under_a_path_every_url_carries_it() {
+    let gradio = GradioCompat::builder(registry(Probe::new()))
+        .root_path("/tools/v1")
         .build()
         .unwrap();
     let app = Router::new()
-        .route("/", get(|| async { "home" }))
-        .route_service("/gradio_api/{*rest}", at_root)
-        .nest_service("/tools/v1", nested)
+        .route("/health", get(|| async { "ok" }))
+        .nest_service("/tools/v1", gradio)
         .fallback(|| async { "fallback" });
     let server = TestServer::start(app).await;
-    assert_eq!(server.get("/").await.text(), "home");
+    assert_eq!(server.get("/health").await.text(), "ok");
     assert_eq!(server.get("/anything/else").await.text(), "fallback");
-    let info = server.get("/gradio_api/info").await;
-    assert_eq!(info.status, StatusCode::OK);
-    assert!(info.json()["named_endpoints"]["/add"].is_object());
-    let id = server
-        .post_json("/tools/v1/call/add", r#"{"data": [1, 2]}"#)
+    check_urls(
+        &server,
+        "/tools/v1",
+        &format!("http://{}/tools/v1", server.addr),
+    )
+    .await;
+    // The app itself is not at the host root.
+    assert_eq!(server.get("/config").await.text(), "fallback");
+}
+
+/// The root form: one `fallback_service` call serves `/config` and the API beside the
+/// application's routes. With a `root_path`, requests whose path still has it (a framework
+/// or proxy that does not strip it) are answered too.
+#[tokio::test]
+async fn at_the_root_one_fallback_service_call() {
+    let gradio = GradioCompat::builder(registry(Probe::new()))
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .fallback_service(gradio);
+    let server = TestServer::start(app).await;
+    assert_eq!(server.get("/health").await.text(), "ok");
+    check_urls(&server, "", &format!("http://{}", server.addr)).await;
+    let unknown = server.get("/nothing/here").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(unknown.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("GET /config"));
+
+    let unstripped = GradioCompat::builder(registry(Probe::new()))
+        .root_path("/app/")
+        .build()
+        .unwrap();
+    assert_eq!(unstripped.config().root_path, "/app");
+    assert!(unstripped.owns_path("/app/gradio_api/info"));
+    assert!(unstripped.owns_path("/gradio_api/info"));
+    assert!(!unstripped.owns_path("/application/gradio_api/info"));
+    let server = TestServer::start(Router::new().fallback_service(unstripped)).await;
+    check_urls(&server, "/app", &format!("http://{}/app", server.addr)).await;
+}
+
+/// Forwards `/proxied/...` to `backend` with the prefix stripped, as nginx or Traefik do,
+/// setting `X-Forwarded-Host` and `X-Forwarded-Prefix`.
+async fn strip_prefix_proxy(
+    backend: std::net::SocketAddr,
+    request: http::Request<axum::body::Body>,
+) -> http::Response<axum::body::Body> {
+    let (mut parts, body) = request.into_parts();
+    let original = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let Some(rest) = original.strip_prefix("/proxied") else {
+        return http::Response::builder()
+            .status(StatusCode::BAD_GATEWAY)
+            .body(axum::body::Body::from("not proxied"))
+            .unwrap();
+    };
+    let rest = if rest.starts_with('/') {
+        rest.to_owned()
+    } else {
+        format!("/{rest}")
+    };
+    parts.uri = rest.parse().unwrap();
+    let host = parts.headers[http::header::HOST].clone();
+    parts.headers.insert("x-forwarded-host", host);
+    parts
+        .headers
+        .insert("x-forwarded-prefix", "/proxied".parse().unwrap());
+    let stream = tokio::net::TcpStream::connect(backend).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let response = sender
+        .send_request(http::Request::from_parts(parts, body))
         .await
-        .event_id();
-    let poll = server.get(&format!("/tools/v1/call/add/{id}")).await;
-    assert_eq!(poll.text(), "event: complete\ndata: [3.0]\n\n");
+        .unwrap();
+    response.map(axum::body::Body::new)
+}
+
+/// Behind a reverse proxy that strips its prefix: the service learns the mount path from
+/// `X-Forwarded-Prefix`, which wins over the `root_path` setting for that request.
+#[tokio::test]
+async fn behind_a_prefix_stripping_proxy() {
+    let backend = TestServer::start(
+        GradioCompat::builder(registry(Probe::new()))
+            .root_path("/ignored-when-proxied")
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let backend_addr = backend.addr;
+    let proxy = TestServer::start(
+        Router::new().fallback(move |request| strip_prefix_proxy(backend_addr, request)),
+    )
+    .await;
+    check_urls(
+        &proxy,
+        "/proxied",
+        &format!("http://{}/proxied", proxy.addr),
+    )
+    .await;
+    // Straight to the backend, without the header, the setting applies.
+    let config = backend.get("/config").await.json();
+    assert_eq!(
+        config["root"],
+        format!("http://{}/ignored-when-proxied", backend.addr)
+    );
+    // A forwarded prefix that is not a plain path is not trusted.
+    let config = backend
+        .send(request(
+            Method::GET,
+            "/config",
+            &[("x-forwarded-prefix", "/a\"; rm -rf /")],
+            Bytes::new(),
+        ))
+        .await
+        .json();
+    assert_eq!(
+        config["root"],
+        format!("http://{}/ignored-when-proxied", backend.addr)
+    );
+}
+
+#[test]
+fn a_root_path_that_is_not_a_plain_path_is_refused() {
+    for bad in ["tools", "/a/../b", "/a b", "/a\"b"] {
+        let err = GradioCompat::builder(registry(Probe::new()))
+            .root_path(bad)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("root_path"), "{bad}: {err}");
+    }
 }
 
 #[tokio::test]

@@ -78,8 +78,8 @@ def _():
 
 @scenario("predict, positional arguments, every endpoint")
 def _():
-    assert client.predict("py-pos", "r1", {"loss": 0.5}, api_name="/log") == ()
-    assert client.predict("py-pos", "r1", {"loss": 0.25}, 7, api_name="/log") == ()
+    assert client.predict("py-pos", "r1", {"loss": 0.5}, api_name="/log") is None
+    assert client.predict("py-pos", "r1", {"loss": 0.25}, 7, api_name="/log") is None
     n = client.predict([{"project": "py-pos", "run": "r2", "metrics": {"acc": 1.0}}], api_name="/bulk_log")
     assert n == 1, n
     assert "py-pos" in client.predict(api_name="/get_all_projects")
@@ -96,7 +96,7 @@ def _():
 
 @scenario("predict, keyword arguments, every endpoint")
 def _():
-    assert client.predict(project="py-kw", run="r1", metrics={"loss": 1.5}, api_name="/log") == ()
+    assert client.predict(project="py-kw", run="r1", metrics={"loss": 1.5}, api_name="/log") is None
     n = client.predict(logs=[{"project": "py-kw", "run": "r1", "metrics": {"loss": 1.0}, "step": 5}], api_name="/bulk_log")
     assert n == 1
     assert client.predict(project="py-kw", api_name="/get_runs_for_project") == ["r1"]
@@ -110,7 +110,7 @@ def _():
 
 @scenario("a token passed as hf_token reaches the write check; a wrong one fails with our message")
 def _():
-    assert anonymous.predict(project="py-tok", run="r", metrics={"x": 1}, hf_token=TOKEN, api_name="/log") == ()
+    assert anonymous.predict(project="py-tok", run="r", metrics={"x": 1}, hf_token=TOKEN, api_name="/log") is None
     expect_app_error(lambda: anonymous.predict("py-tok", "r", {"x": 1}, api_name="/log"), "needs a write token")
     wrong = Client(URL, token="not-the-token", verbose=False)
     expect_app_error(lambda: wrong.predict("py-tok", "r", {"x": 1}, api_name="/log"), "the write token is wrong")
@@ -129,7 +129,7 @@ def _():
 @scenario("submit().result()")
 def _():
     job = client.submit("py-submit", "r", {"loss": 2.0}, api_name="/log")
-    assert job.result(timeout=30) == ()
+    assert job.result(timeout=30) is None
     job = client.submit(project="py-submit", run="r", metric_name="loss", api_name="/get_metric_values")
     assert job.result(timeout=30)[0]["value"] == 2.0
 

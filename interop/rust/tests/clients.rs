@@ -4,7 +4,8 @@
 //!
 //! The server is the `tracking_server` example's registry plus `count`, a stream of numbers
 //! with progress, and `slow`, an endpoint that runs until it is cancelled, with write token
-//! `secret`, on 127.0.0.1 and a free port. The clients
+//! `secret`, on 127.0.0.1 and a free port: once at the root, and once nested under `/tools`
+//! in an axum router beside a `/health` route (clients connect to `…/tools/`). The clients
 //! are installed by `scripts/test.sh`; when one is missing, its test fails with a message that
 //! says how to install it. Nothing is skipped.
 
@@ -37,7 +38,18 @@ struct Harness {
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
+/// Where the app is served: at the root (the tracking server's own router), or nested.
+#[derive(Clone, Copy)]
+enum Mount {
+    Root,
+    Nested,
+}
+
 async fn start() -> Harness {
+    start_at(Mount::Root).await
+}
+
+async fn start_at(mount: Mount) -> Harness {
     let tracker = Arc::new(app::Tracker::default());
     let slow_cancelled = Arc::new(AtomicUsize::new(0));
     let seen = slow_cancelled.clone();
@@ -74,21 +86,28 @@ async fn start() -> Harness {
             }
         }
     });
-    let gradio = app::builder(registry, Some(TOKEN.to_owned()))
-        .build()
-        .expect("service builds");
+    let builder = app::builder(registry, Some(TOKEN.to_owned()));
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let addr = listener.local_addr().unwrap();
+    let (router, url) = match mount {
+        Mount::Root => (
+            app::router(builder.build().expect("service builds")),
+            format!("http://{addr}"),
+        ),
+        Mount::Nested => {
+            let gradio = builder.root_path("/tools").build().expect("service builds");
+            let router = axum::Router::new()
+                .route("/health", axum::routing::get(|| async { "ok" }))
+                .nest_service("/tools", gradio);
+            (router, format!("http://{addr}/tools/"))
+        }
+    };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(gradio_compat::serve(
-        listener,
-        app::router(gradio),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    tokio::spawn(gradio_compat::serve(listener, router, async move {
+        let _ = stopped.await;
+    }));
     Harness {
         url,
         slow_cancelled,
@@ -136,7 +155,16 @@ async fn run_suite(program: &Path, script: &Path, url: &str, expected: usize, in
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_gradio_client() {
-    let harness = start().await;
+    python_gradio_client_at(Mount::Root).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_gradio_client_nested() {
+    python_gradio_client_at(Mount::Nested).await;
+}
+
+async fn python_gradio_client_at(mount: Mount) {
+    let harness = start_at(mount).await;
     let python = repo().join(".venv/bin/python");
     run_suite(
         &python,
@@ -159,7 +187,16 @@ async fn python_gradio_client() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn js_gradio_client() {
-    let harness = start().await;
+    js_gradio_client_at(Mount::Root).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn js_gradio_client_nested() {
+    js_gradio_client_at(Mount::Nested).await;
+}
+
+async fn js_gradio_client_at(mount: Mount) {
+    let harness = start_at(mount).await;
     let node = which("node").unwrap_or_else(|| PathBuf::from("node (not on PATH)"));
     let js = repo().join("interop/js");
     assert!(
@@ -227,7 +264,16 @@ mod rust_client {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn predict_values_files_and_errors() {
-        let harness = start().await;
+        predict_values_files_and_errors_at(Mount::Root).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn predict_values_files_and_errors_nested() {
+        predict_values_files_and_errors_at(Mount::Nested).await;
+    }
+
+    async fn predict_values_files_and_errors_at(mount: Mount) {
+        let harness = start_at(mount).await;
         let client = client(&harness.url, Some(TOKEN)).await;
         let out = client
             .predict(
@@ -240,7 +286,9 @@ mod rust_client {
             )
             .await
             .expect("log");
-        assert!(out.is_empty());
+        // A function without a result: one output, null.
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].clone().as_value().unwrap(), json!(null));
         let values = client
             .predict(
                 "/get_metric_values",
