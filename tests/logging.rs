@@ -8,7 +8,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
-use common::{request, SseReader, TestServer};
+use common::{request, TestServer};
 use gradio_compat::{CallContext, GradioCompat, Registry};
 use http::{Method, StatusCode};
 use schemars::JsonSchema;
@@ -75,15 +75,11 @@ fn registry() -> Registry {
 }
 
 async fn poll(server: &TestServer, api: &str, id: &str) -> common::Frame {
-    let response = server
-        .open(request(
-            Method::GET,
-            &format!("/gradio_api/call/{api}/{id}"),
-            &[],
-            Bytes::new(),
-        ))
-        .await;
-    SseReader::new(response.into_body()).terminal().await
+    server
+        .sse(&format!("/gradio_api/call/{api}/{id}"))
+        .await
+        .terminal()
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,15 +149,9 @@ async fn logs_calls_and_failures_but_no_secrets() {
         ))
         .await;
     assert_eq!(reply.status, StatusCode::OK);
-    let stream = server
-        .open(request(
-            Method::GET,
-            &format!("/gradio_api/queue/data?session_hash={ARG}"),
-            &[],
-            Bytes::new(),
-        ))
+    let mut sse = server
+        .sse(&format!("/gradio_api/queue/data?session_hash={ARG}"))
         .await;
-    let mut sse = SseReader::new(stream.into_body());
     while sse.next().await.is_some() {}
     // An upload.
     let boundary = "logBoundary";

@@ -32,15 +32,9 @@ async fn config_index(server: &TestServer, api: &str) -> usize {
 
 /// Opens a queue stream and returns a reader of its parsed messages (heartbeats skipped).
 async fn queue_reader(server: &TestServer, hash: &str) -> SseReader {
-    let response = server
-        .open(request(
-            Method::GET,
-            &format!("/gradio_api/queue/data?session_hash={hash}"),
-            &[],
-            Bytes::new(),
-        ))
-        .await;
-    SseReader::new(response.into_body())
+    server
+        .sse(&format!("/gradio_api/queue/data?session_hash={hash}"))
+        .await
 }
 
 async fn next_message(sse: &mut SseReader) -> Option<Value> {

@@ -4,7 +4,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{request, Frame, SseReader, TestServer};
+use common::{request, Frame, TestServer};
 use gradio_compat::{CallContext, Endpoint, GradioCompat, NoArgs, Registry};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -102,15 +102,9 @@ async fn the_queue_completes_with_null() {
             ))
             .await;
         assert_eq!(joined.status, StatusCode::OK);
-        let response = server
-            .open(request(
-                Method::GET,
-                &format!("/gradio_api/queue/data?session_hash={hash}"),
-                &[],
-                Bytes::new(),
-            ))
+        let mut sse = server
+            .sse(&format!("/gradio_api/queue/data?session_hash={hash}"))
             .await;
-        let mut sse = SseReader::new(response.into_body());
         let mut completed = None;
         while let Some(Frame { data, .. }) = sse.next().await {
             let message: Value = serde_json::from_str(&data).unwrap();

@@ -97,6 +97,14 @@ impl TestServer {
             .expect("response")
     }
 
+    /// `GET path` on a fresh connection, read as SSE frames.
+    pub async fn sse(&self, path: &str) -> SseReader {
+        let response = self
+            .open(request(Method::GET, path, &[], Bytes::new()))
+            .await;
+        SseReader::new(response.into_body())
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.send(request(Method::GET, path, &[], Bytes::new()))
             .await
