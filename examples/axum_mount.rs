@@ -36,7 +36,10 @@ async fn greet(args: GreetArgs, _ctx: CallContext) -> Result<String, String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 
     let port: u16 = match std::env::var("PORT") {
         Ok(v) => v

@@ -30,7 +30,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The crate logs through `tracing`; the subscriber is the application's choice.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let service = GradioCompat::builder(Registry::new().typed("add", add)).build()?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:7860").await?;
     println!("info: http://{}/gradio_api/info", listener.local_addr()?);

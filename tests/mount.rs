@@ -266,3 +266,59 @@ async fn a_custom_prefix_moves_every_route() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// The `axum_mount` example: the app under `/tools` beside `/health`, on the port in `PORT`,
+/// logging one line per call.
+#[tokio::test]
+async fn the_axum_mount_example_serves_under_tools() {
+    use tokio::io::AsyncBufReadExt;
+    let port = common::free_port();
+    let mut child = tokio::process::Command::new(common::example_binary("axum_mount"))
+        .env("PORT", port.to_string())
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    // It prints its addresses once it listens.
+    let started = tokio::time::timeout(common::WAIT, async {
+        while let Some(line) = stdout.next_line().await.unwrap() {
+            if line.starts_with("health:") {
+                return;
+            }
+        }
+        panic!("the example ended before listening");
+    });
+    started.await.expect("the example starts");
+    let server = TestServer::remote(([127, 0, 0, 1], port).into());
+    assert_eq!(server.get("/health").await.text(), "ok");
+    let base = format!("http://127.0.0.1:{port}/tools");
+    assert_eq!(server.get("/tools/config").await.json()["root"], base);
+    let id = server
+        .post_json("/tools/gradio_api/call/greet", r#"{"data": ["Ada"]}"#)
+        .await
+        .event_id();
+    let poll = server
+        .get(&format!("/tools/gradio_api/call/greet/{id}"))
+        .await;
+    assert_eq!(poll.text(), "event: complete\ndata: [\"Hello, Ada!\"]\n\n");
+    // One log line for the call, at the default level.
+    let line = tokio::time::timeout(common::WAIT, async {
+        while let Some(line) = stderr.next_line().await.unwrap() {
+            if line.contains("call finished") {
+                return line;
+            }
+        }
+        panic!("no log line for the call");
+    })
+    .await
+    .expect("a log line");
+    assert!(
+        line.contains("INFO") && line.contains("endpoint=\"greet\""),
+        "{line}"
+    );
+    assert!(!line.contains("Ada"), "{line}");
+}

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use common::{parse_frames, request, Frame, TestServer};
+use common::{free_port, parse_frames, request, Frame, TestServer};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -353,25 +353,7 @@ async fn info_signatures_match_the_issue() {
 }
 
 fn example_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let target = exe.parent().unwrap().parent().unwrap();
-    let bin = target
-        .join("examples")
-        .join(format!("tracking_server{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} must be built (cargo test builds examples)",
-        bin.display()
-    );
-    bin
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    common::example_binary("tracking_server")
 }
 
 /// Starts the binary, reads its start-up text (up to the `then:` line) and stops it.

@@ -18,6 +18,30 @@ use tokio::sync::oneshot;
 
 pub mod fixtures;
 
+/// The path of a built example binary (`cargo test` builds the examples).
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let target = exe.parent().unwrap().parent().unwrap();
+    let bin = target
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} must be built (cargo test builds examples)",
+        bin.display()
+    );
+    bin
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Upper bound for any single wait in a test, so that a bug fails the test instead of
 /// hanging CI. Not a performance assertion.
 pub const WAIT: Duration = Duration::from_secs(30);
