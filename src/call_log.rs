@@ -98,6 +98,8 @@ pub(crate) fn job_span(id: EventId, endpoint: &str, queue: bool) -> Span {
         event_id = %id,
         endpoint,
         route = if queue { "queue" } else { "call" },
+        outcome = Empty,
+        duration_ms = Empty,
     )
 }
 
@@ -110,10 +112,22 @@ pub(crate) enum JobEnd<'a> {
     Cancelled,
 }
 
-/// Logs the end of a job inside its span: `info` when it completed or was cancelled, `warn`
-/// with the (scrubbed) message when it failed, `error` when the handler panicked.
+/// Records the outcome and duration on the job's span (the current one) and logs the end of
+/// the job: `info` when it completed or was cancelled, `warn` with the (scrubbed) message when
+/// it failed, `error` when the handler panicked.
 pub(crate) fn job_done(end: JobEnd<'_>, started: Instant, secrets: &[&str]) {
     let duration_ms = millis(started);
+    let span = Span::current();
+    if !span.is_disabled() {
+        let outcome = match end {
+            JobEnd::Complete => "complete",
+            JobEnd::Failed(_) => "error",
+            JobEnd::Panicked(_) => "panic",
+            JobEnd::Cancelled => "cancelled",
+        };
+        span.record("outcome", outcome);
+        span.record("duration_ms", duration_ms);
+    }
     match end {
         JobEnd::Complete => tracing::info!(outcome = "complete", duration_ms, "call finished"),
         JobEnd::Cancelled => tracing::info!(outcome = "cancelled", duration_ms, "call finished"),

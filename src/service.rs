@@ -415,7 +415,8 @@ impl Builder {
     /// clients connect to `http://host/tools/`, and `/config`'s `root`, file URLs and code
     /// snippets all carry `/tools`. The service answers a request whether or not the mount
     /// path was stripped from it. A reverse proxy's `X-Forwarded-Prefix` header wins over
-    /// this setting for its request.
+    /// this setting for its request; [`public_url`](Self::public_url), when set, is the whole
+    /// address and wins over both.
     pub fn root_path(mut self, path: impl Into<String>) -> Self {
         self.config.root_path = path.into();
         self

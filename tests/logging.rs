@@ -207,5 +207,7 @@ async fn logs_calls_and_failures_but_no_secrets() {
         .lines()
         .any(|l| l.contains("route=\"poll\"") && l.contains("status=200")));
     assert!(text.lines().any(|l| l.contains("route=\"upload\"")));
-    assert!(text.lines().any(|l| l.contains("route=\"queue_join\"")));
+    assert!(text
+        .lines()
+        .any(|l| l.contains("route=\"queue_join\"") && l.contains("endpoint=\"echo\"")));
 }

@@ -82,6 +82,10 @@ where
         .ok()
         .and_then(|i| inner.dependencies.get(i))
         .and_then(|name| inner.endpoints.get(name));
+    if let Some(endpoint) = endpoint {
+        // The request span learns which endpoint the fn_index named.
+        tracing::Span::current().record("endpoint", &*endpoint.sig.name);
+    }
     let prepared = match endpoint {
         None => Err(format!(
             "unknown fn_index {fn_index}: this app's endpoints are {} (indexes as in GET /config)",
