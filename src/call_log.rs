@@ -17,38 +17,6 @@ use tracing::Span;
 
 use crate::event_id::EventId;
 
-/// Which family of routes a request went to, for the request span.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum RouteFamily {
-    Config,
-    Info,
-    Call,
-    Poll,
-    QueueJoin,
-    QueueData,
-    Cancel,
-    Upload,
-    File,
-    Unknown,
-}
-
-impl RouteFamily {
-    fn as_str(self) -> &'static str {
-        match self {
-            RouteFamily::Config => "config",
-            RouteFamily::Info => "info",
-            RouteFamily::Call => "call",
-            RouteFamily::Poll => "poll",
-            RouteFamily::QueueJoin => "queue_join",
-            RouteFamily::QueueData => "queue_data",
-            RouteFamily::Cancel => "cancel",
-            RouteFamily::Upload => "upload",
-            RouteFamily::File => "file",
-            RouteFamily::Unknown => "unknown",
-        }
-    }
-}
-
 /// The span of one request; its route, endpoint, status and duration are filled in later.
 pub(crate) fn request_span(method: &Method) -> Span {
     tracing::debug_span!(
@@ -63,11 +31,11 @@ pub(crate) fn request_span(method: &Method) -> Span {
 
 /// Records where a request went. `endpoint` is recorded only when it names a registered
 /// endpoint, so that arbitrary path text never reaches the log.
-pub(crate) fn record_route(span: &Span, family: RouteFamily, endpoint: Option<&str>) {
+pub(crate) fn record_route(span: &Span, family: &'static str, endpoint: Option<&str>) {
     if span.is_disabled() {
         return;
     }
-    span.record("route", family.as_str());
+    span.record("route", family);
     if let Some(endpoint) = endpoint {
         span.record("endpoint", endpoint);
     }

@@ -25,6 +25,7 @@ mod queue;
 mod registry;
 mod request_json;
 mod root_url;
+mod route_path;
 mod routes;
 mod runner;
 mod schema;

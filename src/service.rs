@@ -17,7 +17,7 @@ use tracing::Instrument;
 use crate::args::{CompiledParam, Signature};
 use crate::auth::{AuthRejection, AuthRequest, AuthorizeFn};
 use crate::body::{without_body, ResponseBody};
-use crate::call_log::{record_route, request_done, request_span, RouteFamily};
+use crate::call_log::{record_route, request_done, request_span};
 use crate::cancel::Running;
 use crate::concurrency::Limiter;
 use crate::config::Config;
@@ -31,7 +31,7 @@ use crate::queue::{QueueLimits, Sessions};
 use crate::registry::Registry;
 use crate::registry::Visibility;
 use crate::root_url::request_root;
-use crate::routes::call::BodyForm;
+use crate::route_path::{parse as parse_route, strip_prefix, Route};
 use crate::routes::{app_config, call, cancel, file, info, queue, upload};
 use crate::store::EventStore;
 use crate::template::Template;
@@ -159,7 +159,9 @@ impl GradioCompat {
     /// can send only those requests here.
     pub fn owns_path(&self, path: &str) -> bool {
         let path = self.inner.unmounted(path);
-        is_config_path(path) || strip_prefix(path, &self.inner.config.prefix).is_some()
+        path == "/config"
+            || path == "/config/"
+            || strip_prefix(path, &self.inner.config.prefix).is_some()
     }
 
     /// Drains the service for a graceful shutdown: new calls get 503 at once, running calls
@@ -242,56 +244,31 @@ impl GradioCompat {
                 &inner.config.root_path,
             )
         };
-        if is_config_path(path) {
-            record_route(span, RouteFamily::Config, None);
-            if !readable {
-                return Err(ApiError::method_not_allowed("/config", "GET, HEAD"));
+        let route = parse_route(path, prefix, &method);
+        if !span.is_disabled() {
+            record_route(
+                span,
+                route.family(),
+                route.api().and_then(|a| inner.known(a)),
+            );
+        }
+        match route {
+            Route::Config => {
+                if !readable {
+                    return Err(ApiError::method_not_allowed("/config", "GET, HEAD"));
+                }
+                Ok(app_config::respond(&inner.app_config, &root()))
             }
-            return Ok(app_config::respond(&inner.app_config, &root()));
-        }
-        let Some(rest) = strip_prefix(path, prefix) else {
-            record_route(span, RouteFamily::Unknown, None);
-            return Err(no_route(path, prefix));
-        };
-
-        if let Some(file_path) = rest.strip_prefix("/file=") {
-            record_route(span, RouteFamily::File, None);
-            if !readable {
-                return Err(ApiError::method_not_allowed(
-                    &format!("{prefix}/file="),
-                    "GET, HEAD",
-                ));
+            Route::File(file_path) => {
+                if !readable {
+                    return Err(ApiError::method_not_allowed(
+                        &format!("{prefix}/file="),
+                        "GET, HEAD",
+                    ));
+                }
+                file::serve(inner, file_path, head).await
             }
-            return file::serve(inner, file_path, head).await;
-        }
-        let rest = rest.strip_suffix('/').unwrap_or(rest);
-        // Up to five segments, without allocating; more never match a route.
-        let mut parts = rest.split('/').skip(1);
-        let mut segments: [&str; 5] = [""; 5];
-        let mut count = 0;
-        for segment in parts.by_ref().take(5) {
-            segments[count] = segment;
-            count += 1;
-        }
-        if parts.next().is_some() {
-            record_route(span, RouteFamily::Unknown, None);
-            return Err(no_route(path, prefix));
-        }
-        let segments = &segments[..count];
-        let (family, api) = match segments {
-            ["info"] => (RouteFamily::Info, None),
-            ["queue", "join"] => (RouteFamily::QueueJoin, None),
-            ["queue", "data"] => (RouteFamily::QueueData, None),
-            ["cancel" | "reset"] => (RouteFamily::Cancel, None),
-            ["upload"] => (RouteFamily::Upload, None),
-            ["call", "v2", api] if method == Method::POST => (RouteFamily::Call, inner.known(api)),
-            ["call", api] => (RouteFamily::Call, inner.known(api)),
-            ["call", "v2", api, _] | ["call", api, _] => (RouteFamily::Poll, inner.known(api)),
-            _ => (RouteFamily::Unknown, None),
-        };
-        record_route(span, family, api);
-        match segments {
-            ["info"] => {
+            Route::Info => {
                 if !readable {
                     return Err(ApiError::method_not_allowed(
                         &format!("{prefix}/info"),
@@ -305,7 +282,7 @@ impl GradioCompat {
                 };
                 Ok(info::respond(doc, &root()))
             }
-            ["queue", "join"] => {
+            Route::QueueJoin => {
                 if method != Method::POST {
                     return Err(ApiError::method_not_allowed(
                         &format!("{prefix}/queue/join"),
@@ -315,7 +292,7 @@ impl GradioCompat {
                 let (parts, body) = request.into_parts();
                 queue::join(inner, parts, body).await
             }
-            ["queue", "data"] => {
+            Route::QueueData => {
                 if !readable {
                     return Err(ApiError::method_not_allowed(
                         &format!("{prefix}/queue/data"),
@@ -327,17 +304,17 @@ impl GradioCompat {
                 }
                 queue::data(inner, request.uri().query())
             }
-            [route @ ("cancel" | "reset")] => {
+            Route::Cancel(name) => {
                 if method != Method::POST {
                     return Err(ApiError::method_not_allowed(
-                        &format!("{prefix}/{route}"),
+                        &format!("{prefix}/{name}"),
                         "POST",
                     ));
                 }
                 let (parts, body) = request.into_parts();
-                cancel::cancel(inner, parts, body, route).await
+                cancel::cancel(inner, parts, body, name).await
             }
-            ["upload"] => {
+            Route::Upload => {
                 if method != Method::POST {
                     return Err(ApiError::method_not_allowed(
                         &format!("{prefix}/upload"),
@@ -347,11 +324,7 @@ impl GradioCompat {
                 let (parts, body) = request.into_parts();
                 upload::upload(inner, parts, body).await
             }
-            ["call", "v2", api] if method == Method::POST => {
-                let (parts, body) = request.into_parts();
-                call::start(inner, parts, body, api, BodyForm::Keywords).await
-            }
-            ["call", api] => {
+            Route::Call { api, form } => {
                 if method != Method::POST {
                     return Err(ApiError::method_not_allowed(
                         &format!("{prefix}/call/{api}"),
@@ -359,9 +332,9 @@ impl GradioCompat {
                     ));
                 }
                 let (parts, body) = request.into_parts();
-                call::start(inner, parts, body, api, BodyForm::Data).await
+                call::start(inner, parts, body, api, form).await
             }
-            ["call", "v2", api, event_id] | ["call", api, event_id] => {
+            Route::Poll { api, event_id } => {
                 if !readable {
                     return Err(ApiError::method_not_allowed(
                         &format!("{prefix}/call/{api}/{{event_id}}"),
@@ -370,18 +343,9 @@ impl GradioCompat {
                 }
                 call::poll(inner, api, event_id, head)
             }
-            _ => Err(no_route(path, prefix)),
+            Route::Unknown => Err(no_route(path, prefix)),
         }
     }
-}
-
-fn is_config_path(path: &str) -> bool {
-    path == "/config" || path == "/config/"
-}
-
-fn strip_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
-    let rest = path.strip_prefix(prefix)?;
-    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
 fn no_route(path: &str, prefix: &str) -> ApiError {

@@ -1,0 +1,146 @@
+//! Which route a request path names: the path (relative to the mount) is parsed once into a
+//! [`Route`], which the service dispatches on and the request span is labelled with.
+
+use http::Method;
+
+use crate::routes::call::BodyForm;
+
+/// A route of the service, with the parts of the path it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Route<'a> {
+    /// `/config` (at the mount root, not under the prefix).
+    Config,
+    /// `{p}/info`.
+    Info,
+    /// `{p}/file={path}`, with the raw (still percent-encoded) path.
+    File(&'a str),
+    /// `{p}/queue/join`.
+    QueueJoin,
+    /// `{p}/queue/data`.
+    QueueData,
+    /// `{p}/cancel` or `{p}/reset` (the name).
+    Cancel(&'a str),
+    /// `{p}/upload`.
+    Upload,
+    /// `POST {p}/call/{api}` or `POST {p}/call/v2/{api}`.
+    Call { api: &'a str, form: BodyForm },
+    /// `{p}/call/{api}/{event_id}` (also under `v2`).
+    Poll { api: &'a str, event_id: &'a str },
+    /// Anything else.
+    Unknown,
+}
+
+impl Route<'_> {
+    /// The route family, as logs name it.
+    pub(crate) fn family(&self) -> &'static str {
+        match self {
+            Route::Config => "config",
+            Route::Info => "info",
+            Route::File(_) => "file",
+            Route::QueueJoin => "queue_join",
+            Route::QueueData => "queue_data",
+            Route::Cancel(_) => "cancel",
+            Route::Upload => "upload",
+            Route::Call { .. } => "call",
+            Route::Poll { .. } => "poll",
+            Route::Unknown => "unknown",
+        }
+    }
+
+    /// The endpoint name in the path, for the call and poll routes.
+    pub(crate) fn api(&self) -> Option<&str> {
+        match self {
+            Route::Call { api, .. } | Route::Poll { api, .. } => Some(api),
+            _ => None,
+        }
+    }
+}
+
+/// Parses `path` (already without the mount path). Every route also accepts a trailing
+/// slash; no allocation.
+pub(crate) fn parse<'a>(path: &'a str, prefix: &str, method: &Method) -> Route<'a> {
+    if path == "/config" || path == "/config/" {
+        return Route::Config;
+    }
+    let Some(rest) = strip_prefix(path, prefix) else {
+        return Route::Unknown;
+    };
+    if let Some(file_path) = rest.strip_prefix("/file=") {
+        return Route::File(file_path);
+    }
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    // Up to five segments; more never match a route.
+    let mut parts = rest.split('/').skip(1);
+    let mut segments: [&str; 5] = [""; 5];
+    let mut count = 0;
+    for segment in parts.by_ref().take(5) {
+        segments[count] = segment;
+        count += 1;
+    }
+    if parts.next().is_some() {
+        return Route::Unknown;
+    }
+    match segments[..count] {
+        ["info"] => Route::Info,
+        ["queue", "join"] => Route::QueueJoin,
+        ["queue", "data"] => Route::QueueData,
+        [name @ ("cancel" | "reset")] => Route::Cancel(name),
+        ["upload"] => Route::Upload,
+        ["call", "v2", api] if method == Method::POST => Route::Call {
+            api,
+            form: BodyForm::Keywords,
+        },
+        ["call", api] => Route::Call {
+            api,
+            form: BodyForm::Data,
+        },
+        ["call", "v2", api, event_id] | ["call", api, event_id] => Route::Poll { api, event_id },
+        _ => Route::Unknown,
+    }
+}
+
+/// `path` without the API prefix, when it is under it.
+pub(crate) fn strip_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = path.strip_prefix(prefix)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        let p = "/gradio_api";
+        let get = Method::GET;
+        let post = Method::POST;
+        assert_eq!(parse("/config/", p, &get), Route::Config);
+        assert_eq!(parse("/gradio_api/info/", p, &get), Route::Info);
+        assert_eq!(parse("/gradio_api/file=/a/b", p, &get), Route::File("/a/b"));
+        assert_eq!(parse("/gradio_api/reset", p, &post), Route::Cancel("reset"));
+        assert_eq!(
+            parse("/gradio_api/call/v2/add", p, &post),
+            Route::Call {
+                api: "add",
+                form: BodyForm::Keywords
+            }
+        );
+        assert_eq!(
+            parse("/gradio_api/call/add/abc", p, &get),
+            Route::Poll {
+                api: "add",
+                event_id: "abc"
+            }
+        );
+        assert_eq!(
+            parse("/gradio_api/call/v2/add/abc", p, &get),
+            Route::Poll {
+                api: "add",
+                event_id: "abc"
+            }
+        );
+        assert_eq!(parse("/gradio_apix/info", p, &get), Route::Unknown);
+        assert_eq!(parse("/gradio_api/a/b/c/d/e/f", p, &get), Route::Unknown);
+        assert_eq!(parse("/info", "", &get), Route::Info);
+    }
+}
