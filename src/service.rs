@@ -74,17 +74,24 @@ impl Inner {
         self.endpoints.contains_key(api).then_some(api)
     }
 
-    /// The path without the mount path (`root_path`), when the framework or proxy in front
-    /// did not strip it.
-    fn unmounted<'a>(&self, path: &'a str) -> &'a str {
+    /// `path` without the mount path (`root_path`), when it starts with it: a framework or
+    /// proxy in front did not strip it.
+    fn unmounted<'a>(&self, path: &'a str) -> Option<&'a str> {
         let root = self.config.root_path.as_str();
         if root.is_empty() {
-            return path;
+            return None;
         }
-        match path.strip_prefix(root) {
-            Some(rest) if rest.starts_with('/') => rest,
-            Some("") => "/",
-            _ => path,
+        path.strip_prefix(root).filter(|rest| rest.starts_with('/'))
+    }
+
+    /// The route `path` names: as it is, else without the mount path.
+    fn route_of<'a>(&self, path: &'a str, method: &Method) -> Route<'a> {
+        let prefix = self.config.prefix.as_str();
+        match parse_route(path, prefix, method) {
+            Route::Unknown => self
+                .unmounted(path)
+                .map_or(Route::Unknown, |rest| parse_route(rest, prefix, method)),
+            route => route,
         }
     }
 
@@ -158,10 +165,10 @@ impl GradioCompat {
     /// Whether this service answers `path` (its API prefix); a server that routes by hand
     /// can send only those requests here.
     pub fn owns_path(&self, path: &str) -> bool {
-        let path = self.inner.unmounted(path);
-        path == "/config"
-            || path == "/config/"
-            || strip_prefix(path, &self.inner.config.prefix).is_some()
+        let prefix = self.inner.config.prefix.as_str();
+        let answers =
+            |p: &str| p == "/config" || p == "/config/" || strip_prefix(p, prefix).is_some();
+        answers(path) || self.inner.unmounted(path).is_some_and(answers)
     }
 
     /// Drains the service for a graceful shutdown: new calls get 503 at once, running calls
@@ -233,7 +240,7 @@ impl GradioCompat {
         let prefix = inner.config.prefix.as_str();
         // A `Uri` clone shares its bytes: no allocation.
         let uri = request.uri().clone();
-        let path = inner.unmounted(uri.path());
+        let path = uri.path();
         let method = request.method().clone();
         let readable = method == Method::GET || method == Method::HEAD;
         let head = method == Method::HEAD;
@@ -244,7 +251,7 @@ impl GradioCompat {
                 &inner.config.root_path,
             )
         };
-        let route = parse_route(path, prefix, &method);
+        let route = inner.route_of(path, &method);
         if !span.is_disabled() {
             record_route(
                 span,

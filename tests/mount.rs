@@ -322,3 +322,25 @@ async fn the_axum_mount_example_serves_under_tools() {
     );
     assert!(!line.contains("Ada"), "{line}");
 }
+
+/// A mount path that looks like the API prefix still leaves every route reachable: a path is
+/// taken as it is first, and without the mount path only when that names no route.
+#[tokio::test]
+async fn a_mount_path_like_the_prefix_is_no_trap() {
+    let svc = GradioCompat::builder(registry(Probe::new()))
+        .root_path("/gradio_api")
+        .build()
+        .unwrap();
+    for path in [
+        "/gradio_api/info",
+        "/gradio_api/gradio_api/info",
+        "/gradio_api/config",
+        "/config",
+    ] {
+        let reply =
+            common::call_in_process(&svc, request(Method::GET, path, &[], Bytes::new())).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert!(svc.owns_path(path), "{path}");
+    }
+    assert!(!svc.owns_path("/elsewhere"));
+}
