@@ -41,9 +41,18 @@ pub(crate) fn record_route(span: &Span, family: &'static str, endpoint: Option<&
     }
 }
 
+/// When a request starts: `None` when nothing would log it, so that a service without a
+/// subscriber does not read the clock for it.
+pub(crate) fn request_started(span: &Span) -> Option<Instant> {
+    (!span.is_disabled() || tracing::enabled!(tracing::Level::WARN)).then(Instant::now)
+}
+
 /// Records the status and duration of a request and logs one line: `debug` normally, `warn`
 /// for server-side failures (5xx).
-pub(crate) fn request_done(span: &Span, status: StatusCode, started: Instant) {
+pub(crate) fn request_done(span: &Span, status: StatusCode, started: Option<Instant>) {
+    let Some(started) = started else {
+        return;
+    };
     let duration_ms = millis(started);
     let status = status.as_u16();
     if !span.is_disabled() {
@@ -84,7 +93,7 @@ pub(crate) enum JobEnd<'a> {
 /// the job: `info` when it completed or was cancelled, `warn` with the (scrubbed) message when
 /// it failed, `error` when the handler panicked.
 pub(crate) fn job_done(end: JobEnd<'_>, started: Instant, secrets: &[&str]) {
-    let duration_ms = millis(started);
+    // Field values are computed only when their event is enabled.
     let span = Span::current();
     if !span.is_disabled() {
         let outcome = match end {
@@ -94,20 +103,28 @@ pub(crate) fn job_done(end: JobEnd<'_>, started: Instant, secrets: &[&str]) {
             JobEnd::Cancelled => "cancelled",
         };
         span.record("outcome", outcome);
-        span.record("duration_ms", duration_ms);
+        span.record("duration_ms", millis(started));
     }
     match end {
-        JobEnd::Complete => tracing::info!(outcome = "complete", duration_ms, "call finished"),
-        JobEnd::Cancelled => tracing::info!(outcome = "cancelled", duration_ms, "call finished"),
+        JobEnd::Complete => tracing::info!(
+            outcome = "complete",
+            duration_ms = millis(started),
+            "call finished"
+        ),
+        JobEnd::Cancelled => tracing::info!(
+            outcome = "cancelled",
+            duration_ms = millis(started),
+            "call finished"
+        ),
         JobEnd::Failed(message) => tracing::warn!(
             outcome = "error",
-            duration_ms,
+            duration_ms = millis(started),
             error = %scrub(message, secrets),
             "call failed"
         ),
         JobEnd::Panicked(message) => tracing::error!(
             outcome = "panic",
-            duration_ms,
+            duration_ms = millis(started),
             panic = %scrub(message, secrets),
             "call panicked"
         ),

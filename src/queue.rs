@@ -60,7 +60,7 @@ pub(crate) fn process_generating(id: EventId, data: &[u8], first: bool) -> Bytes
     if first {
         out.put_slice(data);
     } else {
-        // `data` is `[v]` (or `[]`): wrap each value as a replace diff.
+        // `data` is the output list `[v]`: wrap each value as a replace diff.
         match serde_json::from_slice::<Vec<serde_json::Value>>(data) {
             Ok(values) => {
                 let diffs: Vec<serde_json::Value> = values

@@ -75,7 +75,11 @@ pub(crate) fn spawn_job(inner: Arc<Inner>, job: Job) {
         job.ctx.endpoint(),
         matches!(job.delivery, Delivery::Queue(_)),
     );
-    tokio::spawn(run_job(inner, job).instrument(span));
+    if span.is_disabled() {
+        tokio::spawn(run_job(inner, job));
+    } else {
+        tokio::spawn(run_job(inner, job).instrument(span));
+    }
 }
 
 async fn run_job(inner: Arc<Inner>, job: Job) {

@@ -17,7 +17,7 @@ use tracing::Instrument;
 use crate::args::{CompiledParam, Signature};
 use crate::auth::{AuthRejection, AuthRequest, AuthorizeFn};
 use crate::body::{without_body, ResponseBody};
-use crate::call_log::{record_route, request_done, request_span};
+use crate::call_log::{record_route, request_done, request_span, request_started};
 use crate::cancel::Running;
 use crate::concurrency::Limiter;
 use crate::config::Config;
@@ -205,10 +205,17 @@ impl GradioCompat {
         if let Some(preflight) = cors.preflight(request.method(), request.headers()) {
             return preflight;
         }
-        let started = Instant::now();
         let span = request_span(request.method());
+        let started = request_started(&span);
         let request_headers = cors.enabled().then(|| request.headers().clone());
-        let mut response = match self.route(request, &span).instrument(span.clone()).await {
+        // Without a subscriber that wants the span, the route's future is not wrapped (and
+        // not moved into a wrapper).
+        let routed = if span.is_disabled() {
+            self.route(request, &span).await
+        } else {
+            self.route(request, &span).instrument(span.clone()).await
+        };
+        let mut response = match routed {
             Ok(response) => response,
             Err(error) => error.into_response(),
         };

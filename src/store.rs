@@ -15,7 +15,7 @@ use crate::event_id::EventId;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// The call succeeded. The bytes are the JSON array of output values, e.g. `[3]`
-    /// (or `[]` for an endpoint without outputs).
+    /// (`[null]` for a function without a result).
     Complete(Bytes),
     /// The call failed. The bytes are the message as a JSON string, e.g. `"boom"`.
     Error(Bytes),
