@@ -27,10 +27,13 @@ pub(crate) struct Signature {
     pub(crate) token_index: Option<usize>,
 }
 
-/// A call ready to run, and the token the authorize hook judges.
+/// A call ready to run, the token the authorize hook judges, and the `FileData` paths of its
+/// arguments (with the index of their parameter), which the caller must check before the
+/// call may run.
 pub(crate) struct Bound {
     pub(crate) call: BoundCall,
     pub(crate) token: Option<String>,
+    pub(crate) files: Vec<(usize, String)>,
 }
 
 impl Signature {
@@ -40,12 +43,7 @@ impl Signature {
     }
 
     /// Maps `data` (positional array or keyword object) onto the parameters.
-    pub(crate) fn bind(
-        &self,
-        data: Value,
-        bearer: Option<&str>,
-        file_allowed: &(dyn Fn(&str) -> bool + Sync),
-    ) -> Result<Bound, ApiError> {
+    pub(crate) fn bind(&self, data: Value, bearer: Option<&str>) -> Result<Bound, ApiError> {
         let n = self.params.len();
         let mut values: Vec<Option<Value>> = Vec::with_capacity(n);
         match data {
@@ -108,10 +106,8 @@ impl Signature {
             }
         }
 
-        let checker = Checker {
-            defs: &self.defs,
-            file_allowed,
-        };
+        let checker = Checker::new(&self.defs);
+        let mut files = Vec::new();
         let mut problems = Vec::new();
         let mut args = Vec::with_capacity(n);
         for (index, (param, value)) in self.params.iter().zip(values).enumerate() {
@@ -126,7 +122,9 @@ impl Signature {
             };
             match &mut value {
                 Some(v) => {
-                    if let Err(m) = checker.check(v, &param.spec.schema) {
+                    let checked = checker.check(v, &param.spec.schema);
+                    files.extend(checker.files.borrow_mut().drain(..).map(|p| (index, p)));
+                    if let Err(m) = checked {
                         let at = if m.pointer.is_empty() {
                             String::new()
                         } else {
@@ -171,7 +169,7 @@ impl Signature {
                 .position(|p| *p.name == problem.parameter);
             ApiError::invalid_arguments(&self.name, vec![problem])
         })?;
-        Ok(Bound { call, token })
+        Ok(Bound { call, token, files })
     }
 }
 

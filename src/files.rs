@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -233,7 +233,7 @@ impl FileStore {
     /// Whether a stored path is still the regular file the service wrote: not replaced by a
     /// symlink (to anywhere) or a directory. Uploads are stored under their canonical path,
     /// so any link on the way shows up as a different canonical path.
-    pub(crate) fn still_genuine(&self, path: &str) -> bool {
+    fn still_genuine(&self, path: &str) -> bool {
         let Some(owned) = self.files.get(path).map(|f| f.owned) else {
             return false;
         };
@@ -246,20 +246,60 @@ impl FileStore {
         !owned || std::fs::canonicalize(path).is_ok_and(|c| c == Path::new(path))
     }
 
-    /// Whether a handler may be given this path: an upload of ours, or a file inside an
-    /// allowed directory (after resolving symlinks).
-    /// Marks the use by a call: the file's TTL starts again.
-    pub(crate) fn is_allowed(&self, path: &str) -> bool {
+    /// Marks the use of an upload by a call (its TTL starts again). In memory only.
+    pub(crate) fn mark_used(&self, path: &str) {
         if let Some(mut file) = self.files.get_mut(path) {
             file.used = Instant::now();
-            drop(file);
-            return self.still_genuine(path);
         }
-        self.allowed_file(path).is_some()
+    }
+
+    /// The file behind `path`, if the service may hand it out: an upload (or output) of ours
+    /// that is still the regular file it wrote, or a regular file inside an allowed directory
+    /// (after resolving symlinks). Returns the path to open and the name to show. Blocking
+    /// (it reads the filesystem): call it through [`resolve`](Self::resolve) or
+    /// [`resolve_all`](Self::resolve_all).
+    fn resolve_blocking(&self, path: &str) -> Option<(PathBuf, String)> {
+        if let Some(stored) = self.get(path) {
+            return self
+                .still_genuine(path)
+                .then(|| (PathBuf::from(path), stored.orig_name));
+        }
+        let allowed = self.allowed_file(path)?;
+        let name = allowed
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Some((allowed, name))
+    }
+
+    /// [`resolve_blocking`](Self::resolve_blocking) on the blocking pool: what `file=`
+    /// serving uses.
+    pub(crate) async fn resolve(self: &Arc<Self>, path: String) -> Option<(PathBuf, String)> {
+        let files = self.clone();
+        tokio::task::spawn_blocking(move || files.resolve_blocking(&path))
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// The first of `paths` that the service may not hand out, checked on the blocking pool
+    /// with the same rules as `file=` serving: what a call's `FileData` arguments go through.
+    pub(crate) async fn first_refused<T: Send + 'static>(
+        self: &Arc<Self>,
+        paths: Vec<(T, String)>,
+    ) -> Option<(T, String)> {
+        let files = self.clone();
+        tokio::task::spawn_blocking(move || {
+            paths
+                .into_iter()
+                .find(|(_, path)| files.resolve_blocking(path).is_none())
+        })
+        .await
+        .unwrap_or(None)
     }
 
     /// The canonical path of a regular file inside an allowed directory.
-    pub(crate) fn allowed_file(&self, path: &str) -> Option<PathBuf> {
+    fn allowed_file(&self, path: &str) -> Option<PathBuf> {
         if self.allowed_dirs.is_empty() || path.contains('\0') {
             return None;
         }

@@ -5,7 +5,10 @@
 //! `prefixItems`, numeric bounds, string and array lengths, and `$ref` into `$defs`. Keywords
 //! it does not know (formats, patterns) are not enforced. Whole numbers such as `3.0` given for
 //! an `integer` are turned into `3`, since JSON Schema counts them as integers and some clients
-//! send every number as a float. A Gradio `FileData` value must name a file the server knows.
+//! send every number as a float. A Gradio `FileData` value must have a `path`; the paths are
+//! collected, and the caller checks them against the filesystem off the async threads.
+
+use std::cell::RefCell;
 
 use serde_json::{Number, Value};
 
@@ -17,8 +20,17 @@ const MAX_DEPTH: usize = 64;
 /// Validates values against schemas that share one set of definitions.
 pub(crate) struct Checker<'a> {
     pub(crate) defs: &'a Defs,
-    /// Whether a `FileData.path` names a file that may be handed to a handler.
-    pub(crate) file_allowed: &'a (dyn Fn(&str) -> bool + Sync),
+    /// The `FileData.path`s of the values checked so far (of branches that matched).
+    pub(crate) files: RefCell<Vec<String>>,
+}
+
+impl<'a> Checker<'a> {
+    pub(crate) fn new(defs: &'a Defs) -> Self {
+        Self {
+            defs,
+            files: RefCell::new(Vec::new()),
+        }
+    }
 }
 
 /// A value that does not fit: where inside the value, and what was wrong.
@@ -138,12 +150,15 @@ impl Checker<'_> {
         for branch in branches {
             let mut candidate = value.clone();
             let mut inner = pointer.clone();
+            let files_before = self.files.borrow().len();
             match self.check_at(&mut candidate, branch, &mut inner, depth + 1) {
                 Ok(()) => {
                     *value = candidate;
                     return Ok(());
                 }
                 Err(e) => {
+                    // A branch that did not match names no files.
+                    self.files.borrow_mut().truncate(files_before);
                     first_error.get_or_insert((inner, e));
                 }
             }
@@ -252,14 +267,8 @@ impl Checker<'_> {
                 describe(value)
             )
         })?;
-        if (self.file_allowed)(path) {
-            Ok(())
-        } else {
-            Err(format!(
-                "file {path:?} was not uploaded to this server; upload it first with \
-                 POST /gradio_api/upload and pass the path that returns"
-            ))
-        }
+        self.files.borrow_mut().push(path.to_owned());
+        Ok(())
     }
 }
 
@@ -341,10 +350,7 @@ mod tests {
 
     fn check(value: Value, schema: Value) -> Result<Value, Mismatch> {
         let defs = Defs::new();
-        let checker = Checker {
-            defs: &defs,
-            file_allowed: &|p: &str| p == "/ok",
-        };
+        let checker = Checker::new(&defs);
         let mut v = value;
         checker.check(&mut v, &schema).map(|()| v)
     }
@@ -375,12 +381,25 @@ mod tests {
     }
 
     #[test]
-    fn files_must_be_known() {
+    fn file_paths_are_collected_from_matching_branches_only() {
         let schema = crate::FileData::json_schema_value();
-        assert!(check(json!({"path": "/ok"}), schema.clone()).is_ok());
-        let err = check(json!({"path": "/etc/passwd"}), schema.clone()).unwrap_err();
-        assert!(err.msg.contains("not uploaded"));
-        assert!(check(json!("just a string"), schema).is_err());
+        let defs = Defs::new();
+        let checker = Checker::new(&defs);
+        let mut value = json!({"path": "/a"});
+        assert!(checker.check(&mut value, &schema).is_ok());
+        assert_eq!(*checker.files.borrow(), ["/a"]);
+        assert!(check(json!("just a string"), schema.clone()).is_err());
+        // A FileData branch inside an object branch that fails on another field: its path
+        // is not kept, since the value matched the other branch.
+        let either = json!({"anyOf": [
+            {"type": "object", "properties": {"f": schema, "n": {"type": "integer"}},
+             "required": ["f", "n"]},
+            {"type": "object"}
+        ]});
+        let checker = Checker::new(&defs);
+        let mut value = json!({"f": {"path": "/b"}, "n": "x"});
+        assert!(checker.check(&mut value, &either).is_ok());
+        assert!(checker.files.borrow().is_empty());
     }
 
     #[test]

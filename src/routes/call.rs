@@ -13,7 +13,7 @@ use crate::auth::{bearer_token, AuthRequest, AuthTarget};
 use crate::body::{empty, json_response, ResponseBody, NO_STORE};
 use crate::concurrency::Ticket;
 use crate::context::{CallContext, ContextInner};
-use crate::error::{ApiError, RouteName};
+use crate::error::{ApiError, ArgProblem, RouteName};
 use crate::event_id::EventId;
 use crate::registry::BoundCall;
 use crate::request_json::{parse_strict, BodyProblem, CallBody, UniqueObject};
@@ -108,18 +108,38 @@ pub(crate) struct Prepared {
     pub(crate) token: Option<String>,
 }
 
-/// Binds `data`, then runs the authorize hook: both before any job exists.
-pub(crate) fn prepare(
+/// Binds `data`, checks the files it names (off the async threads), then runs the authorize
+/// hook: all before any job exists.
+pub(crate) async fn prepare(
     inner: &Inner,
     endpoint: &CompiledEndpoint,
     parts: &Parts,
     data: Value,
 ) -> Result<Prepared, ApiError> {
     let bearer = bearer_token(&parts.headers);
-    let files = &inner.files;
-    let bound = endpoint
-        .sig
-        .bind(data, bearer.as_deref(), &|p: &str| files.is_allowed(p))?;
+    let sig = &endpoint.sig;
+    let bound = sig.bind(data, bearer.as_deref())?;
+    if !bound.files.is_empty() {
+        for (_, path) in &bound.files {
+            inner.files.mark_used(path);
+        }
+        if let Some((index, path)) = inner.files.first_refused(bound.files).await {
+            let name = &*sig.params[index].name;
+            return Err(ApiError::invalid_arguments(
+                &sig.name,
+                vec![ArgProblem {
+                    parameter: name.to_owned(),
+                    index: Some(index),
+                    msg: format!(
+                        "parameter {name:?} (index {index}): file {path:?} was not uploaded to \
+                         this server; upload it first with POST {}/upload and pass the path \
+                         that returns",
+                        inner.config.prefix
+                    ),
+                }],
+            ));
+        }
+    }
     if let Some(authorize) = &inner.authorize {
         authorize(&AuthRequest {
             parts,
@@ -295,10 +315,10 @@ where
             }
         }
     };
-    finish_start(inner, endpoint, parts, data, &route, api)
+    finish_start(inner, endpoint, parts, data, &route, api).await
 }
 
-fn finish_start(
+async fn finish_start(
     inner: &Arc<Inner>,
     endpoint: &CompiledEndpoint,
     parts: Parts,
@@ -306,7 +326,7 @@ fn finish_start(
     route: &RouteName<'_>,
     api: &str,
 ) -> Result<Response<ResponseBody>, ApiError> {
-    let prepared = prepare(inner, endpoint, &parts, data)?;
+    let prepared = prepare(inner, endpoint, &parts, data).await?;
     let ticket = admit(inner, endpoint, route)?;
     let id = EventId::new_random();
     inner.store.begin(id, api).map_err(|e| match e {

@@ -50,33 +50,12 @@ pub(crate) async fn serve(
     let decoded = percent_decode_str(raw_path)
         .decode_utf8_lossy()
         .into_owned();
-    let (path, name): (PathBuf, String) = match inner.files.get(&decoded) {
-        Some(stored) => {
-            let files = inner.files.clone();
-            let lookup = decoded.clone();
-            let genuine = tokio::task::spawn_blocking(move || files.still_genuine(&lookup))
-                .await
-                .unwrap_or(false);
-            if !genuine {
-                return Err(forbidden(&decoded));
-            }
-            (PathBuf::from(&decoded), stored.orig_name)
-        }
-        None => {
-            let files = inner.files.clone();
-            let lookup = decoded.clone();
-            let allowed = tokio::task::spawn_blocking(move || files.allowed_file(&lookup))
-                .await
-                .ok()
-                .flatten()
-                .ok_or_else(|| forbidden(&decoded))?;
-            let name = allowed
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            (allowed, name)
-        }
-    };
+    // The same check a call's FileData arguments go through, off the async threads.
+    let (path, name): (PathBuf, String) = inner
+        .files
+        .resolve(decoded.clone())
+        .await
+        .ok_or_else(|| forbidden(&decoded))?;
     let file = tokio::fs::File::open(&path)
         .await
         .map_err(|_| forbidden(&decoded))?;

@@ -103,6 +103,7 @@ where
                 endpoint.sig.name
             )),
             Some(data) => prepare(inner, endpoint, &parts, data)
+                .await
                 .map(|prepared| (endpoint, prepared))
                 .map_err(|e| e.message),
         },
