@@ -1,7 +1,7 @@
 //! Cancellation: a token per running call, and the registry `POST {prefix}/cancel` looks
 //! calls up in.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
@@ -45,22 +45,42 @@ impl CancelToken {
 #[derive(Default)]
 pub(crate) struct Running {
     calls: DashMap<EventId, CancelToken, BuildIdHasher>,
+    /// How many calls run; kept beside the map so that ending a call need not count it.
+    count: AtomicUsize,
+    /// Woken whenever the last running call ends.
+    idle: Notify,
 }
 
 impl Running {
     pub(crate) fn start(&self, id: EventId) -> CancelToken {
         let token = CancelToken::default();
-        self.calls.insert(id, token.clone());
+        if self.calls.insert(id, token.clone()).is_none() {
+            self.count.fetch_add(1, Ordering::AcqRel);
+        }
         token
     }
 
     pub(crate) fn end(&self, id: EventId) {
-        self.calls.remove(&id);
+        if self.calls.remove(&id).is_some() && self.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify_waiters();
+        }
     }
 
-    /// How many calls run (or wait for a slot).
-    pub(crate) fn len(&self) -> usize {
-        self.calls.len()
+    /// Waits until no call runs (or waits for a slot), or until `deadline`. Returns whether
+    /// none runs.
+    pub(crate) async fn idle_by(&self, deadline: tokio::time::Instant) -> bool {
+        loop {
+            // Registered before the check, so that an end between the two is not missed.
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.count.load(Ordering::Acquire) == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.count.load(Ordering::Acquire) == 0;
+            }
+        }
     }
 
     /// Cancels every running call; returns how many.
@@ -82,5 +102,36 @@ impl Running {
             }
             None => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_by_wakes_on_the_last_end_or_the_deadline() {
+        let running = Arc::new(Running::default());
+        let (a, b) = (EventId::new_random(), EventId::new_random());
+        running.start(a);
+        running.start(b);
+        let start = tokio::time::Instant::now();
+        // Nothing ends: the deadline answers, after exactly the bound (paused time).
+        assert!(!running.idle_by(start + Duration::from_secs(5)).await);
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+        // The last end wakes the waiter at once, long before its deadline.
+        let ender = running.clone();
+        tokio::spawn(async move {
+            ender.end(a);
+            tokio::task::yield_now().await;
+            ender.end(b);
+        });
+        let waited = tokio::time::Instant::now();
+        assert!(running.idle_by(waited + Duration::from_secs(3600)).await);
+        assert!(waited.elapsed() < Duration::from_secs(1));
+        // Ending an unknown id changes nothing.
+        running.end(EventId::new_random());
+        assert!(running.idle_by(tokio::time::Instant::now()).await);
     }
 }

@@ -181,16 +181,17 @@ impl GradioCompat {
     pub async fn shutdown(&self, bound: Duration) -> usize {
         let inner = &self.inner;
         inner.closing.store(true, Ordering::Release);
-        let deadline = tokio::time::Instant::now() + bound;
-        while inner.running.len() > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        // Woken by the last call's end, not by polling.
+        let now = tokio::time::Instant::now();
+        if inner.running.idle_by(now + bound).await {
+            return 0;
         }
         let cancelled = inner.running.cancel_all();
-        let deadline =
-            tokio::time::Instant::now() + inner.config.cancel_grace + Duration::from_millis(100);
-        while inner.running.len() > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let grace = inner.config.cancel_grace + Duration::from_millis(100);
+        inner
+            .running
+            .idle_by(tokio::time::Instant::now() + grace)
+            .await;
         cancelled
     }
 
