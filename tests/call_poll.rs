@@ -607,20 +607,29 @@ async fn results_expire_after_the_ttl() {
     let id = post(&svc, "/gradio_api/call/add", r#"{"data": [1, 2]}"#)
         .await
         .event_id();
-    // Wait until the job has run, then past the TTL.
-    while probe.started() == 0 {
+    // A HEAD poll finds the result without consuming it, until the sweep drops it. The
+    // condition is waited for, not a guessed time: the bound only stops a broken build.
+    let path = format!("/gradio_api/call/add/{id}");
+    let head = || call_in_process(&svc, request(Method::HEAD, &path, &[], Bytes::new()));
+    assert_eq!(head().await.status, StatusCode::OK);
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    while head().await.status == StatusCode::OK {
+        assert!(tokio::time::Instant::now() < deadline, "never expired");
         tokio::task::yield_now().await;
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let r = get(&svc, &format!("/gradio_api/call/add/{id}")).await;
+    let r = get(&svc, &path).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn results_past_the_capacity_evict_the_oldest() {
-    let probe = Probe::new();
-    let svc = GradioCompat::builder(registry(probe.clone()))
-        .result_capacity(3)
+    let store = Arc::new(MemoryStore::new({
+        let mut limits = gradio_compat::StoreLimits::default();
+        limits.result_capacity = 3;
+        limits
+    }));
+    let svc = GradioCompat::builder(registry(Probe::new()))
+        .store(store.clone())
         .build()
         .unwrap();
     let mut ids = Vec::new();
@@ -633,13 +642,9 @@ async fn results_past_the_capacity_evict_the_oldest() {
         .await
         .event_id();
         // Let each job finish before the next, so the finishing order is known.
-        let path = format!("/gradio_api/call/add/{id}");
-        let head = request(Method::HEAD, &path, &[], Bytes::new());
-        assert_eq!(call_in_process(&svc, head).await.status, StatusCode::OK);
-        while probe.started() <= i {
+        while store.unfinished() > 0 {
             tokio::task::yield_now().await;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
         ids.push(id);
     }
     assert_eq!(

@@ -10,9 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::fixtures::{registry, Probe};
 use common::{call_in_process, parse_frames, request, TestServer};
-use gradio_compat::{
-    CallContext, EventId, GradioCompat, MemoryStore, NoArgs, Registry, StoreLimits,
-};
+use gradio_compat::{CallContext, EventId, GradioCompat, NoArgs, Registry};
 use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -24,18 +22,6 @@ fn post(path: &str, body: impl Into<Bytes>) -> http::Request<http_body_util::Ful
         &[("content-type", "application/json")],
         body.into(),
     )
-}
-
-/// Resident memory of this process, from /proc (Linux), in KiB.
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
 }
 
 #[tokio::test]
@@ -200,76 +186,6 @@ async fn session_limit_is_exact() {
     for _ in 0..4 {
         probe.release();
     }
-}
-
-/// 200,000 calls that nobody polls: the store keeps at most its capacity, and memory stays
-/// bounded. Then the unfinished limit: exactly `max_unfinished` calls are accepted, and the
-/// next gets 503 with Retry-After.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flood_of_unpolled_calls_stays_within_capacity() {
-    let capacity = 10_000;
-    let store = Arc::new(MemoryStore::new(StoreLimits::default()));
-    assert_eq!(store.limits().result_capacity, capacity);
-    let svc = GradioCompat::builder(registry(Probe::new()))
-        .store(store.clone())
-        .build()
-        .unwrap();
-    let before = rss_kib();
-    let mut accepted = 0;
-    for i in 0..200_000u32 {
-        let r = svc
-            .handle(post(
-                "/gradio_api/call/add",
-                format!(r#"{{"data": [{i}, 1]}}"#),
-            ))
-            .await;
-        if r.status() == StatusCode::OK {
-            accepted += 1;
-        }
-        if i % 5_000 == 0 {
-            assert!(
-                store.finished() <= capacity,
-                "{} finished results kept",
-                store.finished()
-            );
-        }
-    }
-    // Let the last jobs finish.
-    let deadline = tokio::time::Instant::now() + common::WAIT;
-    while store.unfinished() > 0 {
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let after = rss_kib();
-    assert_eq!(
-        accepted, 200_000,
-        "calls only fail when 10,000 are unfinished at once"
-    );
-    assert!(store.finished() <= capacity);
-    println!(
-        "flood: 200000 calls, {} results kept, RSS {before} KiB -> {after} KiB",
-        store.finished()
-    );
-
-    let probe = Probe::new();
-    let svc = GradioCompat::builder(registry(probe.clone()))
-        .max_unfinished(500)
-        .build()
-        .unwrap();
-    for i in 0..500 {
-        let r = svc
-            .handle(post("/gradio_api/call/wait", r#"{"data": []}"#))
-            .await;
-        assert_eq!(r.status(), StatusCode::OK, "call {i}");
-    }
-    let refused = call_in_process(&svc, post("/gradio_api/call/wait", r#"{"data": []}"#)).await;
-    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(refused.header("retry-after"), Some("1"));
-    assert!(refused.json()["error"]
-        .as_str()
-        .unwrap()
-        .contains("500 unfinished calls"));
-    probe.gate.add_permits(500);
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -703,7 +619,7 @@ async fn slow_loris_connections_are_closed() {
 #[tokio::test]
 async fn uploads_live_while_used_and_go_with_the_service() {
     let svc = GradioCompat::builder(registry(Probe::new()))
-        .upload_ttl(Duration::from_millis(2_000))
+        .upload_ttl(Duration::from_millis(400))
         .build()
         .unwrap();
     let dir = svc.upload_dir().to_path_buf();
@@ -718,32 +634,27 @@ async fn uploads_live_while_used_and_go_with_the_service() {
         ))
         .await;
     let paths: Vec<String> = serde_json::from_slice(&up.body).unwrap();
-    // Use the first file halfway through its TTL: its TTL starts again from that use, so it
-    // outlives the idle one by about a second (sweeps run every TTL/4).
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    // Keep using the first file in calls until the idle one is deleted: each use starts its
+    // TTL again, so it must outlive the idle one, whatever the timing.
     let call = json!({"data": [{"path": paths[0]}]}).to_string();
-    let id = server
-        .post_json("/gradio_api/call/file_size", &call)
-        .await
-        .event_id();
-    assert_eq!(
-        parse_frames(
-            server
-                .get(&format!("/gradio_api/call/file_size/{id}"))
-                .await
-                .text()
-        )[0]
-        .data,
-        "[1]"
-    );
     let deadline = tokio::time::Instant::now() + common::WAIT;
+    let mut uses = 0;
     while std::path::Path::new(&paths[1]).exists() {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the idle upload was never deleted"
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        let id = server
+            .post_json("/gradio_api/call/file_size", &call)
+            .await
+            .event_id();
+        let poll = server
+            .get(&format!("/gradio_api/call/file_size/{id}"))
+            .await;
+        assert_eq!(parse_frames(poll.text())[0].data, "[1]", "use {uses}");
+        uses += 1;
     }
+    assert!(uses > 0);
     assert!(
         std::path::Path::new(&paths[0]).exists(),
         "the used upload outlives the idle one"
@@ -817,4 +728,28 @@ async fn one_data_stream_per_session() {
     }
     assert!(kinds.contains(&"process_completed".to_owned()), "{kinds:?}");
     assert_eq!(kinds.last().map(String::as_str), Some("close_stream"));
+}
+
+/// Exactly `max_unfinished` calls are accepted at once; the next gets 503 with Retry-After.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfinished_limit_is_exact() {
+    let probe = Probe::new();
+    let svc = GradioCompat::builder(registry(probe.clone()))
+        .max_unfinished(500)
+        .build()
+        .unwrap();
+    for i in 0..500 {
+        let r = svc
+            .handle(post("/gradio_api/call/wait", r#"{"data": []}"#))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "call {i}");
+    }
+    let refused = call_in_process(&svc, post("/gradio_api/call/wait", r#"{"data": []}"#)).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert!(refused.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("500 unfinished calls"));
+    probe.gate.add_permits(500);
 }

@@ -293,10 +293,18 @@ async fn cancelling_a_stream_stops_the_producer() {
     let last = sse.terminal().await;
     assert_eq!(last.event.as_deref(), Some("error"));
     assert!(last.data.contains("cancelled"));
+    // The stream is dropped, and with it the only code that produces: nothing more can come.
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    while probe.streams_dropped() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stream was never dropped"
+        );
+        tokio::task::yield_now().await;
+    }
     let produced = probe.produced.load(Ordering::SeqCst);
-    // Twenty ticker periods later, nothing more was produced.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(probe.produced.load(Ordering::SeqCst), produced);
+    assert!(produced >= 3, "{produced}");
+    assert_eq!(probe.streams_dropped(), 1);
 }
 
 fn panicking() -> Registry {

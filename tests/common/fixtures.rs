@@ -92,6 +92,15 @@ pub struct CountArgs {
     pub fail_at: Option<u32>,
 }
 
+/// Counts its own drop in `Probe::streams_dropped`.
+struct CountsDrop(Arc<Probe>);
+
+impl Drop for CountsDrop {
+    fn drop(&mut self) {
+        self.0.streams_dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 /// Counters and gates the fixture endpoints share with a test.
 pub struct Probe {
     /// How many times any handler started.
@@ -100,6 +109,8 @@ pub struct Probe {
     pub cancelled: AtomicUsize,
     /// How many items the streaming fixtures produced.
     pub produced: AtomicUsize,
+    /// How many `ticker` streams were dropped (and so can produce no more).
+    pub streams_dropped: AtomicUsize,
     /// `wait` blocks until a permit is added here.
     pub gate: Arc<Semaphore>,
 }
@@ -110,12 +121,18 @@ impl Probe {
             started: AtomicUsize::new(0),
             cancelled: AtomicUsize::new(0),
             produced: AtomicUsize::new(0),
+            streams_dropped: AtomicUsize::new(0),
             gate: Arc::new(Semaphore::new(0)),
         })
     }
 
     pub fn started(&self) -> usize {
         self.started.load(Ordering::SeqCst)
+    }
+
+    /// How many `ticker` streams were dropped.
+    pub fn streams_dropped(&self) -> usize {
+        self.streams_dropped.load(Ordering::SeqCst)
     }
 
     /// Lets one waiting `wait` call finish.
@@ -218,12 +235,14 @@ pub fn registry(probe: Arc<Probe>) -> Registry {
             let probe = p1b.clone();
             move |_: NoArgs, _: CallContext| {
                 let probe = probe.clone();
-                futures_util::stream::unfold(0u64, move |n| {
+                // The guard lives in the stream's state: dropping the stream counts.
+                let guard = CountsDrop(probe.clone());
+                futures_util::stream::unfold((0u64, guard), move |(n, guard)| {
                     let probe = probe.clone();
                     async move {
                         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
                         probe.produced.fetch_add(1, Ordering::SeqCst);
-                        Some((Ok::<_, String>(n), n + 1))
+                        Some((Ok::<_, String>(n), (n + 1, guard)))
                     }
                 })
             }
