@@ -6,6 +6,7 @@
 mod args;
 mod auth;
 mod body;
+mod builder;
 mod call_log;
 mod cancel;
 mod concurrency;
@@ -26,6 +27,7 @@ mod registry;
 mod request_json;
 mod root_url;
 mod route_path;
+mod router;
 mod routes;
 mod runner;
 mod schema;
@@ -34,6 +36,7 @@ mod server;
 mod service;
 mod snippets;
 mod sse;
+mod state;
 mod store;
 mod template;
 mod typed;
@@ -41,6 +44,7 @@ mod validate;
 
 pub use auth::{AuthRejection, AuthRequest, AuthTarget};
 pub use body::ResponseBody;
+pub use builder::Builder;
 pub use config::Config;
 pub use context::CallContext;
 pub use error::BuildError;
@@ -50,7 +54,7 @@ pub use memory_store::{MemoryStore, StoreLimits};
 pub use registry::{Endpoint, ParamSpec, Registry, Visibility};
 #[cfg(feature = "server")]
 pub use server::{serve, serve_with, shutdown_signal, ServeOptions};
-pub use service::{Builder, GradioCompat, ResponseFuture};
+pub use service::{GradioCompat, ResponseFuture};
 pub use store::{BeginError, EventStore, LookupError, Outcome, Subscription};
 pub use typed::NoArgs;
 

@@ -19,7 +19,7 @@ use crate::event_id::EventId;
 use crate::file_output::complete_files;
 use crate::queue::{estimation, process_completed, process_generating, process_starts};
 use crate::registry::{BoundCall, Run};
-use crate::service::Inner;
+use crate::state::Inner;
 use crate::store::Outcome;
 
 /// Where a job's outcome goes.

@@ -19,8 +19,8 @@ use crate::registry::BoundCall;
 use crate::request_json::{parse_strict, BodyProblem, CallBody, UniqueObject};
 use crate::root_url::request_root;
 use crate::runner::{spawn_job, Delivery, Job};
-use crate::service::{CompiledEndpoint, Inner};
 use crate::sse::CallStream;
+use crate::state::{CompiledEndpoint, Inner};
 use crate::store::{BeginError, LookupError, Subscription};
 
 /// How the call body carries its arguments.

@@ -12,7 +12,7 @@ use crate::body::{json_response, ResponseBody};
 use crate::error::ApiError;
 use crate::event_id::EventId;
 use crate::routes::call::read_json;
-use crate::service::Inner;
+use crate::state::Inner;
 
 pub(crate) async fn cancel<B>(
     inner: &Arc<Inner>,

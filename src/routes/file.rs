@@ -10,7 +10,7 @@ use percent_encoding::percent_decode_str;
 use crate::body::{empty, ResponseBody};
 use crate::error::ApiError;
 use crate::file_body::FileBody;
-use crate::service::Inner;
+use crate::state::Inner;
 
 /// Types that are safe to show inline in a browser; everything else is an attachment.
 fn inline_type(path: &Path) -> Option<&'static str> {

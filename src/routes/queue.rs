@@ -19,7 +19,7 @@ use crate::queue::{estimation, process_completed, session_not_found, JoinError};
 use crate::request_json::{parse_strict, BodyProblem, UniqueObject};
 use crate::routes::call::{admit, event_id_response, event_stream, launch, prepare, read_body};
 use crate::runner::Delivery;
-use crate::service::Inner;
+use crate::state::Inner;
 use crate::store::Outcome;
 
 const MAX_SESSION_HASH: usize = 256;

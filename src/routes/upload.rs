@@ -13,7 +13,7 @@ use tokio::io::AsyncWriteExt;
 use crate::auth::{bearer_token, AuthRequest, AuthTarget};
 use crate::body::{json_response, ResponseBody};
 use crate::error::ApiError;
-use crate::service::Inner;
+use crate::state::Inner;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -1,0 +1,152 @@
+//! Routing: a request goes to the route its path names (see `route_path`), after the method
+//! is checked; each route family's handler is in `routes/`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Request, Response};
+
+use crate::body::ResponseBody;
+use crate::call_log::record_route;
+use crate::error::ApiError;
+use crate::root_url::request_root;
+use crate::route_path::Route;
+use crate::routes::{app_config, call, cancel, file, info, queue, upload};
+use crate::state::Inner;
+
+/// Answers one request, or says why not.
+pub(crate) async fn route<B>(
+    inner: &Arc<Inner>,
+    request: Request<B>,
+    span: &tracing::Span,
+) -> Result<Response<ResponseBody>, ApiError>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let prefix = inner.config.prefix.as_str();
+    // A `Uri` clone shares its bytes: no allocation.
+    let uri = request.uri().clone();
+    let path = uri.path();
+    let method = request.method().clone();
+    let readable = method == Method::GET || method == Method::HEAD;
+    let head = method == Method::HEAD;
+    let root = || {
+        request_root(
+            request.headers(),
+            inner.config.public_url.as_deref(),
+            &inner.config.root_path,
+        )
+    };
+    let route = inner.route_of(path, &method);
+    if !span.is_disabled() {
+        record_route(
+            span,
+            route.family(),
+            route.api().and_then(|a| inner.known(a)),
+        );
+    }
+    match route {
+        Route::Config => {
+            if !readable {
+                return Err(ApiError::method_not_allowed("/config", "GET, HEAD"));
+            }
+            Ok(app_config::respond(&inner.app_config, &root()))
+        }
+        Route::File(file_path) => {
+            if !readable {
+                return Err(ApiError::method_not_allowed(
+                    &format!("{prefix}/file="),
+                    "GET, HEAD",
+                ));
+            }
+            file::serve(inner, file_path, head).await
+        }
+        Route::Info => {
+            if !readable {
+                return Err(ApiError::method_not_allowed(
+                    &format!("{prefix}/info"),
+                    "GET, HEAD",
+                ));
+            }
+            let doc = if info::wants_all(request.uri().query()) {
+                &inner.info_all
+            } else {
+                &inner.info
+            };
+            Ok(info::respond(doc, &root()))
+        }
+        Route::QueueJoin => {
+            if method != Method::POST {
+                return Err(ApiError::method_not_allowed(
+                    &format!("{prefix}/queue/join"),
+                    "POST",
+                ));
+            }
+            let (parts, body) = request.into_parts();
+            queue::join(inner, parts, body).await
+        }
+        Route::QueueData => {
+            if !readable {
+                return Err(ApiError::method_not_allowed(
+                    &format!("{prefix}/queue/data"),
+                    "GET, HEAD",
+                ));
+            }
+            if head {
+                return Ok(call::event_stream(crate::body::empty()));
+            }
+            queue::data(inner, request.uri().query())
+        }
+        Route::Cancel(name) => {
+            if method != Method::POST {
+                return Err(ApiError::method_not_allowed(
+                    &format!("{prefix}/{name}"),
+                    "POST",
+                ));
+            }
+            let (parts, body) = request.into_parts();
+            cancel::cancel(inner, parts, body, name).await
+        }
+        Route::Upload => {
+            if method != Method::POST {
+                return Err(ApiError::method_not_allowed(
+                    &format!("{prefix}/upload"),
+                    "POST",
+                ));
+            }
+            let (parts, body) = request.into_parts();
+            upload::upload(inner, parts, body).await
+        }
+        Route::Call { api, form } => {
+            if method != Method::POST {
+                return Err(ApiError::method_not_allowed(
+                    &format!("{prefix}/call/{api}"),
+                    "POST",
+                ));
+            }
+            let (parts, body) = request.into_parts();
+            call::start(inner, parts, body, api, form).await
+        }
+        Route::Poll { api, event_id } => {
+            if !readable {
+                return Err(ApiError::method_not_allowed(
+                    &format!("{prefix}/call/{api}/{{event_id}}"),
+                    "GET, HEAD",
+                ));
+            }
+            call::poll(inner, api, event_id, head)
+        }
+        Route::Unknown => Err(no_route(path, prefix)),
+    }
+}
+
+fn no_route(path: &str, prefix: &str) -> ApiError {
+    let shown: String = path.chars().take(200).collect();
+    ApiError::not_found(format!(
+        "no route {shown:?}; this server answers GET /config, GET {prefix}/info, \
+         POST {prefix}/call/{{api}}, GET {prefix}/call/{{api}}/{{event_id}}, POST {prefix}/upload, \
+         GET {prefix}/file={{path}}, POST {prefix}/queue/join, GET {prefix}/queue/data and \
+         POST {prefix}/cancel"
+    ))
+}
