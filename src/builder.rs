@@ -13,6 +13,7 @@ use crate::cancel::Running;
 use crate::concurrency::Limiter;
 use crate::config::Config;
 use crate::cors::Cors;
+use crate::documents::{app_config, info};
 use crate::error::BuildError;
 use crate::files::{delete_files, FileStore};
 use crate::housekeeping::periodically;
@@ -20,7 +21,6 @@ use crate::live::LiveUpdates;
 use crate::memory_store::{MemoryStore, StoreLimits};
 use crate::queue::{QueueLimits, Sessions};
 use crate::registry::{Registry, Visibility};
-use crate::routes::{app_config, info};
 use crate::state::{CompiledEndpoint, Inner};
 use crate::store::EventStore;
 

@@ -13,6 +13,7 @@ mod concurrency;
 mod config;
 mod context;
 mod cors;
+mod documents;
 mod error;
 mod event_id;
 mod file_body;
@@ -34,11 +35,9 @@ mod schema;
 #[cfg(feature = "server")]
 mod server;
 mod service;
-mod snippets;
 mod sse;
 mod state;
 mod store;
-mod template;
 mod typed;
 mod validate;
 

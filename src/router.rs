@@ -11,7 +11,7 @@ use crate::call_log::record_route;
 use crate::error::ApiError;
 use crate::root_url::request_root;
 use crate::route_path::Route;
-use crate::routes::{app_config, call, cancel, file, info, queue, upload};
+use crate::routes::{call, cancel, documents, file, queue, upload};
 use crate::state::Inner;
 
 /// Answers one request, or says why not.
@@ -51,7 +51,7 @@ where
             if !readable {
                 return Err(ApiError::method_not_allowed("/config", "GET, HEAD"));
             }
-            Ok(app_config::respond(&inner.app_config, &root()))
+            Ok(documents::respond(&inner.app_config, &root()))
         }
         Route::File(file_path) => {
             if !readable {
@@ -69,12 +69,12 @@ where
                     "GET, HEAD",
                 ));
             }
-            let doc = if info::wants_all(request.uri().query()) {
+            let doc = if documents::wants_all(request.uri().query()) {
                 &inner.info_all
             } else {
                 &inner.info
             };
-            Ok(info::respond(doc, &root()))
+            Ok(documents::respond(doc, &root()))
         }
         Route::QueueJoin => {
             if method != Method::POST {

@@ -13,13 +13,13 @@ use crate::cancel::Running;
 use crate::concurrency::Limiter;
 use crate::config::Config;
 use crate::cors::Cors;
+use crate::documents::template::Template;
 use crate::error::ApiError;
 use crate::files::FileStore;
 use crate::live::LiveUpdates;
 use crate::queue::Sessions;
 use crate::route_path::{parse as parse_route, Route};
 use crate::store::EventStore;
-use crate::template::Template;
 
 /// A built, callable endpoint (private ones are not kept).
 pub(crate) struct CompiledEndpoint {

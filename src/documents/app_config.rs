@@ -1,15 +1,14 @@
-//! `GET /config` (at the mount root, not under the prefix): the app description the official
-//! clients read first. Derived from the registry once at build; only `root` is per request.
+//! The `/config` document (served at the mount root, not under the prefix): the app
+//! description the official clients read first. Derived from the registry once at build;
+//! only `root` is filled in per request.
 
-use http::{header, Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::args::Signature;
-use crate::body::{json_response, ResponseBody, NO_STORE};
+use crate::documents::info::EndpointDoc;
+use crate::documents::template::{Template, ROOT};
 use crate::registry::is_unit_schema;
-use crate::routes::info::EndpointDoc;
 use crate::schema;
-use crate::template::{Template, ROOT};
 
 /// Settings that show in `/config`.
 pub(crate) struct AppSettings<'a> {
@@ -68,7 +67,7 @@ pub(crate) fn document(
         let mut inputs = Vec::new();
         for (i, p) in sig.params.iter().enumerate() {
             let label = p.spec.label.as_deref().unwrap_or(&p.spec.name);
-            let example = crate::routes::info::param_example(sig, i);
+            let example = crate::documents::info::param_example(sig, i);
             components.push(component(
                 next_id,
                 label,
@@ -157,12 +156,4 @@ pub(crate) fn document(
         "mcp_server": false,
     });
     Template::new(serde_json::to_vec(&doc).unwrap_or_default())
-}
-
-pub(crate) fn respond(doc: &Template, root: &str) -> Response<ResponseBody> {
-    let mut response = json_response(StatusCode::OK, doc.render(root));
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, NO_STORE);
-    response
 }

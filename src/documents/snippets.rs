@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::template::ROOT;
+use crate::documents::template::ROOT;
 
 /// One argument as the snippets pass it.
 pub(crate) struct SnippetArg {

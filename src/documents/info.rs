@@ -1,15 +1,13 @@
-//! `GET {prefix}/info`: endpoint signatures, computed once at build (with the root URL of
-//! the code snippets filled in per request).
+//! The `/info` documents: endpoint signatures, computed once at build (with the root URL of
+//! the code snippets left as a placeholder).
 
-use http::{header, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
 use crate::args::Signature;
-use crate::body::{json_response, ResponseBody, NO_STORE};
+use crate::documents::snippets::{code_snippets, SnippetArg};
+use crate::documents::template::Template;
 use crate::registry::{is_unit_schema, Visibility};
 use crate::schema;
-use crate::snippets::{code_snippets, SnippetArg};
-use crate::template::Template;
 
 /// The example of a parameter: its own, else from the schema or the default.
 pub(crate) fn param_example(sig: &Signature, index: usize) -> Value {
@@ -150,20 +148,4 @@ pub(crate) fn documents(endpoints: &[EndpointDoc<'_>], prefix: &str) -> (Templat
         )
     };
     (render(public), render(all))
-}
-
-pub(crate) fn respond(doc: &Template, root: &str) -> Response<ResponseBody> {
-    let mut response = json_response(StatusCode::OK, doc.render(root));
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, NO_STORE);
-    response
-}
-
-/// Whether the query asks for `all_endpoints=true`.
-pub(crate) fn wants_all(query: Option<&str>) -> bool {
-    query.is_some_and(|q| {
-        q.split('&')
-            .any(|pair| matches!(pair.split_once('='), Some(("all_endpoints", v)) if v.eq_ignore_ascii_case("true")))
-    })
 }

@@ -1,0 +1,8 @@
+//! The documents built once, at build time, from the registry: `/info` (with its code
+//! snippets) and `/config`. They are kept as bytes with a placeholder where each request's
+//! root URL goes.
+
+pub(crate) mod app_config;
+pub(crate) mod info;
+pub(crate) mod snippets;
+pub(crate) mod template;
