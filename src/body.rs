@@ -44,3 +44,12 @@ pub(crate) fn without_body(response: Response<ResponseBody>) -> Response<Respons
     }
     Response::from_parts(parts, empty())
 }
+
+/// `{"event_id":"<32 hex>"}`.
+pub(crate) fn event_id_response(id: crate::event_id::EventId) -> Response<ResponseBody> {
+    let mut body = Vec::with_capacity(47);
+    body.extend_from_slice(b"{\"event_id\":\"");
+    body.extend_from_slice(id.to_hex().as_str().as_bytes());
+    body.extend_from_slice(b"\"}");
+    json_response(StatusCode::OK, body)
+}

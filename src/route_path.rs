@@ -3,7 +3,7 @@
 
 use http::Method;
 
-use crate::routes::call::BodyForm;
+use crate::request_body::BodyForm;
 
 /// A route of the service, with the parts of the path it needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -94,7 +94,7 @@ where
                 ));
             }
             if head {
-                return Ok(call::event_stream(crate::body::empty()));
+                return Ok(crate::sse::event_stream(crate::body::empty()));
             }
             queue::data(inner, request.uri().query())
         }

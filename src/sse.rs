@@ -178,6 +178,21 @@ impl Body for CallStream {
     }
 }
 
+/// A `text/event-stream` response with the cache headers both streams use.
+pub(crate) fn event_stream(
+    body: crate::body::ResponseBody,
+) -> http::Response<crate::body::ResponseBody> {
+    let mut response = http::Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    headers.insert(http::header::CACHE_CONTROL, crate::body::NO_STORE);
+    headers.insert("x-accel-buffering", http::HeaderValue::from_static("no"));
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

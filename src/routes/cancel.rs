@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::body::{json_response, ResponseBody};
 use crate::error::ApiError;
 use crate::event_id::EventId;
-use crate::routes::call::read_json;
+use crate::request_body::read_json;
 use crate::state::Inner;
 
 pub(crate) async fn cancel<B>(

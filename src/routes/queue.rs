@@ -12,13 +12,14 @@ use http::{Response, StatusCode};
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
+use crate::body::event_id_response;
 use crate::body::{full, ResponseBody};
+use crate::call::{admit, launch, prepare, Delivery};
 use crate::error::ApiError;
 use crate::event_id::EventId;
 use crate::queue::{estimation, process_completed, session_not_found, JoinError};
-use crate::request_json::{parse_strict, BodyProblem, UniqueObject};
-use crate::routes::call::{admit, event_id_response, event_stream, launch, prepare, read_body};
-use crate::runner::Delivery;
+use crate::request_body::{parse_strict, read_body, BodyProblem, UniqueObject};
+use crate::sse::event_stream;
 use crate::state::Inner;
 use crate::store::Outcome;
 

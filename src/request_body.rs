@@ -1,11 +1,99 @@
-//! The shapes of JSON request bodies, checked strictly: a call body must be a JSON object
-//! (serde's derive would also take an array for a struct), and no key may appear twice
-//! (a JSON map would silently keep the last one).
+//! Request bodies: read within the size limit, parsed as JSON, and checked for their shape
+//! strictly: a call body must be a JSON object (serde's derive would also take an array for
+//! a struct), and no key may appear twice (a JSON map would silently keep the last one).
 
 use std::fmt;
 
+use bytes::Bytes;
+use http::header;
+use http::request::Parts;
+use http_body_util::BodyExt;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::state::Inner;
+
+/// Reads a request body within the size limit.
+pub(crate) async fn read_body<B>(
+    inner: &Inner,
+    parts: &Parts,
+    body: B,
+    route: &(dyn std::fmt::Display + Sync),
+) -> Result<Bytes, ApiError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let limit = inner.config.max_body_bytes;
+    let too_large = || {
+        ApiError::too_large(format!(
+            "{route}: the request body is larger than the limit of {limit} bytes"
+        ))
+    };
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let collected = http_body_util::Limited::new(body, limit)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                too_large()
+            } else {
+                ApiError::bad_request(format!("{route}: the request body could not be read: {e}"))
+            }
+        })?;
+    Ok(collected.to_bytes())
+}
+
+/// The error for a body that is not JSON at all.
+pub(crate) fn not_json(
+    route: &(dyn std::fmt::Display + Sync),
+    problem: &dyn std::fmt::Display,
+) -> ApiError {
+    ApiError::unprocessable(format!(
+        "{route}: the body is not valid JSON ({problem}); send {{\"data\": [...]}} with \
+         content-type application/json"
+    ))
+}
+
+/// Parses a JSON body, naming the route in the error.
+pub(crate) fn parse_json(
+    bytes: &[u8],
+    route: &(dyn std::fmt::Display + Sync),
+) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| not_json(route, &e))
+}
+
+/// Reads a JSON body within the size limit and parses it.
+pub(crate) async fn read_json<B>(
+    inner: &Inner,
+    parts: &Parts,
+    body: B,
+    route: &(dyn std::fmt::Display + Sync),
+) -> Result<Value, ApiError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let bytes = read_body(inner, parts, body, route).await?;
+    parse_json(&bytes, route)
+}
+
+/// How the call body carries its arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BodyForm {
+    /// `{"data": [...]}` or `{"data": {...}}`.
+    Data,
+    /// `call/v2`: the whole body is an object keyed by parameter name.
+    Keywords,
+}
 
 /// The body of `POST {p}/call/{api}`: `{"data": …}`, other keys ignored. Read without
 /// building a map for the whole body.
