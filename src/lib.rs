@@ -17,9 +17,6 @@ mod cors;
 mod documents;
 mod error;
 mod event_id;
-mod file_body;
-mod file_data;
-mod file_output;
 mod files;
 mod housekeeping;
 mod live;
@@ -48,7 +45,7 @@ pub use config::Config;
 pub use context::CallContext;
 pub use error::BuildError;
 pub use event_id::{EventId, EventIdHex};
-pub use file_data::{FileData, FileMeta, FILE_DATA_TYPE};
+pub use files::data::{FileData, FileMeta, FILE_DATA_TYPE};
 pub use memory_store::{MemoryStore, StoreLimits};
 pub use registry::{Endpoint, ParamSpec, Registry, Visibility};
 #[cfg(feature = "server")]

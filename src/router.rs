@@ -9,9 +9,10 @@ use http::{Method, Request, Response};
 use crate::body::ResponseBody;
 use crate::call_log::record_route;
 use crate::error::ApiError;
+use crate::files::serving;
 use crate::root_url::request_root;
 use crate::route_path::Route;
-use crate::routes::{call, cancel, documents, file, queue, upload};
+use crate::routes::{call, cancel, documents, queue, upload};
 use crate::state::Inner;
 
 /// Answers one request, or says why not.
@@ -60,7 +61,7 @@ where
                     "GET, HEAD",
                 ));
             }
-            file::serve(inner, file_path, head).await
+            serving::serve(inner, file_path, head).await
         }
         Route::Info => {
             if !readable {

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::file_data::{file_description, is_file_schema};
+use crate::files::data::{file_description, is_file_schema};
 
 /// Definitions that `$ref`s point into (`#/$defs/Name` or `#/definitions/Name`).
 pub(crate) type Defs = Map<String, Value>;

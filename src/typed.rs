@@ -226,7 +226,7 @@ impl TypedParts {
                 root.remove("$schema");
                 // The root title is the Rust type's name ("double", "Artifact"); Gradio's own
                 // titles, FileData's, carry meaning and stay.
-                if !crate::file_data::is_file_schema(&Value::Object(root.clone())) {
+                if !crate::files::data::is_file_schema(&Value::Object(root.clone())) {
                     root.remove("title");
                 }
                 (Value::Object(root), output_defs)

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 
 use serde_json::{Number, Value};
 
-use crate::file_data::is_file_schema;
+use crate::files::data::is_file_schema;
 use crate::schema::{python_type, resolve, Defs};
 
 const MAX_DEPTH: usize = 64;

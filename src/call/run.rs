@@ -16,7 +16,7 @@ use crate::cancel::CancelToken;
 use crate::concurrency::Ticket;
 use crate::context::CallContext;
 use crate::event_id::EventId;
-use crate::file_output::complete_files;
+use crate::files::outputs::complete_files;
 use crate::queue::{estimation, process_completed, process_generating, process_starts};
 use crate::registry::{BoundCall, Run};
 use crate::state::Inner;

@@ -3,6 +3,5 @@
 pub(crate) mod call;
 pub(crate) mod cancel;
 pub(crate) mod documents;
-pub(crate) mod file;
 pub(crate) mod queue;
 pub(crate) mod upload;

@@ -9,7 +9,7 @@ use percent_encoding::percent_decode_str;
 
 use crate::body::{empty, ResponseBody};
 use crate::error::ApiError;
-use crate::file_body::FileBody;
+use crate::files::body::FileBody;
 use crate::state::Inner;
 
 /// Types that are safe to show inline in a browser; everything else is an attachment.

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
-use crate::file_data::FILE_DATA_TYPE;
+use crate::files::data::FILE_DATA_TYPE;
 use crate::files::FileStore;
 
 /// Characters left as they are in the `file=` URL of a path.

@@ -1,0 +1,11 @@
+//! Everything about files: the store of uploads and outputs (`store`), serving them on
+//! `GET {prefix}/file=` (`serving`, `body`), the Gradio `FileData` type (`data`), and
+//! completing the files of a result (`outputs`).
+
+pub(crate) mod body;
+pub(crate) mod data;
+pub(crate) mod outputs;
+pub(crate) mod serving;
+pub(crate) mod store;
+
+pub(crate) use store::{delete_files, sanitize_file_name, FileStore};
