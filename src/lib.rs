@@ -18,6 +18,7 @@ mod documents;
 mod error;
 mod event_id;
 mod files;
+mod frames;
 mod housekeeping;
 mod live;
 mod memory_store;

@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use dashmap::DashMap;
 
 use crate::event_id::{BuildIdHasher, EventId};
+use crate::frames;
 
 /// The most partial results kept per event; older ones are dropped first (each carries the
 /// full value, so the newest stands for those before it).
@@ -52,15 +53,6 @@ impl Live {
     }
 }
 
-/// `event: generating\ndata: <full output list>\n\n`.
-fn generating_frame(data: &[u8]) -> Bytes {
-    let mut out = BytesMut::with_capacity(data.len() + 32);
-    out.put_slice(b"event: generating\ndata: ");
-    out.put_slice(data);
-    out.put_slice(b"\n\n");
-    out.freeze()
-}
-
 /// Every streaming event's buffer.
 pub(crate) struct LiveUpdates {
     map: DashMap<EventId, Arc<Live>, BuildIdHasher>,
@@ -94,7 +86,7 @@ impl LiveUpdates {
         if state.frames.len() >= MAX_ITEMS {
             state.frames.pop_front();
         }
-        state.frames.push_back(generating_frame(data));
+        state.frames.push_back(frames::generating(data));
         if let Some(waker) = state.waker.take() {
             waker.wake();
         }

@@ -21,26 +21,15 @@ use http_body::{Body, Frame};
 use tokio::time::{Interval, MissedTickBehavior};
 
 use crate::event_id::EventId;
+use crate::frames;
 use crate::store::Outcome;
-
-const HEARTBEAT: &[u8] = b"data: {\"msg\":\"heartbeat\",\"event_id\":null}\n\n";
-const CLOSE_STREAM: &[u8] = b"data: {\"msg\":\"close_stream\",\"event_id\":null}\n\n";
 
 /// Unread messages per session past which progress and log messages are dropped.
 const MAX_BUFFERED: usize = 4_096;
 
-/// Frames one message as `data: <json>\n\n`.
-fn frame(json: &[u8]) -> Bytes {
-    let mut out = BytesMut::with_capacity(json.len() + 8);
-    out.put_slice(b"data: ");
-    out.put_slice(json);
-    out.put_slice(b"\n\n");
-    out.freeze()
-}
-
 /// `estimation`: the job's place in its endpoint's line (0 = next) and the line's length.
 pub(crate) fn estimation(id: EventId, rank: usize, queue_size: usize) -> Bytes {
-    frame(
+    frames::queue_message(
         format!(
             "{{\"msg\":\"estimation\",\"event_id\":\"{}\",\"rank\":{rank},\"queue_size\":{queue_size},\"rank_eta\":null}}",
             id.to_hex().as_str()
@@ -80,7 +69,7 @@ pub(crate) fn process_generating(id: EventId, data: &[u8], first: bool) -> Bytes
         b",\"is_generating\":true,\"duration\":null,\"average_duration\":null,\"render_config\":null,\
           \"changed_state_ids\":[],\"used_cache\":null},\"success\":true,\"time_limit\":null}",
     );
-    frame(&out)
+    frames::queue_message(&out)
 }
 
 /// `progress`, from [`CallContext::progress`](crate::CallContext::progress).
@@ -105,7 +94,7 @@ pub(crate) fn progress(
             "desc": desc,
         }],
     });
-    frame(json.to_string().as_bytes())
+    frames::queue_message(json.to_string().as_bytes())
 }
 
 /// `log`, from [`CallContext::info`](crate::CallContext::info) and
@@ -125,11 +114,11 @@ pub(crate) fn log(id: EventId, level: &str, message: &str) -> Bytes {
         "visible": true,
         "title": title,
     });
-    frame(json.to_string().as_bytes())
+    frames::queue_message(json.to_string().as_bytes())
 }
 
 pub(crate) fn process_starts(id: EventId) -> Bytes {
-    frame(
+    frames::queue_message(
         format!(
             "{{\"msg\":\"process_starts\",\"event_id\":\"{}\",\"eta\":null}}",
             id.to_hex().as_str()
@@ -177,7 +166,7 @@ pub(crate) fn process_completed(
         }
     }
     out.put_slice(b",\"used_cache\":null,\"cache_duration\":null,\"avg_time\":null}");
-    frame(&out)
+    frames::queue_message(&out)
 }
 
 /// Why a join was refused.
@@ -429,7 +418,9 @@ impl Body for QueueStream {
             if idle {
                 if this.sessions.close_if_idle(&this.hash, &this.session) {
                     this.closing = true;
-                    return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(CLOSE_STREAM)))));
+                    return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(
+                        frames::CLOSE_STREAM,
+                    )))));
                 }
                 // A job joined in between, or the session was replaced: look again.
                 if !this
@@ -439,12 +430,16 @@ impl Body for QueueStream {
                     .is_some_and(|s| Arc::ptr_eq(&s, &this.session))
                 {
                     this.done = true;
-                    return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(CLOSE_STREAM)))));
+                    return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(
+                        frames::CLOSE_STREAM,
+                    )))));
                 }
                 continue;
             }
             if this.heartbeat.poll_tick(cx).is_ready() {
-                return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(HEARTBEAT)))));
+                return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(
+                    frames::QUEUE_HEARTBEAT,
+                )))));
             }
             return Poll::Pending;
         }
@@ -478,7 +473,7 @@ pub(crate) fn session_not_found(hash: &str) -> Bytes {
         "session_not_found": true,
         "success": false,
     });
-    frame(json.to_string().as_bytes())
+    frames::queue_message(json.to_string().as_bytes())
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! Server-sent event framing for the `/call` stream, and the streaming body that delivers a
-//! call's result exactly when it is ready, with heartbeats meanwhile.
+//! The `/call` stream: the streaming body that delivers a call's result exactly when it is
+//! ready, with heartbeats meanwhile (its frames are written in `frames`), and the
+//! `text/event-stream` response both streams use.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -8,36 +9,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use http_body::{Body, Frame};
 use tokio::sync::oneshot;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use crate::event_id::EventId;
+use crate::frames;
 use crate::live::{Live, LiveUpdates};
 use crate::store::{EventStore, Outcome};
-
-const HEARTBEAT: &[u8] = b"event: heartbeat\ndata: null\n\n";
-
-/// `event: complete` or `event: error`, as the `/call` stream sends it.
-pub(crate) fn terminal_frame(outcome: &Outcome) -> Bytes {
-    match outcome {
-        Outcome::Complete(data) => {
-            let mut out = BytesMut::with_capacity(data.len() + 28);
-            out.put_slice(b"event: complete\ndata: ");
-            out.put_slice(data);
-            out.put_slice(b"\n\n");
-            out.freeze()
-        }
-        Outcome::Error(message) => {
-            let mut out = BytesMut::with_capacity(message.len() + 90);
-            out.put_slice(b"event: error\ndata: {\"error\":");
-            out.put_slice(message);
-            out.put_slice(b",\"title\":\"Error\",\"visible\":true,\"duration\":null}\n\n");
-            out.freeze()
-        }
-    }
-}
 
 enum State {
     /// Waiting for the outcome; heartbeats go out meanwhile.
@@ -134,7 +114,7 @@ impl Body for CallStream {
                     else {
                         unreachable!("matched Ready above")
                     };
-                    return Poll::Ready(Some(Ok(Frame::data(terminal_frame(&outcome)))));
+                    return Poll::Ready(Some(Ok(Frame::data(frames::terminal(&outcome)))));
                 }
                 State::Waiting(rx) => {
                     if let Some(frame) = this.live.as_ref().and_then(|l| l.pop_or_wait(cx.waker()))
@@ -154,7 +134,7 @@ impl Body for CallStream {
                                 "event {} is no longer available (delivered to another poll, or expired)",
                                 this.id
                             ));
-                            return Poll::Ready(Some(Ok(Frame::data(terminal_frame(&gone)))));
+                            return Poll::Ready(Some(Ok(Frame::data(frames::terminal(&gone)))));
                         }
                         Poll::Pending => {}
                     }
@@ -165,7 +145,9 @@ impl Body for CallStream {
                         tick
                     });
                     if heartbeat.poll_tick(cx).is_ready() {
-                        return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(HEARTBEAT)))));
+                        return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(
+                            frames::CALL_HEARTBEAT,
+                        )))));
                     }
                     return Poll::Pending;
                 }
@@ -199,9 +181,9 @@ mod tests {
 
     #[test]
     fn frames_match_the_wire_contract() {
-        let ok = terminal_frame(&Outcome::Complete(Bytes::from_static(b"[3]")));
+        let ok = frames::terminal(&Outcome::Complete(Bytes::from_static(b"[3]")));
         assert_eq!(&ok[..], b"event: complete\ndata: [3]\n\n");
-        let err = terminal_frame(&Outcome::error("bad \"x\"\nline"));
+        let err = frames::terminal(&Outcome::error("bad \"x\"\nline"));
         assert_eq!(
             std::str::from_utf8(&err).unwrap(),
             "event: error\ndata: {\"error\":\"bad \\\"x\\\"\\nline\",\"title\":\"Error\",\"visible\":true,\"duration\":null}\n\n"
