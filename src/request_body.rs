@@ -12,11 +12,10 @@ use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::state::Inner;
 
-/// Reads a request body within the size limit.
+/// Reads a request body within `limit` bytes (413 past it).
 pub(crate) async fn read_body<B>(
-    inner: &Inner,
+    limit: usize,
     parts: &Parts,
     body: B,
     route: &(dyn std::fmt::Display + Sync),
@@ -25,7 +24,6 @@ where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let limit = inner.config.max_body_bytes;
     let too_large = || {
         ApiError::too_large(format!(
             "{route}: the request body is larger than the limit of {limit} bytes"
@@ -73,7 +71,7 @@ pub(crate) fn parse_json(
 
 /// Reads a JSON body within the size limit and parses it.
 pub(crate) async fn read_json<B>(
-    inner: &Inner,
+    limit: usize,
     parts: &Parts,
     body: B,
     route: &(dyn std::fmt::Display + Sync),
@@ -82,7 +80,7 @@ where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let bytes = read_body(inner, parts, body, route).await?;
+    let bytes = read_body(limit, parts, body, route).await?;
     parse_json(&bytes, route)
 }
 

@@ -61,7 +61,7 @@ where
                     "GET, HEAD",
                 ));
             }
-            serving::serve(inner, file_path, head).await
+            serving::serve(&inner.files, file_path, head).await
         }
         Route::Info => {
             if !readable {

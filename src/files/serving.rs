@@ -10,7 +10,7 @@ use percent_encoding::percent_decode_str;
 use crate::body::{empty, ResponseBody};
 use crate::error::ApiError;
 use crate::files::body::FileBody;
-use crate::state::Inner;
+use crate::files::store::FileStore;
 
 /// Types that are safe to show inline in a browser; everything else is an attachment.
 fn inline_type(path: &Path) -> Option<&'static str> {
@@ -43,7 +43,7 @@ fn forbidden(path: &str) -> ApiError {
 }
 
 pub(crate) async fn serve(
-    inner: &Arc<Inner>,
+    files: &Arc<FileStore>,
     raw_path: &str,
     head: bool,
 ) -> Result<Response<ResponseBody>, ApiError> {
@@ -51,8 +51,7 @@ pub(crate) async fn serve(
         .decode_utf8_lossy()
         .into_owned();
     // The same check a call's FileData arguments go through, off the async threads.
-    let (path, name): (PathBuf, String) = inner
-        .files
+    let (path, name): (PathBuf, String) = files
         .resolve(decoded.clone())
         .await
         .ok_or_else(|| forbidden(&decoded))?;

@@ -37,7 +37,7 @@ where
         path: "/call/",
         name: api,
     };
-    let bytes = read_body(inner, &parts, body, &route).await?;
+    let bytes = read_body(inner.config.max_body_bytes, &parts, body, &route).await?;
     let params = || {
         endpoint
             .sig

@@ -25,7 +25,7 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let route = format!("POST {}/{route}", inner.config.prefix);
-    let body = read_json(inner, &parts, body, &route).await?;
+    let body = read_json(inner.config.max_body_bytes, &parts, body, &route).await?;
     if let Some(id) = body
         .get("event_id")
         .and_then(Value::as_str)

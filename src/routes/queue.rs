@@ -46,7 +46,7 @@ where
 {
     let prefix = &inner.config.prefix;
     let route = format!("POST {prefix}/queue/join");
-    let bytes = read_body(inner, &parts, body, &route).await?;
+    let bytes = read_body(inner.config.max_body_bytes, &parts, body, &route).await?;
     let shape = |extra: &str| {
         ApiError::bad_request(format!(
             "{route}: the body must be a JSON object {{\"data\": [...], \"fn_index\": N, \"session_hash\": \"...\"}}{extra}"
