@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use criterion::{criterion_group, BenchmarkId, Criterion};
-use gradio_compat::{CallContext, GradioCompat, MemoryStore, ParamSpec, Registry, StoreLimits};
+use gradio_compat::backend::{MemoryStore, StoreLimits};
+use gradio_compat::{CallContext, GradioCompat, ParamSpec, Registry};
 use http::{Method, Request};
 use http_body_util::{BodyExt, Full};
 use schemars::JsonSchema;

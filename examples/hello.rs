@@ -8,7 +8,8 @@
 //!
 //! Logs one line per call; `RUST_LOG=debug` adds one per request.
 
-use gradio_compat::{serve, shutdown_signal, CallContext, GradioCompat, Registry};
+use gradio_compat::server::{serve, shutdown_signal};
+use gradio_compat::{CallContext, GradioCompat, Registry};
 use schemars::JsonSchema;
 use serde::Deserialize;
 

@@ -33,6 +33,7 @@ pub enum AuthTarget<'a> {
 }
 
 /// The facts an authorize hook judges. Its `Debug` output leaves the token out.
+#[non_exhaustive]
 pub struct AuthRequest<'a> {
     /// The request's method, URI, version and headers.
     pub parts: &'a Parts,
@@ -70,6 +71,8 @@ impl fmt::Display for AuthRejection {
         }
     }
 }
+
+impl std::error::Error for AuthRejection {}
 
 impl From<AuthRejection> for ApiError {
     fn from(rejection: AuthRejection) -> Self {

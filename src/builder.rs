@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use crate::args::{CompiledParam, Signature};
 use crate::auth::{AuthRejection, AuthRequest, AuthorizeFn};
+use crate::backend::EventStore;
+use crate::backend::{MemoryStore, StoreLimits};
 use crate::cancel::Running;
 use crate::concurrency::Limiter;
 use crate::config::Config;
@@ -18,13 +20,12 @@ use crate::error::BuildError;
 use crate::files::{delete_files, FileStore};
 use crate::housekeeping::periodically;
 use crate::live::LiveUpdates;
-use crate::memory_store::{MemoryStore, StoreLimits};
 use crate::queue::{QueueLimits, Sessions};
 use crate::registry::{Registry, Visibility};
 use crate::state::{CompiledEndpoint, Inner};
-use crate::store::EventStore;
 
 /// Builds a [`GradioCompat`](crate::GradioCompat): settings with defaults, an optional authorize hook and store.
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct Builder {
     registry: Registry,
     config: Config,
@@ -197,12 +198,6 @@ impl Builder {
     /// Shows the text of handler panics to callers (default: "internal error" only).
     pub fn show_error(mut self, show: bool) -> Self {
         self.config.show_error = show;
-        self
-    }
-
-    /// Replaces all settings at once.
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
         self
     }
 

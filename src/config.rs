@@ -3,8 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Settings of a [`GradioCompat`](crate::GradioCompat) service. Set them through the
-/// [`Builder`](crate::Builder); every field is documented with its default.
+/// Settings of a [`GradioCompat`](crate::GradioCompat) service, as
+/// [`GradioCompat::config`](crate::GradioCompat::config) reports them. They are set in one
+/// way only, through the [`Builder`](crate::Builder) methods of the same names; every field is
+/// documented with its default.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Config {

@@ -34,6 +34,27 @@ impl EventId {
     }
 }
 
+/// The text is not an event id (32 hex digits, or a dashed UUID).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseEventIdError;
+
+impl fmt::Display for ParseEventIdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an event id is 32 hexadecimal digits (or a UUID with dashes)")
+    }
+}
+
+impl std::error::Error for ParseEventIdError {}
+
+impl std::str::FromStr for EventId {
+    type Err = ParseEventIdError;
+
+    /// The same as [`EventId::parse`], for `"…".parse::<EventId>()`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::parse(text).ok_or(ParseEventIdError)
+    }
+}
+
 impl fmt::Display for EventId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.to_hex().as_str())

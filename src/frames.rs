@@ -6,7 +6,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::store::Outcome;
+use crate::backend::Outcome;
 
 /// The `/call` stream's heartbeat.
 pub(crate) const CALL_HEARTBEAT: &[u8] = b"event: heartbeat\ndata: null\n\n";

@@ -5,6 +5,7 @@
 
 mod args;
 mod auth;
+pub mod backend;
 mod body;
 mod builder;
 mod call;
@@ -17,11 +18,10 @@ mod cors;
 mod documents;
 mod error;
 mod event_id;
-mod files;
+pub mod files;
 mod frames;
 mod housekeeping;
 mod live;
-mod memory_store;
 mod queue;
 mod registry;
 mod request_body;
@@ -31,32 +31,24 @@ mod router;
 mod routes;
 mod schema;
 #[cfg(feature = "server")]
-mod server;
+pub mod server;
 mod service;
 mod sse;
 mod state;
-mod store;
 mod typed;
 mod validate;
 
+// What a server author needs first. The store interface is in [`backend`], the hyper-util
+// helpers in [`server`], the file types in [`files`] (`FileData` is here too: handlers use
+// it).
 pub use auth::{AuthRejection, AuthRequest, AuthTarget};
 pub use body::ResponseBody;
 pub use builder::Builder;
 pub use config::Config;
 pub use context::CallContext;
 pub use error::BuildError;
-pub use event_id::{EventId, EventIdHex};
-pub use files::data::{FileData, FileMeta, FILE_DATA_TYPE};
-pub use memory_store::{MemoryStore, StoreLimits};
+pub use event_id::EventId;
+pub use files::FileData;
 pub use registry::{Endpoint, ParamSpec, Registry, Visibility};
-#[cfg(feature = "server")]
-pub use server::{serve, serve_with, shutdown_signal, ServeOptions};
 pub use service::{GradioCompat, ResponseFuture};
-pub use store::{BeginError, EventStore, LookupError, Outcome, Subscription};
 pub use typed::NoArgs;
-
-/// Whether the process runs on Hugging Face Spaces (the `SYSTEM` environment variable is
-/// `spaces`). Servers use it to bind `0.0.0.0` there and loopback elsewhere.
-pub fn on_spaces() -> bool {
-    std::env::var("SYSTEM").is_ok_and(|v| v == "spaces")
-}

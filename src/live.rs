@@ -1,7 +1,7 @@
 //! Partial results of streaming calls on the `/call` route: buffered per event until its poll
 //! reads them, as `event: generating` frames with full values.
 //!
-//! They live in this process only (the job runs here); a shared [`EventStore`](crate::EventStore)
+//! They live in this process only (the job runs here); a shared [`EventStore`](crate::backend::EventStore)
 //! still sees the terminal outcome.
 
 use std::collections::VecDeque;

@@ -20,9 +20,9 @@ use dashmap::DashMap;
 use http_body::{Body, Frame};
 use tokio::time::{Interval, MissedTickBehavior};
 
+use crate::backend::Outcome;
 use crate::event_id::EventId;
 use crate::frames;
-use crate::store::Outcome;
 
 /// Unread messages per session past which progress and log messages are dropped.
 const MAX_BUFFERED: usize = 4_096;

@@ -35,6 +35,7 @@ pub(crate) type Binder =
 
 /// One parameter of a raw endpoint: its name, JSON Schema, and default.
 #[derive(Clone, Debug)]
+#[must_use]
 pub struct ParamSpec {
     pub(crate) name: String,
     pub(crate) schema: Value,
@@ -90,6 +91,7 @@ impl ParamSpec {
 
 /// Who may see and call an endpoint.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Visibility {
     /// Listed in `/info` and `/config`, callable. The default.
     #[default]
@@ -115,6 +117,7 @@ impl Visibility {
 ///
 /// Make one with [`Endpoint::typed`] or [`Endpoint::raw`], adjust it with the setters, and
 /// add it to a [`Registry`].
+#[must_use = "an endpoint does nothing until it is added to a registry"]
 pub struct Endpoint {
     pub(crate) name: String,
     pub(crate) description: String,
@@ -310,6 +313,7 @@ impl Endpoint {
 /// assert_eq!(registry.len(), 1);
 /// ```
 #[derive(Debug, Default)]
+#[must_use = "a registry does nothing until it is built into a service"]
 pub struct Registry {
     pub(crate) endpoints: Vec<Endpoint>,
 }

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 /// Options of [`serve_with`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
+#[must_use]
 pub struct ServeOptions {
     /// How long a client may take to send request headers. Default 30 s.
     pub header_read_timeout: Duration,

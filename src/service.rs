@@ -29,6 +29,7 @@ use crate::state::Inner;
 /// JSON response), cheap to clone, and can be mounted under any path. See the crate docs for
 /// the routes.
 #[derive(Clone)]
+#[must_use = "a service answers nothing until it is mounted or served"]
 pub struct GradioCompat {
     inner: Arc<Inner>,
 }
@@ -72,7 +73,7 @@ impl GradioCompat {
     /// gets the cancel grace period). Every open `/call` or queue stream thus ends with a
     /// terminal frame instead of hanging. Returns how many calls had to be cancelled.
     ///
-    /// Call it from the `shutdown` future given to [`serve`](crate::serve), so that the
+    /// Call it from the `shutdown` future given to [`serve`](crate::server::serve), so that the
     /// connections still carry the terminal frames while it runs.
     pub async fn shutdown(&self, bound: Duration) -> usize {
         let inner = &self.inner;

@@ -14,10 +14,10 @@ use http_body::{Body, Frame};
 use tokio::sync::oneshot;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
+use crate::backend::{EventStore, Outcome};
 use crate::event_id::EventId;
 use crate::frames;
 use crate::live::{Live, LiveUpdates};
-use crate::store::{EventStore, Outcome};
 
 enum State {
     /// Waiting for the outcome; heartbeats go out meanwhile.

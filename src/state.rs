@@ -9,6 +9,7 @@ use http::Method;
 
 use crate::args::Signature;
 use crate::auth::AuthorizeFn;
+use crate::backend::EventStore;
 use crate::cancel::Running;
 use crate::concurrency::Limiter;
 use crate::config::Config;
@@ -19,7 +20,6 @@ use crate::files::FileStore;
 use crate::live::LiveUpdates;
 use crate::queue::Sessions;
 use crate::route_path::{parse as parse_route, Route};
-use crate::store::EventStore;
 
 /// A built, callable endpoint (private ones are not kept).
 pub(crate) struct CompiledEndpoint {

@@ -9,9 +9,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::fixtures::{registry, Probe};
 use common::{call_in_process, parse_frames, request, SseReader, TestServer};
-use gradio_compat::{
-    BeginError, EventId, EventStore, GradioCompat, LookupError, MemoryStore, Outcome, Subscription,
+use gradio_compat::backend::{
+    BeginError, EventId, EventStore, LookupError, MemoryStore, Outcome, Subscription,
 };
+use gradio_compat::GradioCompat;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -624,7 +625,7 @@ async fn results_expire_after_the_ttl() {
 #[tokio::test]
 async fn results_past_the_capacity_evict_the_oldest() {
     let store = Arc::new(MemoryStore::new({
-        let mut limits = gradio_compat::StoreLimits::default();
+        let mut limits = gradio_compat::backend::StoreLimits::default();
         limits.result_capacity = 3;
         limits
     }));
@@ -672,7 +673,7 @@ async fn results_past_the_capacity_evict_the_oldest() {
 async fn unpolled_results_are_swept_without_any_request() {
     let probe = Probe::new();
     let store = Arc::new(MemoryStore::new({
-        let mut limits = gradio_compat::StoreLimits::default();
+        let mut limits = gradio_compat::backend::StoreLimits::default();
         limits.result_ttl = Duration::from_millis(100);
         limits
     }));

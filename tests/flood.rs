@@ -8,7 +8,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use common::fixtures::{registry, Probe};
 use common::request;
-use gradio_compat::{GradioCompat, MemoryStore, StoreLimits};
+use gradio_compat::backend::{MemoryStore, StoreLimits};
+use gradio_compat::GradioCompat;
 use http::{Method, StatusCode};
 
 /// Growth of resident memory allowed for the flood: the 10,000 kept results take about 3 MB,

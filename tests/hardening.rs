@@ -596,9 +596,9 @@ async fn slow_loris_connections_are_closed() {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let options =
-        gradio_compat::ServeOptions::default().header_read_timeout(Duration::from_millis(200));
-    tokio::spawn(gradio_compat::serve_with(
+    let options = gradio_compat::server::ServeOptions::default()
+        .header_read_timeout(Duration::from_millis(200));
+    tokio::spawn(gradio_compat::server::serve_with(
         listener,
         svc,
         std::future::pending(),

@@ -84,7 +84,7 @@ fn parse_options() -> Result<Options, String> {
         },
     };
     let host = host.unwrap_or_else(|| {
-        if gradio_compat::on_spaces() {
+        if on_spaces() {
             "0.0.0.0".to_owned()
         } else {
             "127.0.0.1".to_owned()
@@ -99,6 +99,12 @@ fn parse_options() -> Result<Options, String> {
         write_token,
         shutdown,
     })
+}
+
+/// Whether the process runs on Hugging Face Spaces (the `SYSTEM` environment variable is
+/// `spaces`): there the server binds `0.0.0.0`, elsewhere loopback.
+fn on_spaces() -> bool {
+    std::env::var("SYSTEM").is_ok_and(|v| v == "spaces")
 }
 
 #[tokio::main]
@@ -153,7 +159,7 @@ async fn main() {
     let app = app::router(gradio.clone());
     let bound = options.shutdown;
     // Installed now, before serving, so that an early signal is not missed.
-    let signal = gradio_compat::shutdown_signal();
+    let signal = gradio_compat::server::shutdown_signal();
     let shutdown = async move {
         signal.await;
         println!(
@@ -165,8 +171,9 @@ async fn main() {
             println!("cancelled {cancelled} calls that were still running");
         }
     };
-    let options = gradio_compat::ServeOptions::default().shutdown_grace(Duration::from_secs(1));
-    if let Err(e) = gradio_compat::serve_with(listener, app, shutdown, options).await {
+    let options =
+        gradio_compat::server::ServeOptions::default().shutdown_grace(Duration::from_secs(1));
+    if let Err(e) = gradio_compat::server::serve_with(listener, app, shutdown, options).await {
         eprintln!("server error: {e}");
         std::process::exit(1);
     }

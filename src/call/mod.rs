@@ -11,6 +11,7 @@ use http::StatusCode;
 use serde_json::Value;
 
 use crate::auth::{bearer_token, AuthRequest, AuthTarget};
+use crate::backend::BeginError;
 use crate::concurrency::Ticket;
 use crate::context::{CallContext, ContextInner};
 use crate::error::{ApiError, ArgProblem};
@@ -18,7 +19,6 @@ use crate::event_id::EventId;
 use crate::registry::BoundCall;
 use crate::root_url::request_root;
 use crate::state::{CompiledEndpoint, Inner};
-use crate::store::BeginError;
 
 pub(crate) use run::Delivery;
 use run::{spawn_job, Job};

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
 use tracing::Instrument;
 
+use crate::backend::Outcome;
 use crate::call_log::{job_done, job_span, JobEnd};
 use crate::cancel::CancelToken;
 use crate::concurrency::Ticket;
@@ -20,7 +21,6 @@ use crate::files::outputs::complete_files;
 use crate::queue::{estimation, process_completed, process_generating, process_starts};
 use crate::registry::{BoundCall, Run};
 use crate::state::Inner;
-use crate::store::Outcome;
 
 /// Where a job's outcome goes.
 pub(crate) enum Delivery {

@@ -1,6 +1,8 @@
-//! Everything about files: the store of uploads and outputs (`store`), serving them on
-//! `GET {prefix}/file=` (`serving`, `body`), the Gradio `FileData` type (`data`), and
-//! completing the files of a result (`outputs`).
+//! Files: the Gradio [`FileData`] type that file parameters and results use.
+//!
+//! Inside the crate this folder also holds the store of uploads and outputs (`store`),
+//! serving them on `GET {prefix}/file=` (`serving`, `body`), and completing the files of a
+//! result (`outputs`).
 
 pub(crate) mod body;
 pub(crate) mod data;
@@ -9,3 +11,5 @@ pub(crate) mod serving;
 pub(crate) mod store;
 
 pub(crate) use store::{delete_files, sanitize_file_name, FileStore};
+
+pub use data::{FileData, FileMeta, FILE_DATA_TYPE};

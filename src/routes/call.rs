@@ -8,6 +8,7 @@ use http::request::Parts;
 use http::Response;
 use serde_json::Value;
 
+use crate::backend::{LookupError, Subscription};
 use crate::body::{empty, event_id_response, ResponseBody};
 use crate::call;
 use crate::error::{ApiError, RouteName};
@@ -17,7 +18,6 @@ use crate::request_body::{
 };
 use crate::sse::{event_stream, CallStream};
 use crate::state::Inner;
-use crate::store::{LookupError, Subscription};
 
 pub(crate) async fn start<B>(
     inner: &Arc<Inner>,

@@ -12,6 +12,7 @@ use http::{Response, StatusCode};
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
+use crate::backend::Outcome;
 use crate::body::event_id_response;
 use crate::body::{full, ResponseBody};
 use crate::call::{admit, launch, prepare, Delivery};
@@ -21,7 +22,6 @@ use crate::queue::{estimation, process_completed, session_not_found, JoinError};
 use crate::request_body::{parse_strict, read_body, BodyProblem, UniqueObject};
 use crate::sse::event_stream;
 use crate::state::Inner;
-use crate::store::Outcome;
 
 const MAX_SESSION_HASH: usize = 256;
 

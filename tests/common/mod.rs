@@ -69,9 +69,13 @@ impl TestServer {
             .expect("bind loopback");
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(gradio_compat::serve(listener, service, async move {
-            let _ = stopped.await;
-        }));
+        tokio::spawn(gradio_compat::server::serve(
+            listener,
+            service,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         Self {
             addr,
             stop: Some(stop),

@@ -105,7 +105,7 @@ async fn start_at(mount: Mount) -> Harness {
         }
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(gradio_compat::serve(listener, router, async move {
+    tokio::spawn(gradio_compat::server::serve(listener, router, async move {
         let _ = stopped.await;
     }));
     Harness {

@@ -9,8 +9,8 @@ use dashmap::mapref::entry::Entry as MapEntry;
 use dashmap::DashMap;
 use tokio::sync::oneshot;
 
+use crate::backend::{BeginError, EventStore, LookupError, Outcome, Subscription};
 use crate::event_id::{BuildIdHasher, EventId};
-use crate::store::{BeginError, EventStore, LookupError, Outcome, Subscription};
 
 /// Limits of a [`MemoryStore`].
 #[derive(Clone, Debug)]

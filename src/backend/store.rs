@@ -1,7 +1,7 @@
 //! The event store: where calls wait and results sit until they are polled.
 //!
 //! [`EventStore`] is the seam for a shared store (several replicas behind one URL); the
-//! default is [`MemoryStore`](crate::MemoryStore).
+//! default is [`MemoryStore`](crate::backend::MemoryStore).
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -61,6 +61,23 @@ pub enum LookupError {
         actual: String,
     },
 }
+
+impl fmt::Display for LookupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LookupError::NotFound => {
+                f.write_str("no such event: it never existed, was already delivered, or expired")
+            }
+            LookupError::WrongEndpoint { actual } => {
+                write!(f, "the event belongs to another endpoint, /{actual}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LookupError {}
+
+impl std::error::Error for BeginError {}
 
 /// What a poll gets: the outcome now, or a channel that yields it when the call ends.
 #[derive(Debug)]
