@@ -105,7 +105,8 @@ impl Builder {
         self
     }
 
-    /// Calls that may be unfinished at once (default 10,000); past this, calls get 503.
+    /// Calls that may be unfinished at once, over `/call` and the queue together (default
+    /// 10,000); past this, calls get 503.
     pub fn max_unfinished(mut self, calls: usize) -> Self {
         self.config.max_unfinished = calls;
         self
@@ -228,8 +229,10 @@ impl Builder {
     }
 
     /// Uses another event store (for example one shared by several replicas) instead of the
-    /// in-memory default. The store then enforces its own limits, and the capacity, TTL and
-    /// unfinished settings here no longer apply.
+    /// in-memory default. The store then keeps results under its own capacity and TTL (the
+    /// `result_capacity` and `result_ttl` settings here no longer apply). `max_unfinished`
+    /// still does: the service counts unfinished calls of `/call` and the queue together,
+    /// and the store may refuse calls past a limit of its own as well.
     pub fn store(mut self, store: Arc<dyn EventStore>) -> Self {
         self.store = Some(store);
         self
@@ -457,7 +460,6 @@ impl Builder {
 
         let sessions = Arc::new(Sessions::new(QueueLimits {
             max_sessions: config.max_sessions,
-            max_jobs: config.max_unfinished,
             max_jobs_per_session: config.max_session_jobs,
             idle_ttl: config.result_ttl,
         }));

@@ -52,12 +52,19 @@ pub(crate) struct Running {
 }
 
 impl Running {
-    pub(crate) fn start(&self, id: EventId) -> CancelToken {
+    /// Registers a running call, unless `limit` calls already run (or wait for a slot).
+    pub(crate) fn try_start(&self, id: EventId, limit: usize) -> Option<CancelToken> {
+        self.count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()?;
         let token = CancelToken::default();
-        if self.calls.insert(id, token.clone()).is_none() {
-            self.count.fetch_add(1, Ordering::AcqRel);
+        if self.calls.insert(id, token.clone()).is_some() {
+            // The same id twice (122 random bits: never in practice): counted once.
+            self.count.fetch_sub(1, Ordering::AcqRel);
         }
-        token
+        Some(token)
     }
 
     pub(crate) fn end(&self, id: EventId) {
@@ -114,8 +121,12 @@ mod tests {
     async fn idle_by_wakes_on_the_last_end_or_the_deadline() {
         let running = Arc::new(Running::default());
         let (a, b) = (EventId::new_random(), EventId::new_random());
-        running.start(a);
-        running.start(b);
+        running.try_start(a, 10).unwrap();
+        running.try_start(b, 10).unwrap();
+        assert!(
+            running.try_start(EventId::new_random(), 2).is_none(),
+            "the limit holds"
+        );
         let start = tokio::time::Instant::now();
         // Nothing ends: the deadline answers, after exactly the bound (paused time).
         assert!(!running.idle_by(start + Duration::from_secs(5)).await);

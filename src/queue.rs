@@ -9,7 +9,6 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -173,7 +172,6 @@ pub(crate) fn process_completed(
 #[derive(Debug)]
 pub(crate) enum JoinError {
     TooManySessions(usize),
-    TooManyJobs(usize),
     SessionBusy(usize),
 }
 
@@ -183,10 +181,6 @@ impl std::fmt::Display for JoinError {
             JoinError::TooManySessions(n) => write!(
                 f,
                 "the server already has {n} open queue sessions, its limit; retry later"
-            ),
-            JoinError::TooManyJobs(n) => write!(
-                f,
-                "the server already has {n} unfinished queue jobs, its limit; retry later"
             ),
             JoinError::SessionBusy(n) => write!(
                 f,
@@ -230,7 +224,6 @@ impl Session {
 #[derive(Clone, Debug)]
 pub(crate) struct QueueLimits {
     pub(crate) max_sessions: usize,
-    pub(crate) max_jobs: usize,
     pub(crate) max_jobs_per_session: usize,
     pub(crate) idle_ttl: Duration,
 }
@@ -238,7 +231,6 @@ pub(crate) struct QueueLimits {
 /// All sessions.
 pub(crate) struct Sessions {
     map: DashMap<Box<str>, Arc<Session>>,
-    jobs: AtomicUsize,
     limits: QueueLimits,
 }
 
@@ -246,28 +238,14 @@ impl Sessions {
     pub(crate) fn new(limits: QueueLimits) -> Self {
         Self {
             map: DashMap::new(),
-            jobs: AtomicUsize::new(0),
             limits,
         }
     }
 
     /// Registers a new job of session `hash`, creating the session if needed, and queues
-    /// its first messages.
+    /// its first messages. (The unfinished-call limit is counted by the caller, once for
+    /// `/call` and the queue together.)
     pub(crate) fn join(&self, hash: &str, first: &[Bytes]) -> Result<(), JoinError> {
-        let max_jobs = self.limits.max_jobs;
-        self.jobs
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max_jobs).then_some(n + 1)
-            })
-            .map_err(|_| JoinError::TooManyJobs(max_jobs))?;
-        let result = self.join_session(hash, first);
-        if result.is_err() {
-            self.jobs.fetch_sub(1, Ordering::AcqRel);
-        }
-        result
-    }
-
-    fn join_session(&self, hash: &str, first: &[Bytes]) -> Result<(), JoinError> {
         // Checked before the entry is taken: `len` locks every shard. Concurrent joins may
         // overshoot the limit by a few sessions.
         if !self.map.contains_key(hash) && self.map.len() >= self.limits.max_sessions {
@@ -306,7 +284,6 @@ impl Sessions {
 
     /// Queues the final message of a job and counts it done.
     pub(crate) fn complete(&self, hash: &str, message: Bytes) {
-        self.jobs.fetch_sub(1, Ordering::AcqRel);
         let Some(session) = self.map.get(hash).map(|s| s.clone()) else {
             return;
         };

@@ -753,3 +753,59 @@ async fn unfinished_limit_is_exact() {
         .contains("500 unfinished calls"));
     probe.gate.add_permits(500);
 }
+
+/// `/call` and the queue share one count of unfinished calls: half the limit on each route
+/// fills it, and the next call on either route gets 503. Finished calls give their place back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfinished_limit_counts_call_and_queue_together() {
+    let probe = Probe::new();
+    let svc = GradioCompat::builder(registry(probe.clone()))
+        .max_unfinished(10)
+        .build()
+        .unwrap();
+    let config = call_in_process(&svc, request(Method::GET, "/config", &[], Bytes::new()))
+        .await
+        .json();
+    let wait_index = config["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|d| d["api_name"] == "wait")
+        .unwrap();
+    let join = |hash: String| {
+        post(
+            "/gradio_api/queue/join",
+            json!({"data": [], "fn_index": wait_index, "session_hash": hash}).to_string(),
+        )
+    };
+    for i in 0..5 {
+        let r = call_in_process(&svc, post("/gradio_api/call/wait", r#"{"data": []}"#)).await;
+        assert_eq!(r.status, StatusCode::OK, "call {i}");
+        let r = call_in_process(&svc, join(format!("s{i}"))).await;
+        assert_eq!(r.status, StatusCode::OK, "join {i}");
+    }
+    let refused = call_in_process(&svc, post("/gradio_api/call/wait", r#"{"data": []}"#)).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("10 unfinished calls"));
+    let refused = call_in_process(&svc, join("s-extra".into())).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    // One call finishes: one place is free again, on either route.
+    probe.release();
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    loop {
+        let r = call_in_process(&svc, join("s-after".into())).await;
+        if r.status == StatusCode::OK {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the place never came back"
+        );
+        tokio::task::yield_now().await;
+    }
+    probe.gate.add_permits(100);
+}

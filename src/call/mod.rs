@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::auth::{bearer_token, AuthRequest, AuthTarget};
 use crate::backend::BeginError;
+use crate::cancel::CancelToken;
 use crate::concurrency::Ticket;
 use crate::context::{CallContext, ContextInner};
 use crate::error::{ApiError, ArgProblem};
@@ -81,8 +82,9 @@ pub(crate) async fn prepare(
 pub(crate) fn admit(
     inner: &Inner,
     endpoint: &CompiledEndpoint,
+    id: EventId,
     route: &(dyn std::fmt::Display + Sync),
-) -> Result<Option<Ticket>, ApiError> {
+) -> Result<Admitted, ApiError> {
     let unavailable = |message: String| {
         let mut err = ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -96,14 +98,40 @@ pub(crate) fn admit(
             "the server is shutting down; retry shortly".to_owned(),
         ));
     }
-    match &endpoint.limiter {
-        None => Ok(None),
-        Some(limiter) => limiter.admit().map(Some).map_err(|waiting| {
-            unavailable(format!(
-                "the queue of /{} is full: {waiting} calls already wait, its limit; retry later",
-                endpoint.sig.name
-            ))
-        }),
+    // One count of unfinished calls for `/call` and the queue together.
+    let limit = inner.config.max_unfinished;
+    let cancel = inner.running.try_start(id, limit).ok_or_else(|| {
+        unavailable(format!(
+            "the server already has {limit} unfinished calls, its limit; retry later"
+        ))
+    })?;
+    let ticket = match &endpoint.limiter {
+        None => None,
+        Some(limiter) => match limiter.admit() {
+            Ok(ticket) => Some(ticket),
+            Err(waiting) => {
+                inner.running.end(id);
+                return Err(unavailable(format!(
+                    "the queue of /{} is full: {waiting} calls already wait, its limit; retry later",
+                    endpoint.sig.name
+                )));
+            }
+        },
+    };
+    Ok(Admitted { ticket, cancel })
+}
+
+/// A call that took its place among the unfinished calls (and in its endpoint's line). If a
+/// later step refuses it, `inner.running.end(id)` gives the place back.
+pub(crate) struct Admitted {
+    ticket: Option<Ticket>,
+    cancel: CancelToken,
+}
+
+impl Admitted {
+    /// Its place in the endpoint's line: rank and line length (`(0, 1)` without a limit).
+    pub(crate) fn place(&self) -> (usize, usize) {
+        self.ticket.as_ref().map(|t| t.place()).unwrap_or((0, 1))
     }
 }
 
@@ -115,8 +143,9 @@ pub(crate) fn launch(
     parts: Parts,
     prepared: Prepared,
     delivery: Delivery,
-    ticket: Option<Ticket>,
+    admitted: Admitted,
 ) {
+    let Admitted { ticket, cancel } = admitted;
     let file_root = endpoint.has_file_output.then(|| {
         request_root(
             &parts.headers,
@@ -124,7 +153,6 @@ pub(crate) fn launch(
             &inner.config.root_path,
         )
     });
-    let cancel = inner.running.start(id);
     let updates = match &delivery {
         Delivery::Queue(hash) => Some((inner.sessions.clone(), hash.clone())),
         Delivery::Call => {
@@ -168,19 +196,27 @@ pub(crate) async fn start(
     route: &(dyn std::fmt::Display + Sync),
 ) -> Result<EventId, ApiError> {
     let prepared = prepare(inner, endpoint, &parts, data).await?;
-    let ticket = admit(inner, endpoint, route)?;
     let id = EventId::new_random();
-    inner
-        .store
-        .begin(id, &endpoint.sig.name)
-        .map_err(|e| match e {
+    let admitted = admit(inner, endpoint, id, route)?;
+    inner.store.begin(id, &endpoint.sig.name).map_err(|e| {
+        inner.running.end(id);
+        match e {
             BeginError::Full { .. } => {
                 let mut err =
                     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{route}: {e}"));
                 err.retry_after = Some(1);
                 err
             }
-        })?;
-    launch(inner, endpoint, id, parts, prepared, Delivery::Call, ticket);
+        }
+    })?;
+    launch(
+        inner,
+        endpoint,
+        id,
+        parts,
+        prepared,
+        Delivery::Call,
+        admitted,
+    );
     Ok(id)
 }

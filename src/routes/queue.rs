@@ -111,12 +111,15 @@ where
     };
     match prepared {
         Ok((endpoint, prepared)) => {
-            let ticket = admit(inner, endpoint, &route)?;
-            let (rank, size) = ticket.as_ref().map(|t| t.place()).unwrap_or((0, 1));
+            let admitted = admit(inner, endpoint, id, &route)?;
+            let (rank, size) = admitted.place();
             inner
                 .sessions
                 .join(&hash, &[estimation(id, rank, size)])
-                .map_err(|e| join_refused(&route, e))?;
+                .map_err(|e| {
+                    inner.running.end(id);
+                    join_refused(&route, e)
+                })?;
             launch(
                 inner,
                 endpoint,
@@ -124,7 +127,7 @@ where
                 parts,
                 prepared,
                 Delivery::Queue(hash.into()),
-                ticket,
+                admitted,
             );
         }
         Err(message) => {
