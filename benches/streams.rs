@@ -246,7 +246,8 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
-fn run_load(streams: usize, items: usize) {
+/// Starts a server process; returns it, its pid and its port.
+fn start_server() -> (std::process::Child, u32, u16) {
     let mut server = std::process::Command::new(std::env::current_exe().expect("exe"))
         .env("GC_STREAMS_SERVER", "1")
         .stdin(std::process::Stdio::piped())
@@ -261,12 +262,42 @@ fn run_load(streams: usize, items: usize) {
     )
     .expect("port");
     let port: u16 = port_line.trim().parse().expect("a port number");
+    (server, pid, port)
+}
 
+/// The baseline: the same number of idle keep-alive connections to a fresh server process,
+/// each after one small request. Returns the server's RSS growth per connection, in KiB.
+async fn idle_connection_kib(connections: usize) -> f64 {
+    let (mut server, pid, port) = start_server();
+    call(port, "subscribers", r#"{"data": []}"#).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = rss_kib(pid);
+    let mut kept = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let mut sender = connect(port).await;
+        let reply = sender
+            .send_request(request(Method::GET, "/gradio_api/nothing", ""))
+            .await
+            .expect("request");
+        reply.into_body().collect().await.expect("body");
+        kept.push(sender);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_kib(pid);
+    drop(kept);
+    drop(server.stdin.take());
+    let _ = server.wait();
+    after.saturating_sub(before) as f64 / connections as f64
+}
+
+fn run_load(streams: usize, items: usize) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .expect("runtime");
+    let idle_kib = runtime.block_on(idle_connection_kib(streams));
+    let (mut server, pid, port) = start_server();
     runtime.block_on(async move {
         // Warm up, then the baseline memory.
         assert_eq!(completed(&call(port, "subscribers", r#"{"data": []}"#).await), 0);
@@ -318,7 +349,8 @@ fn run_load(streams: usize, items: usize) {
         );
         println!("opened in {open_secs:.1} s; server RSS {before} KiB -> {after} KiB");
         println!(
-            "memory per open stream: {per_stream:.2} KiB (goal <= 8 KiB){}",
+            "memory per open stream: {per_stream:.2} KiB (goal <= 8 KiB){}; an idle keep-alive \
+             connection alone: {idle_kib:.2} KiB",
             if per_stream <= 8.0 { "" } else { "  MISSED" }
         );
         println!(
