@@ -23,6 +23,7 @@ use bytes::Bytes;
 use gradio_compat::{CallContext, GradioCompat, NoArgs, Registry};
 use http::{Method, Request};
 use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -148,8 +149,9 @@ fn request(method: Method, path: &str, body: &'static str) -> Request<Full<Bytes
         .expect("request")
 }
 
-/// One call+poll on its own connection; the poll's whole body.
-async fn call(port: u16, api: &str, body: &'static str) -> String {
+/// Starts a call of `api` on a fresh connection and opens its poll: the poll's response,
+/// whose body is left to the caller.
+async fn call_and_open(port: u16, api: &str, body: &'static str) -> hyper::Response<Incoming> {
     let mut sender = connect(port).await;
     let reply = sender
         .send_request(request(
@@ -170,6 +172,14 @@ async fn call(port: u16, api: &str, body: &'static str) -> String {
         ))
         .await
         .expect("poll");
+    // The connection task keeps running while the body is read.
+    drop(sender);
+    poll
+}
+
+/// One call+poll; the poll's whole body.
+async fn call(port: u16, api: &str, body: &'static str) -> String {
+    let poll = call_and_open(port, api, body).await;
     let bytes = poll.into_body().collect().await.expect("body").to_bytes();
     String::from_utf8_lossy(&bytes).into_owned()
 }
@@ -191,26 +201,7 @@ async fn open_stream(
     opened: Arc<AtomicUsize>,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) -> Vec<u64> {
-    let mut sender = connect(port).await;
-    let reply = sender
-        .send_request(request(
-            Method::POST,
-            "/gradio_api/call/ticks",
-            r#"{"data": []}"#,
-        ))
-        .await
-        .expect("call");
-    let bytes = reply.into_body().collect().await.expect("body").to_bytes();
-    let id = String::from_utf8_lossy(&bytes[13..45]).into_owned();
-    sender.ready().await.expect("the connection is ready again");
-    let poll = sender
-        .send_request(request(
-            Method::GET,
-            &format!("/gradio_api/call/ticks/{id}"),
-            "",
-        ))
-        .await
-        .expect("poll");
+    let poll = call_and_open(port, "ticks", r#"{"data": []}"#).await;
     opened.fetch_add(1, Ordering::SeqCst);
     drop(permit);
     let mut body = poll.into_body();
