@@ -93,8 +93,12 @@ pub(crate) enum JobEnd<'a> {
 /// the job: `info` when it completed or was cancelled, `warn` with the (scrubbed) message when
 /// it failed, `error` when the handler panicked.
 pub(crate) fn job_done(end: JobEnd<'_>, started: Instant, secrets: &[&str]) {
-    // Field values are computed only when their event is enabled.
     let span = Span::current();
+    // Nothing would be logged at any level: no clock read.
+    if span.is_disabled() && !tracing::enabled!(tracing::Level::ERROR) {
+        return;
+    }
+    let duration_ms = millis(started);
     if !span.is_disabled() {
         let outcome = match end {
             JobEnd::Complete => "complete",
@@ -103,28 +107,20 @@ pub(crate) fn job_done(end: JobEnd<'_>, started: Instant, secrets: &[&str]) {
             JobEnd::Cancelled => "cancelled",
         };
         span.record("outcome", outcome);
-        span.record("duration_ms", millis(started));
+        span.record("duration_ms", duration_ms);
     }
     match end {
-        JobEnd::Complete => tracing::info!(
-            outcome = "complete",
-            duration_ms = millis(started),
-            "call finished"
-        ),
-        JobEnd::Cancelled => tracing::info!(
-            outcome = "cancelled",
-            duration_ms = millis(started),
-            "call finished"
-        ),
+        JobEnd::Complete => tracing::info!(outcome = "complete", duration_ms, "call finished"),
+        JobEnd::Cancelled => tracing::info!(outcome = "cancelled", duration_ms, "call finished"),
         JobEnd::Failed(message) => tracing::warn!(
             outcome = "error",
-            duration_ms = millis(started),
+            duration_ms,
             error = %scrub(message, secrets),
             "call failed"
         ),
         JobEnd::Panicked(message) => tracing::error!(
             outcome = "panic",
-            duration_ms = millis(started),
+            duration_ms,
             panic = %scrub(message, secrets),
             "call panicked"
         ),
