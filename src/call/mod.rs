@@ -2,6 +2,7 @@
 //! into its endpoint's line, and spawn it (`launch`); `run` runs it and delivers its outcome.
 //! The route modules only translate HTTP to and from these steps.
 
+mod deliver;
 mod run;
 
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use crate::registry::BoundCall;
 use crate::root_url::request_root;
 use crate::state::{CompiledEndpoint, Inner};
 
-pub(crate) use run::Delivery;
+pub(crate) use deliver::Delivery;
 use run::{spawn_job, Job};
 
 /// A call whose arguments were bound and authorized: everything but the job itself.

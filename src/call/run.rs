@@ -12,23 +12,15 @@ use futures_util::{FutureExt, StreamExt};
 use tracing::Instrument;
 
 use crate::backend::Outcome;
+use crate::call::deliver::Delivery;
 use crate::call_log::{job_done, job_span, JobEnd};
 use crate::cancel::CancelToken;
 use crate::concurrency::Ticket;
 use crate::context::CallContext;
 use crate::event_id::EventId;
 use crate::files::outputs::complete_files;
-use crate::queue::{estimation, process_completed, process_generating, process_starts};
 use crate::registry::{BoundCall, Run};
 use crate::state::Inner;
-
-/// Where a job's outcome goes.
-pub(crate) enum Delivery {
-    /// The event store, polled on `GET {prefix}/call/{api}/{event_id}`.
-    Call,
-    /// A queue session's data stream.
-    Queue(Box<str>),
-}
 
 /// One call, ready to run.
 pub(crate) struct Job {
@@ -70,11 +62,7 @@ fn too_large(len: usize, limit: usize) -> String {
 
 /// Spawns the job on the current tokio runtime, inside its log span.
 pub(crate) fn spawn_job(inner: Arc<Inner>, job: Job) {
-    let span = job_span(
-        job.id,
-        job.ctx.endpoint(),
-        matches!(job.delivery, Delivery::Queue(_)),
-    );
+    let span = job_span(job.id, job.ctx.endpoint(), job.delivery.is_queue());
     if span.is_disabled() {
         tokio::spawn(run_job(inner, job));
     } else {
@@ -92,20 +80,11 @@ async fn run_job(inner: Arc<Inner>, job: Job) {
         file_root,
         ticket,
     } = job;
-    let queue_hash = match &delivery {
-        Delivery::Queue(hash) => Some(hash.clone()),
-        Delivery::Call => None,
-    };
-
     // Wait for a slot, telling queue callers where they are in line.
     let _permit = match ticket {
         None => None,
         Some(ticket) => {
-            let on_move = |(rank, size): (usize, usize)| {
-                if let Some(hash) = &queue_hash {
-                    inner.sessions.push(hash, estimation(id, rank, size), true);
-                }
-            };
+            let on_move = |(rank, size): (usize, usize)| delivery.place(&inner, id, rank, size);
             tokio::select! {
                 permit = ticket.acquire(on_move) => Some(permit),
                 () = cancel.cancelled() => None,
@@ -118,22 +97,12 @@ async fn run_job(inner: Arc<Inner>, job: Job) {
     let ended = if cancel.is_cancelled() {
         Ended::Cancelled
     } else {
-        if let Some(hash) = &queue_hash {
-            inner.sessions.push(hash, process_starts(id), false);
-        }
+        delivery.starts(&inner, id);
         match std::panic::catch_unwind(AssertUnwindSafe(move || call(ctx))) {
             Err(payload) => Ended::Panicked(payload),
             Ok(Run::Once(fut)) => run_once(&inner, fut, &cancel).await,
             Ok(Run::Stream(items)) => {
-                run_stream(
-                    &inner,
-                    id,
-                    items,
-                    &cancel,
-                    &queue_hash,
-                    file_root.as_deref(),
-                )
-                .await
+                run_stream(&inner, id, items, &cancel, &delivery, file_root.as_deref()).await
             }
         }
     };
@@ -175,18 +144,7 @@ async fn run_job(inner: Arc<Inner>, job: Job) {
         job_done(JobEnd::Complete, started, &secrets);
     }
     inner.running.end(id);
-    match delivery {
-        Delivery::Call => {
-            inner.live.finish(id);
-            inner.store.finish(id, outcome);
-        }
-        Delivery::Queue(hash) => {
-            let elapsed = started.elapsed().as_secs_f64();
-            inner
-                .sessions
-                .complete(&hash, process_completed(id, &outcome, cancelled, elapsed));
-        }
-    }
+    delivery.complete(&inner, id, outcome, cancelled, started);
 }
 
 async fn run_once(inner: &Inner, fut: crate::registry::CallFuture, cancel: &CancelToken) -> Ended {
@@ -211,7 +169,7 @@ async fn run_stream(
     id: EventId,
     mut items: crate::registry::ItemStream,
     cancel: &CancelToken,
-    queue_hash: &Option<Box<str>>,
+    delivery: &Delivery,
     file_root: Option<&str>,
 ) -> Ended {
     let mut last: Option<Bytes> = None;
@@ -238,14 +196,7 @@ async fn run_stream(
             },
             None => data,
         };
-        match queue_hash {
-            Some(hash) => {
-                inner
-                    .sessions
-                    .push(hash, process_generating(id, &data, last.is_none()), false)
-            }
-            None => inner.live.push(id, &data),
-        }
+        delivery.partial(inner, id, &data, last.is_none());
         last = Some(data);
     }
 }
