@@ -2,13 +2,14 @@
 //! route, or a queue session's stream. The runner says what happened; this module decides
 //! where it goes, in one place.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 
 use crate::backend::Outcome;
 use crate::event_id::EventId;
-use crate::queue::{estimation, process_completed, process_generating, process_starts};
+use crate::queue::{estimation, process_completed, process_generating, process_starts, Sessions};
 use crate::state::Inner;
 
 /// Where a job's outcome goes.
@@ -21,6 +22,26 @@ pub(crate) enum Delivery {
 }
 
 impl Delivery {
+    /// Prepares delivery before the job starts: a streaming `/call` job gets its live
+    /// buffer. Returns where the handler's progress and log messages go (the queue session;
+    /// the `/call` route drops them, as Gradio does).
+    pub(crate) fn open(
+        &self,
+        inner: &Inner,
+        id: EventId,
+        streaming: bool,
+    ) -> Option<(Arc<Sessions>, Box<str>)> {
+        match self {
+            Delivery::Queue(hash) => Some((inner.sessions.clone(), hash.clone())),
+            Delivery::Call => {
+                if streaming {
+                    inner.live.open(id);
+                }
+                None
+            }
+        }
+    }
+
     /// Whether the job came through the queue.
     pub(crate) fn is_queue(&self) -> bool {
         matches!(self, Delivery::Queue(_))

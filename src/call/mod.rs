@@ -154,15 +154,7 @@ pub(crate) fn launch(
             &inner.config.root_path,
         )
     });
-    let updates = match &delivery {
-        Delivery::Queue(hash) => Some((inner.sessions.clone(), hash.clone())),
-        Delivery::Call => {
-            if endpoint.streaming {
-                inner.live.open(id);
-            }
-            None
-        }
-    };
+    let updates = delivery.open(inner, id, endpoint.streaming);
     let ctx = CallContext::new(ContextInner {
         endpoint: endpoint.sig.name.clone(),
         event_id: id,
