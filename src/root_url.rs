@@ -37,10 +37,19 @@ pub(crate) fn request_root(
         .or_else(|| first("host"))
         .filter(|h| is_plain_host(h))
         .unwrap_or("localhost");
-    let mount = first("x-forwarded-prefix")
-        .and_then(mount_path)
-        .unwrap_or(root_path);
+    let mount = forwarded_prefix(headers).unwrap_or(root_path);
     format!("{scheme}://{host}{mount}")
+}
+
+/// The request's `X-Forwarded-Prefix`, when it is a plain path (see [`mount_path`]).
+pub(crate) fn forwarded_prefix(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("x-forwarded-prefix")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .and_then(mount_path)
 }
 
 /// A mount path in its canonical form (`""` for the root, else `/a/b` without a trailing

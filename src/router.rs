@@ -10,7 +10,7 @@ use crate::body::ResponseBody;
 use crate::call_log::record_route;
 use crate::error::ApiError;
 use crate::files::serving;
-use crate::root_url::request_root;
+use crate::root_url::{forwarded_prefix, request_root};
 use crate::route_path::Route;
 use crate::routes::{call, cancel, documents, queue, upload};
 use crate::state::Inner;
@@ -39,7 +39,17 @@ where
             &inner.config.root_path,
         )
     };
-    let route = inner.route_of(path, &method);
+    let mut route = inner.route_of(path, &method);
+    if route == Route::Unknown {
+        // A proxy that sets `X-Forwarded-Prefix` but forwards the full path.
+        if let Some(rest) = forwarded_prefix(request.headers())
+            .filter(|p| !p.is_empty())
+            .and_then(|p| path.strip_prefix(p))
+            .filter(|rest| rest.starts_with('/'))
+        {
+            route = inner.route_of(rest, &method);
+        }
+    }
     if !span.is_disabled() {
         record_route(
             span,

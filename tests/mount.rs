@@ -153,10 +153,12 @@ async fn at_the_root_one_fallback_service_call() {
     check_urls(&server, "/app", &format!("http://{}/app", server.addr)).await;
 }
 
-/// Forwards `/proxied/...` to `backend` with the prefix stripped, as nginx or Traefik do,
-/// setting `X-Forwarded-Host` and `X-Forwarded-Prefix`.
-async fn strip_prefix_proxy(
+/// Forwards `/proxied/...` to `backend`, setting `X-Forwarded-Host` and `X-Forwarded-Prefix`:
+/// with the prefix stripped from the path, as nginx or Traefik do, or (`strip: false`) with
+/// the full path.
+async fn prefix_proxy(
     backend: std::net::SocketAddr,
+    strip: bool,
     request: http::Request<axum::body::Body>,
 ) -> http::Response<axum::body::Body> {
     let (mut parts, body) = request.into_parts();
@@ -176,7 +178,9 @@ async fn strip_prefix_proxy(
     } else {
         format!("/{rest}")
     };
-    parts.uri = rest.parse().unwrap();
+    if strip {
+        parts.uri = rest.parse().unwrap();
+    }
     let host = parts.headers[http::header::HOST].clone();
     parts.headers.insert("x-forwarded-host", host);
     parts
@@ -195,7 +199,7 @@ async fn strip_prefix_proxy(
     response.map(axum::body::Body::new)
 }
 
-/// Behind a reverse proxy that strips its prefix: the service learns the mount path from
+/// Behind a reverse proxy that strips its prefix (or not): the service learns the mount path from
 /// `X-Forwarded-Prefix`, which wins over the `root_path` setting for that request.
 #[tokio::test]
 async fn behind_a_prefix_stripping_proxy() {
@@ -208,13 +212,24 @@ async fn behind_a_prefix_stripping_proxy() {
     .await;
     let backend_addr = backend.addr;
     let proxy = TestServer::start(
-        Router::new().fallback(move |request| strip_prefix_proxy(backend_addr, request)),
+        Router::new().fallback(move |request| prefix_proxy(backend_addr, true, request)),
     )
     .await;
     check_urls(
         &proxy,
         "/proxied",
         &format!("http://{}/proxied", proxy.addr),
+    )
+    .await;
+    // A proxy that sets the header but forwards the full path works too.
+    let unstripped = TestServer::start(
+        Router::new().fallback(move |request| prefix_proxy(backend_addr, false, request)),
+    )
+    .await;
+    check_urls(
+        &unstripped,
+        "/proxied",
+        &format!("http://{}/proxied", unstripped.addr),
     )
     .await;
     // Straight to the backend, without the header, the setting applies.
