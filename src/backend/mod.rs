@@ -17,6 +17,8 @@
 
 mod memory;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use crate::event_id::{EventId, EventIdHex, ParseEventIdError};
 pub use memory::{MemoryStore, StoreLimits};
