@@ -5,25 +5,15 @@ mod common;
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use common::fixtures::{registry, Probe};
-use common::request;
+use common::post_json_request as post;
 use gradio_compat::backend::{MemoryStore, StoreLimits};
 use gradio_compat::GradioCompat;
-use http::{Method, StatusCode};
+use http::StatusCode;
 
 /// Growth of resident memory allowed for the flood: the 10,000 kept results take about 3 MB,
 /// allocator slack a few more; 200,000 kept results would take 58 MB.
 const MEMORY_BOUND_KIB: u64 = 32 * 1024;
-
-fn post(path: &str, body: impl Into<Bytes>) -> http::Request<http_body_util::Full<Bytes>> {
-    request(
-        Method::POST,
-        path,
-        &[("content-type", "application/json")],
-        body.into(),
-    )
-}
 
 /// Resident memory of this process, from /proc (Linux), in KiB.
 fn rss_kib() -> u64 {

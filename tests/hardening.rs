@@ -9,20 +9,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::fixtures::{registry, Probe};
+use common::post_json_request as post;
 use common::{call_in_process, parse_frames, request, TestServer};
 use gradio_compat::{CallContext, EventId, GradioCompat, NoArgs, Registry};
 use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
-
-fn post(path: &str, body: impl Into<Bytes>) -> http::Request<http_body_util::Full<Bytes>> {
-    request(
-        Method::POST,
-        path,
-        &[("content-type", "application/json")],
-        body.into(),
-    )
-}
 
 #[tokio::test]
 async fn body_limit_is_exact() {

@@ -202,6 +202,16 @@ pub fn request(
     builder.body(Full::new(body)).unwrap()
 }
 
+/// A `POST` of a JSON body.
+pub fn post_json_request(path: &str, body: impl Into<Bytes>) -> Request<Full<Bytes>> {
+    request(
+        Method::POST,
+        path,
+        &[("content-type", "application/json")],
+        body.into(),
+    )
+}
+
 /// Calls the service in process, without a socket, and reads the whole body.
 pub async fn call_in_process(svc: &GradioCompat, req: Request<Full<Bytes>>) -> Reply {
     let response: Response<ResponseBody> = svc.handle(req).await;
