@@ -47,6 +47,30 @@ impl Route<'_> {
         }
     }
 
+    /// Whether the route is read (`GET`/`HEAD`) rather than posted to (`POST`).
+    pub(crate) fn reads(&self) -> bool {
+        matches!(
+            self,
+            Route::Config | Route::Info | Route::File(_) | Route::QueueData | Route::Poll { .. }
+        )
+    }
+
+    /// The route as error messages show it, e.g. `/gradio_api/call/add/{event_id}`.
+    pub(crate) fn shown(&self, prefix: &str) -> String {
+        match self {
+            Route::Config => "/config".to_owned(),
+            Route::Info => format!("{prefix}/info"),
+            Route::File(_) => format!("{prefix}/file="),
+            Route::QueueJoin => format!("{prefix}/queue/join"),
+            Route::QueueData => format!("{prefix}/queue/data"),
+            Route::Cancel(name) => format!("{prefix}/{name}"),
+            Route::Upload => format!("{prefix}/upload"),
+            Route::Call { api, .. } => format!("{prefix}/call/{api}"),
+            Route::Poll { api, .. } => format!("{prefix}/call/{api}/{{event_id}}"),
+            Route::Unknown => "(no route)".to_owned(),
+        }
+    }
+
     /// The endpoint name in the path, for the call and poll routes.
     pub(crate) fn api(&self) -> Option<&str> {
         match self {
@@ -142,5 +166,20 @@ mod tests {
         assert_eq!(parse("/gradio_apix/info", p, &get), Route::Unknown);
         assert_eq!(parse("/gradio_api/a/b/c/d/e/f", p, &get), Route::Unknown);
         assert_eq!(parse("/info", "", &get), Route::Info);
+    }
+
+    #[test]
+    fn methods_and_names() {
+        let p = "/gradio_api";
+        let poll = parse("/gradio_api/call/add/abc", p, &Method::GET);
+        assert!(poll.reads());
+        assert_eq!(poll.shown(p), "/gradio_api/call/add/{event_id}");
+        let call = parse("/gradio_api/call/add", p, &Method::GET);
+        assert!(!call.reads());
+        assert_eq!(call.shown(p), "/gradio_api/call/add");
+        assert!(!Route::Cancel("reset").reads());
+        assert_eq!(Route::Cancel("reset").shown(p), "/gradio_api/reset");
+        assert!(Route::Config.reads());
+        assert_eq!(Route::Config.shown(p), "/config");
     }
 }

@@ -30,8 +30,6 @@ where
     let uri = request.uri().clone();
     let path = uri.path();
     let method = request.method().clone();
-    let readable = method == Method::GET || method == Method::HEAD;
-    let head = method == Method::HEAD;
     let root = || {
         request_root(
             request.headers(),
@@ -57,29 +55,23 @@ where
             route.api().and_then(|a| inner.known(a)),
         );
     }
+    if route == Route::Unknown {
+        return Err(no_route(path, prefix));
+    }
+    let allowed = if route.reads() {
+        method == Method::GET || method == Method::HEAD
+    } else {
+        method == Method::POST
+    };
+    if !allowed {
+        let methods = if route.reads() { "GET, HEAD" } else { "POST" };
+        return Err(ApiError::method_not_allowed(&route.shown(prefix), methods));
+    }
+    let head = method == Method::HEAD;
     match route {
-        Route::Config => {
-            if !readable {
-                return Err(ApiError::method_not_allowed("/config", "GET, HEAD"));
-            }
-            Ok(documents::respond(&inner.app_config, &root()))
-        }
-        Route::File(file_path) => {
-            if !readable {
-                return Err(ApiError::method_not_allowed(
-                    &format!("{prefix}/file="),
-                    "GET, HEAD",
-                ));
-            }
-            serving::serve(&inner.files, file_path, head).await
-        }
+        Route::Config => Ok(documents::respond(&inner.app_config, &root())),
+        Route::File(file_path) => serving::serve(&inner.files, file_path, head).await,
         Route::Info => {
-            if !readable {
-                return Err(ApiError::method_not_allowed(
-                    &format!("{prefix}/info"),
-                    "GET, HEAD",
-                ));
-            }
             let doc = if documents::wants_all(request.uri().query()) {
                 &inner.info_all
             } else {
@@ -88,66 +80,24 @@ where
             Ok(documents::respond(doc, &root()))
         }
         Route::QueueJoin => {
-            if method != Method::POST {
-                return Err(ApiError::method_not_allowed(
-                    &format!("{prefix}/queue/join"),
-                    "POST",
-                ));
-            }
             let (parts, body) = request.into_parts();
             queue::join(inner, parts, body).await
         }
-        Route::QueueData => {
-            if !readable {
-                return Err(ApiError::method_not_allowed(
-                    &format!("{prefix}/queue/data"),
-                    "GET, HEAD",
-                ));
-            }
-            if head {
-                return Ok(crate::sse::event_stream(crate::body::empty()));
-            }
-            queue::data(inner, request.uri().query())
-        }
+        Route::QueueData if head => Ok(crate::sse::event_stream(crate::body::empty())),
+        Route::QueueData => queue::data(inner, request.uri().query()),
         Route::Cancel(name) => {
-            if method != Method::POST {
-                return Err(ApiError::method_not_allowed(
-                    &format!("{prefix}/{name}"),
-                    "POST",
-                ));
-            }
             let (parts, body) = request.into_parts();
             cancel::cancel(inner, parts, body, name).await
         }
         Route::Upload => {
-            if method != Method::POST {
-                return Err(ApiError::method_not_allowed(
-                    &format!("{prefix}/upload"),
-                    "POST",
-                ));
-            }
             let (parts, body) = request.into_parts();
             upload::upload(inner, parts, body).await
         }
         Route::Call { api, form } => {
-            if method != Method::POST {
-                return Err(ApiError::method_not_allowed(
-                    &format!("{prefix}/call/{api}"),
-                    "POST",
-                ));
-            }
             let (parts, body) = request.into_parts();
             call::start(inner, parts, body, api, form).await
         }
-        Route::Poll { api, event_id } => {
-            if !readable {
-                return Err(ApiError::method_not_allowed(
-                    &format!("{prefix}/call/{api}/{{event_id}}"),
-                    "GET, HEAD",
-                ));
-            }
-            call::poll(inner, api, event_id, head)
-        }
+        Route::Poll { api, event_id } => call::poll(inner, api, event_id, head),
         Route::Unknown => Err(no_route(path, prefix)),
     }
 }
