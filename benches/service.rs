@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use criterion::{criterion_group, BenchmarkId, Criterion};
-use gradio_compat::backend::{MemoryStore, StoreLimits};
+use gradio_compat::backend::{BackendLimits, MemoryBackend};
 use gradio_compat::{CallContext, GradioCompat, ParamSpec, Registry};
 use http::{Method, Request};
 use http_body_util::{BodyExt, Full};
@@ -152,14 +152,14 @@ fn report(rt: &tokio::runtime::Runtime) {
         println!("allocations per GET info: {per:.1}");
 
         // Memory per stored, unpolled result.
-        let store = std::sync::Arc::new(MemoryStore::new({
-            let mut l = StoreLimits::default();
+        let store = std::sync::Arc::new(MemoryBackend::new({
+            let mut l = BackendLimits::default();
             l.result_capacity = 200_000;
             l.max_unfinished = 200_000;
             l
         }));
         let svc = GradioCompat::builder(add_registry(Registry::new()))
-            .store(store.clone())
+            .backend(store.clone())
             .build()
             .expect("builds");
         let before = LIVE_BYTES.load(Ordering::Relaxed);

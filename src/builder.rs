@@ -1,4 +1,4 @@
-//! The builder: settings with defaults, an optional authorize hook and store, and the checks
+//! The builder: settings with defaults, an optional authorize hook and backend, and the checks
 //! and precomputation of `build`.
 
 use std::collections::HashMap;
@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::args::{CompiledParam, Signature};
 use crate::auth::{AuthRejection, AuthRequest, AuthorizeFn};
-use crate::backend::EventStore;
-use crate::backend::{MemoryStore, StoreLimits};
+use crate::backend::{Backend, BackendLimits, MemoryBackend};
 use crate::cancel::Running;
 use crate::concurrency::Limiter;
 use crate::config::Config;
@@ -19,18 +18,19 @@ use crate::documents::{app_config, info};
 use crate::error::BuildError;
 use crate::files::{delete_files, FileStore};
 use crate::housekeeping::periodically;
-use crate::live::LiveUpdates;
-use crate::queue::{QueueLimits, Sessions};
 use crate::registry::{Registry, Visibility};
 use crate::state::{CompiledEndpoint, Inner};
 
-/// Builds a [`GradioCompat`](crate::GradioCompat): settings with defaults, an optional authorize hook and store.
+/// Builds a [`GradioCompat`](crate::GradioCompat): settings with defaults, an optional
+/// authorize hook and backend.
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct Builder {
     registry: Registry,
     config: Config,
     authorize: Option<AuthorizeFn>,
-    store: Option<Arc<dyn EventStore>>,
+    backend: Option<Arc<dyn Backend>>,
+    /// The settings given that size the default in-memory backend.
+    backend_settings: Vec<&'static str>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -48,7 +48,8 @@ impl Builder {
             registry,
             config: Config::default(),
             authorize: None,
-            store: None,
+            backend: None,
+            backend_settings: Vec::new(),
         }
     }
 }
@@ -94,21 +95,26 @@ impl Builder {
     }
 
     /// Finished results kept until polled (default 10,000); the oldest are evicted first.
+    /// A setting of the default in-memory backend.
     pub fn result_capacity(mut self, results: usize) -> Self {
         self.config.result_capacity = results;
+        self.backend_settings.push("result_capacity");
         self
     }
 
-    /// How long a finished result waits for its poll (default 10 minutes).
+    /// How long a finished result waits for its poll (default 10 minutes), and an unread,
+    /// idle queue session is kept. A setting of the default in-memory backend.
     pub fn result_ttl(mut self, ttl: Duration) -> Self {
         self.config.result_ttl = ttl;
+        self.backend_settings.push("result_ttl");
         self
     }
 
     /// Calls that may be unfinished at once, over `/call` and the queue together (default
-    /// 10,000); past this, calls get 503.
+    /// 10,000); past this, calls get 503. A setting of the default in-memory backend.
     pub fn max_unfinished(mut self, calls: usize) -> Self {
         self.config.max_unfinished = calls;
+        self.backend_settings.push("max_unfinished");
         self
     }
 
@@ -190,9 +196,19 @@ impl Builder {
         self
     }
 
-    /// Queue sessions open at once (default 10,000).
+    /// Queue sessions open at once (default 10,000). A setting of the default in-memory
+    /// backend.
     pub fn max_sessions(mut self, sessions: usize) -> Self {
         self.config.max_sessions = sessions;
+        self.backend_settings.push("max_sessions");
+        self
+    }
+
+    /// Pending jobs per queue session (default 1,000); past this, joins get 503. A setting of
+    /// the default in-memory backend.
+    pub fn max_session_jobs(mut self, jobs: usize) -> Self {
+        self.config.max_session_jobs = jobs;
+        self.backend_settings.push("max_session_jobs");
         self
     }
 
@@ -228,13 +244,15 @@ impl Builder {
         self
     }
 
-    /// Uses another event store (for example one shared by several replicas) instead of the
-    /// in-memory default. The store then keeps results under its own capacity and TTL (the
-    /// `result_capacity` and `result_ttl` settings here no longer apply). `max_unfinished`
-    /// still does: the service counts unfinished calls of `/call` and the queue together,
-    /// and the store may refuse calls past a limit of its own as well.
-    pub fn store(mut self, store: Arc<dyn EventStore>) -> Self {
-        self.store = Some(store);
+    /// Uses another backend (for example one shared by several replicas) instead of the
+    /// in-memory default, [`MemoryBackend`]. The backend then keeps its own limits:
+    /// `build` refuses the settings that size the default one (`result_capacity`,
+    /// `result_ttl`, `max_unfinished`, `max_sessions`, `max_session_jobs`) rather than ignore
+    /// them.
+    ///
+    /// Several services built with one `Arc` of a backend share their calls as replicas do.
+    pub fn backend(mut self, backend: Arc<dyn Backend>) -> Self {
+        self.backend = Some(backend);
         self
     }
 
@@ -245,8 +263,17 @@ impl Builder {
             registry,
             mut config,
             authorize,
-            store,
+            backend,
+            backend_settings,
         } = self;
+        if let (Some(_), Some(setting)) = (&backend, backend_settings.first()) {
+            return Err(BuildError::InvalidConfig {
+                setting,
+                reason: "it sizes the default in-memory backend, and a backend of its own was \
+                         given: set it in that backend's limits instead"
+                    .to_owned(),
+            });
+        }
         let prefix = config.prefix.trim_end_matches('/').to_owned();
         if !prefix.is_empty() && !prefix.starts_with('/') {
             return Err(BuildError::InvalidConfig {
@@ -394,7 +421,6 @@ impl Builder {
                 CompiledEndpoint {
                     sig: b.sig,
                     has_file_output,
-                    streaming: b.streaming,
                     limiter: b.concurrency_limit.map(|n| Limiter::new(n, b.max_waiting)),
                 },
             );
@@ -432,19 +458,44 @@ impl Builder {
             config.upload_dir.is_none(),
         ));
 
-        let store: Arc<dyn EventStore> = match store {
-            Some(store) => store,
-            None => Arc::new(MemoryStore::new(StoreLimits {
+        let backend: Arc<dyn Backend> = match backend {
+            Some(backend) => backend,
+            None => Arc::new(MemoryBackend::new(BackendLimits {
                 result_capacity: config.result_capacity,
                 result_ttl: config.result_ttl,
                 max_unfinished: config.max_unfinished,
+                max_sessions: config.max_sessions,
+                max_session_jobs: config.max_session_jobs,
+                ..BackendLimits::default()
             })),
         };
         periodically(
-            Arc::downgrade(&store),
-            store.sweep_interval(),
-            |store| async move {
-                store.sweep(Instant::now());
+            Arc::downgrade(&backend),
+            backend.sweep_interval(),
+            |backend| async move {
+                backend.sweep(Instant::now()).await;
+            },
+        );
+        // This replica: cancel requests for its calls reach its running set; its lease is
+        // renewed for as long as the service lives.
+        let running = Arc::new(Running::default());
+        let cancels = Arc::downgrade(&running);
+        let runner = backend.attach(Arc::new(move |id| {
+            if let Some(running) = cancels.upgrade() {
+                running.cancel(id);
+            }
+        }));
+        let renewer = backend.clone();
+        periodically(
+            Arc::downgrade(&running),
+            (backend.lease() / 3).max(Duration::from_millis(50)),
+            move |_| {
+                let backend = renewer.clone();
+                async move {
+                    if let Err(e) = backend.renew(runner).await {
+                        tracing::warn!(error = %e, "could not renew this replica's lease");
+                    }
+                }
             },
         );
         periodically(
@@ -458,31 +509,6 @@ impl Builder {
             },
         );
 
-        let sessions = Arc::new(Sessions::new(QueueLimits {
-            max_sessions: config.max_sessions,
-            max_jobs_per_session: config.max_session_jobs,
-            idle_ttl: config.result_ttl,
-        }));
-        let live = Arc::new(LiveUpdates::new(
-            config.max_unfinished.saturating_add(config.result_capacity),
-        ));
-        let ttl = config.result_ttl;
-        let live_ref = Arc::downgrade(&live);
-        periodically(
-            Arc::downgrade(&sessions),
-            sessions.sweep_interval(),
-            move |sessions| {
-                let live = live_ref.upgrade();
-                async move {
-                    let now = Instant::now();
-                    sessions.sweep(now);
-                    if let Some(live) = live {
-                        live.sweep(now, ttl);
-                    }
-                }
-            },
-        );
-
         let cors = Cors::new(&config.cors_origins);
         Ok(Inner {
             info: info_doc,
@@ -492,11 +518,10 @@ impl Builder {
             endpoints,
             dependencies,
             endpoint_list,
-            store,
+            backend,
+            runner,
             files,
-            sessions,
-            running: Running::default(),
-            live,
+            running,
             closing: AtomicBool::new(false),
             cors,
             authorize,

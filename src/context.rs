@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
+use crate::backend::Backend;
 use crate::cancel::CancelToken;
 use crate::event_id::EventId;
 use crate::files::FileStore;
-use crate::queue::Sessions;
 
 /// The context of one call, handed to every handler.
 ///
@@ -26,9 +26,9 @@ pub(crate) struct ContextInner {
     pub(crate) token: Option<String>,
     pub(crate) cancel: CancelToken,
     pub(crate) files: Arc<FileStore>,
-    /// Where progress and log messages go: the queue session, when the call came through
-    /// the queue. On the `/call` route they are dropped, as in Gradio.
-    pub(crate) updates: Option<(Arc<Sessions>, Box<str>)>,
+    /// Where progress and log messages go: the backend, when the call came through the
+    /// queue (they reach its session). On the `/call` route they are dropped, as in Gradio.
+    pub(crate) updates: Option<Arc<dyn Backend>>,
 }
 
 impl std::fmt::Debug for CallContext {
@@ -62,22 +62,23 @@ impl CallContext {
     /// `job.status()`, the JS client's status events); on the `/call` route it is dropped, as
     /// in Gradio.
     pub fn progress(&self, index: u64, length: Option<u64>, unit: &str, desc: Option<&str>) {
-        self.send(|id| crate::queue::progress(id, index, length, unit, desc));
+        self.send(|id| crate::frames::queue::progress(id, index, length, unit, desc));
     }
 
     /// Sends an info message to queue callers (Gradio's `gr.Info`).
     pub fn info(&self, message: &str) {
-        self.send(|id| crate::queue::log(id, "info", message));
+        self.send(|id| crate::frames::queue::log(id, "info", message));
     }
 
     /// Sends a warning to queue callers (Gradio's `gr.Warning`).
     pub fn warning(&self, message: &str) {
-        self.send(|id| crate::queue::log(id, "warning", message));
+        self.send(|id| crate::frames::queue::log(id, "warning", message));
     }
 
     fn send(&self, message: impl FnOnce(EventId) -> bytes::Bytes) {
-        if let Some((sessions, hash)) = &self.inner.updates {
-            sessions.push(hash, message(self.inner.event_id), true);
+        if let Some(backend) = &self.inner.updates {
+            let id = self.inner.event_id;
+            backend.publish(id, message(id), true).detach();
         }
     }
 

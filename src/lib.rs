@@ -21,8 +21,6 @@ mod event_id;
 pub mod files;
 mod frames;
 mod housekeeping;
-mod live;
-mod queue;
 mod registry;
 mod request_body;
 mod root_url;

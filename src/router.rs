@@ -84,7 +84,7 @@ where
             queue::join(inner, parts, body).await
         }
         Route::QueueData if head => Ok(crate::sse::event_stream(crate::body::empty())),
-        Route::QueueData => queue::data(inner, request.uri().query()),
+        Route::QueueData => queue::data(inner, request.uri().query()).await,
         Route::Cancel(name) => {
             let (parts, body) = request.into_parts();
             cancel::cancel(inner, parts, body, name).await
@@ -97,7 +97,7 @@ where
             let (parts, body) = request.into_parts();
             call::start(inner, parts, body, api, form).await
         }
-        Route::Poll { api, event_id } => call::poll(inner, api, event_id, head),
+        Route::Poll { api, event_id } => call::poll(inner, api, event_id, head).await,
         Route::Unknown => Err(no_route(path, prefix)),
     }
 }

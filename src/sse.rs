@@ -1,87 +1,86 @@
-//! The `/call` stream: the streaming body that delivers a call's result exactly when it is
-//! ready, with heartbeats meanwhile (its frames are written in `frames`), and the
-//! `text/event-stream` response both streams use.
+//! The two streaming bodies, `/call` polls and the queue's data stream, reading their feeds
+//! from the backend with heartbeats meanwhile (their frames are written in `frames`), and the
+//! `text/event-stream` response both use.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame};
-use tokio::sync::oneshot;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
-use crate::backend::{EventStore, Outcome};
+use crate::backend::{Backend, JobFeed, JobItem, Outcome, Reply, SessionFeed, SessionItem};
 use crate::event_id::EventId;
 use crate::frames;
-use crate::live::{Live, LiveUpdates};
+use crate::frames::queue::process_lost;
+
+/// A heartbeat timer, created on the first wait: a stream that never waits needs none.
+struct Heartbeat {
+    tick: Option<Interval>,
+    every: Duration,
+}
+
+impl Heartbeat {
+    fn new(every: Duration) -> Self {
+        Self { tick: None, every }
+    }
+
+    fn due(&mut self, cx: &mut Context<'_>) -> bool {
+        let every = self.every;
+        let tick = self.tick.get_or_insert_with(|| {
+            let mut tick = tokio::time::interval_at(Instant::now() + every, every);
+            tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            tick
+        });
+        tick.poll_tick(cx).is_ready()
+    }
+}
+
+fn data(frame: Bytes) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    Poll::Ready(Some(Ok(Frame::data(frame))))
+}
 
 enum State {
-    /// Waiting for the outcome; heartbeats go out meanwhile.
-    Waiting(oneshot::Receiver<Outcome>),
-    /// The outcome is known and not yet yielded.
-    Ready(Outcome),
+    /// Reading the job's feed; heartbeats go out while it waits.
+    Reading(JobFeed),
     /// The terminal frame was handed to the connection; consume on the next poll.
     Delivered,
+    /// Consuming the delivered result.
+    Consuming(Reply<()>),
     /// The stream ended.
     Done,
 }
 
-/// The body of `GET {prefix}/call/{api}/{event_id}`.
+/// The body of `GET {prefix}/call/{api}/{event_id}`: the job's messages (`event:
+/// generating`), then its outcome, with heartbeats meanwhile.
 ///
-/// The event is consumed only when the connection asks for the frame after the terminal one,
+/// The job is consumed only when the connection asks for the frame after the terminal one,
 /// that is once the terminal frame has been taken by the connection. A client that drops
 /// earlier drops this body, and the result stays for another poll.
 pub(crate) struct CallStream {
-    state: State,
-    /// Created on the first wait: a result that is ready needs none.
-    heartbeat: Option<Interval>,
-    every: Duration,
-    store: Arc<dyn EventStore>,
-    /// Partial results of a streaming call, delivered before the terminal frame.
-    live: Option<Arc<Live>>,
-    updates: Arc<LiveUpdates>,
+    /// In a mutex only to be `Sync`, as response bodies are: it is reached through `get_mut`,
+    /// which never locks.
+    state: Mutex<State>,
+    heartbeat: Heartbeat,
+    backend: Arc<dyn Backend>,
     id: EventId,
 }
 
 impl CallStream {
-    pub(crate) fn ready(
-        outcome: Outcome,
-        store: Arc<dyn EventStore>,
-        updates: Arc<LiveUpdates>,
-        id: EventId,
-        every: Duration,
-    ) -> Self {
-        Self::with_state(State::Ready(outcome), store, updates, id, every)
-    }
-
-    pub(crate) fn waiting(
-        rx: oneshot::Receiver<Outcome>,
-        store: Arc<dyn EventStore>,
-        updates: Arc<LiveUpdates>,
-        id: EventId,
-        every: Duration,
-    ) -> Self {
-        Self::with_state(State::Waiting(rx), store, updates, id, every)
-    }
-
-    fn with_state(
-        state: State,
-        store: Arc<dyn EventStore>,
-        updates: Arc<LiveUpdates>,
+    pub(crate) fn new(
+        feed: JobFeed,
+        backend: Arc<dyn Backend>,
         id: EventId,
         every: Duration,
     ) -> Self {
         Self {
-            state,
-            heartbeat: None,
-            every,
-            store,
-            live: updates.get(id),
-            updates,
+            state: Mutex::new(State::Reading(feed)),
+            heartbeat: Heartbeat::new(every),
+            backend,
             id,
         }
     }
@@ -96,67 +95,111 @@ impl Body for CallStream {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = self.get_mut();
+        let state = this.state.get_mut().unwrap_or_else(|e| e.into_inner());
         loop {
-            match &mut this.state {
+            match state {
                 State::Done => return Poll::Ready(None),
                 State::Delivered => {
-                    this.store.consume(this.id);
-                    this.updates.remove(this.id);
-                    this.state = State::Done;
+                    *state = State::Consuming(this.backend.consume(this.id));
+                }
+                State::Consuming(reply) => {
+                    if Pin::new(reply).poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    *state = State::Done;
                     return Poll::Ready(None);
                 }
-                State::Ready(_) => {
-                    if let Some(frame) = this.live.as_ref().and_then(|l| l.pop()) {
-                        return Poll::Ready(Some(Ok(Frame::data(frame))));
+                State::Reading(feed) => match feed.as_mut().poll_next(cx) {
+                    Poll::Ready(Some(JobItem::Message(frame))) => return data(frame),
+                    Poll::Ready(Some(JobItem::Outcome(outcome))) => {
+                        *state = State::Delivered;
+                        return data(frames::terminal(&outcome));
                     }
-                    let State::Ready(outcome) =
-                        std::mem::replace(&mut this.state, State::Delivered)
-                    else {
-                        unreachable!("matched Ready above")
-                    };
-                    return Poll::Ready(Some(Ok(Frame::data(frames::terminal(&outcome)))));
-                }
-                State::Waiting(rx) => {
-                    if let Some(frame) = this.live.as_ref().and_then(|l| l.pop_or_wait(cx.waker()))
-                    {
-                        return Poll::Ready(Some(Ok(Frame::data(frame))));
+                    Poll::Ready(None) => {
+                        // The job was removed while we waited (delivered to a concurrent
+                        // poll, or expired).
+                        *state = State::Done;
+                        let gone = Outcome::error(&format!(
+                            "event {} is no longer available (delivered to another poll, or expired)",
+                            this.id
+                        ));
+                        return data(frames::terminal(&gone));
                     }
-                    match Pin::new(rx).poll(cx) {
-                        Poll::Ready(Ok(outcome)) => {
-                            this.state = State::Ready(outcome);
-                            continue;
+                    Poll::Pending => {
+                        if this.heartbeat.due(cx) {
+                            return data(Bytes::from_static(frames::CALL_HEARTBEAT));
                         }
-                        Poll::Ready(Err(_)) => {
-                            // The event was removed while we waited (expired or delivered to
-                            // a concurrent poll).
-                            this.state = State::Done;
-                            let gone = Outcome::error(&format!(
-                                "event {} is no longer available (delivered to another poll, or expired)",
-                                this.id
-                            ));
-                            return Poll::Ready(Some(Ok(Frame::data(frames::terminal(&gone)))));
-                        }
-                        Poll::Pending => {}
+                        return Poll::Pending;
                     }
-                    let every = this.every;
-                    let heartbeat = this.heartbeat.get_or_insert_with(|| {
-                        let mut tick = tokio::time::interval_at(Instant::now() + every, every);
-                        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-                        tick
-                    });
-                    if heartbeat.poll_tick(cx).is_ready() {
-                        return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(
-                            frames::CALL_HEARTBEAT,
-                        )))));
-                    }
-                    return Poll::Pending;
-                }
+                },
             }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self.state, State::Done)
+        // Never contended: polls take `&mut self`.
+        self.state
+            .try_lock()
+            .is_ok_and(|state| matches!(*state, State::Done))
+    }
+}
+
+/// The body of `GET {prefix}/queue/data`: the session's messages as `data:` frames, with
+/// heartbeats meanwhile, ending with `close_stream` once the session is idle.
+pub(crate) struct QueueStream {
+    /// In a mutex only to be `Sync` (see [`CallStream`]).
+    feed: Mutex<Option<SessionFeed>>,
+    heartbeat: Heartbeat,
+    /// The lease, for the message of a job whose runner was lost.
+    lease: Duration,
+}
+
+impl QueueStream {
+    pub(crate) fn new(feed: SessionFeed, every: Duration, lease: Duration) -> Self {
+        Self {
+            feed: Mutex::new(Some(feed)),
+            heartbeat: Heartbeat::new(every),
+            lease,
+        }
+    }
+}
+
+impl Body for QueueStream {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        let slot = this.feed.get_mut().unwrap_or_else(|e| e.into_inner());
+        let Some(feed) = slot else {
+            return Poll::Ready(None);
+        };
+        match feed.as_mut().poll_next(cx) {
+            Poll::Ready(Some(SessionItem::Message(frame))) => data(frame),
+            Poll::Ready(Some(SessionItem::Lost(id))) => data(process_lost(id, this.lease)),
+            Poll::Ready(Some(SessionItem::Closed)) => {
+                *slot = None;
+                data(Bytes::from_static(frames::CLOSE_STREAM))
+            }
+            Poll::Ready(None) => {
+                // A newer stream took over this session.
+                *slot = None;
+                Poll::Ready(None)
+            }
+            Poll::Pending => {
+                if this.heartbeat.due(cx) {
+                    return data(Bytes::from_static(frames::QUEUE_HEARTBEAT));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.feed.try_lock().is_ok_and(|feed| feed.is_none())
     }
 }
 

@@ -1,5 +1,5 @@
-//! The shared state of a built service: its endpoints, documents, stores and settings,
-//! immutable after build except the stores. Every route reads it.
+//! The state of a built service: its endpoints, documents, backend, files and settings,
+//! immutable after build except what the backend and the file store hold. Every route reads it.
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -9,7 +9,7 @@ use http::Method;
 
 use crate::args::Signature;
 use crate::auth::AuthorizeFn;
-use crate::backend::EventStore;
+use crate::backend::{Backend, RunnerId};
 use crate::cancel::Running;
 use crate::concurrency::Limiter;
 use crate::config::Config;
@@ -17,8 +17,6 @@ use crate::cors::Cors;
 use crate::documents::template::Template;
 use crate::error::ApiError;
 use crate::files::FileStore;
-use crate::live::LiveUpdates;
-use crate::queue::Sessions;
 use crate::route_path::{parse as parse_route, Route};
 
 /// A built, callable endpoint (private ones are not kept).
@@ -26,8 +24,6 @@ pub(crate) struct CompiledEndpoint {
     pub(crate) sig: Signature,
     /// Whether results may hold files whose URLs must be filled in.
     pub(crate) has_file_output: bool,
-    /// A generator: partial results before the final one.
-    pub(crate) streaming: bool,
     pub(crate) limiter: Option<Arc<Limiter>>,
 }
 
@@ -41,11 +37,14 @@ pub(crate) struct Inner {
     pub(crate) info: Template,
     pub(crate) info_all: Template,
     pub(crate) app_config: Template,
-    pub(crate) store: Arc<dyn EventStore>,
+    /// Jobs, results, messages, sessions, cancellation and limits: shared with other
+    /// replicas when the backend is.
+    pub(crate) backend: Arc<dyn Backend>,
+    /// This replica, as the backend knows it.
+    pub(crate) runner: RunnerId,
     pub(crate) files: Arc<FileStore>,
-    pub(crate) sessions: Arc<Sessions>,
-    pub(crate) running: Running,
-    pub(crate) live: Arc<LiveUpdates>,
+    /// The calls this replica runs.
+    pub(crate) running: Arc<Running>,
     /// Set by [`GradioCompat::shutdown`](crate::GradioCompat::shutdown): new calls are refused.
     pub(crate) closing: AtomicBool,
     pub(crate) cors: Cors,

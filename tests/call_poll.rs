@@ -9,8 +9,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::fixtures::{registry, Probe};
 use common::{call_in_process, parse_frames, request, SseReader, TestServer};
+use futures_util::StreamExt;
 use gradio_compat::backend::{
-    BeginError, EventId, EventStore, LookupError, MemoryStore, Outcome, Subscription,
+    Backend, BackendError, BeginError, CancelHandler, EventId, JobFeed, JobItem, LookupError,
+    MemoryBackend, Outcome, Reply, RunnerId, SessionFeed,
 };
 use gradio_compat::GradioCompat;
 use http::{Method, StatusCode};
@@ -476,39 +478,86 @@ async fn heartbeats_while_running_then_complete() {
     );
 }
 
-/// An event store that tells the test when a waiting poll's body was dropped by the server.
-struct WatchingStore {
-    inner: MemoryStore,
+/// A backend that tells the test when a poll's feed was dropped by the server before its
+/// outcome was read.
+struct WatchingBackend {
+    inner: MemoryBackend,
     dropped: Arc<tokio::sync::Notify>,
 }
 
-impl EventStore for WatchingStore {
-    fn begin(&self, id: EventId, api: &str) -> Result<(), BeginError> {
-        self.inner.begin(id, api)
+/// A feed that notifies `dropped` when it is dropped before its end.
+struct Watched {
+    feed: JobFeed,
+    ended: bool,
+    dropped: Arc<tokio::sync::Notify>,
+}
+
+impl futures_util::Stream for Watched {
+    type Item = JobItem;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<JobItem>> {
+        let item = self.feed.poll_next_unpin(cx);
+        if let std::task::Poll::Ready(None | Some(JobItem::Outcome(_))) = &item {
+            self.ended = true;
+        }
+        item
     }
-    fn finish(&self, id: EventId, outcome: Outcome) {
-        self.inner.finish(id, outcome)
-    }
-    fn subscribe(&self, id: EventId, api: &str) -> Result<Subscription, LookupError> {
-        match self.inner.subscribe(id, api)? {
-            Subscription::Waiting(mut rx) => {
-                let (mut tx, forwarded) = tokio::sync::oneshot::channel();
-                let dropped = self.dropped.clone();
-                tokio::spawn(async move {
-                    tokio::select! {
-                        outcome = &mut rx => if let Ok(o) = outcome { let _ = tx.send(o); },
-                        () = tx.closed() => dropped.notify_one(),
-                    }
-                });
-                Ok(Subscription::Waiting(forwarded))
-            }
-            ready => Ok(ready),
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.dropped.notify_one();
         }
     }
-    fn consume(&self, id: EventId) {
+}
+
+impl Backend for WatchingBackend {
+    fn attach(&self, on_cancel: CancelHandler) -> RunnerId {
+        self.inner.attach(on_cancel)
+    }
+    fn renew(&self, runner: RunnerId) -> Reply<Result<(), BackendError>> {
+        self.inner.renew(runner)
+    }
+    fn begin(
+        &self,
+        id: EventId,
+        api: &str,
+        runner: RunnerId,
+        session: Option<&str>,
+    ) -> Reply<Result<(), BeginError>> {
+        self.inner.begin(id, api, runner, session)
+    }
+    fn publish(&self, id: EventId, message: Bytes, droppable: bool) -> Reply<()> {
+        self.inner.publish(id, message, droppable)
+    }
+    fn finish(&self, id: EventId, outcome: Outcome, message: Option<Bytes>) -> Reply<()> {
+        self.inner.finish(id, outcome, message)
+    }
+    fn watch(&self, id: EventId, api: &str) -> Reply<Result<JobFeed, LookupError>> {
+        let dropped = self.dropped.clone();
+        let watched = self.inner.watch(id, api).now().expect("in memory: at once");
+        Reply::ready(watched.map(|feed| {
+            Watched {
+                feed,
+                ended: false,
+                dropped,
+            }
+            .boxed()
+        }))
+    }
+    fn consume(&self, id: EventId) -> Reply<()> {
         self.inner.consume(id)
     }
-    fn sweep(&self, now: std::time::Instant) -> usize {
+    fn watch_session(&self, session: &str) -> Reply<Result<Option<SessionFeed>, BackendError>> {
+        self.inner.watch_session(session)
+    }
+    fn cancel(&self, id: EventId) -> Reply<bool> {
+        self.inner.cancel(id)
+    }
+    fn sweep(&self, now: std::time::Instant) -> Reply<usize> {
         self.inner.sweep(now)
     }
 }
@@ -519,13 +568,13 @@ impl EventStore for WatchingStore {
 async fn dropped_poll_before_the_result_consumes_nothing() {
     let probe = Probe::new();
     let dropped = Arc::new(tokio::sync::Notify::new());
-    let store = Arc::new(WatchingStore {
-        inner: MemoryStore::default(),
+    let store = Arc::new(WatchingBackend {
+        inner: MemoryBackend::default(),
         dropped: dropped.clone(),
     });
     let svc = GradioCompat::builder(registry(probe.clone()))
         .heartbeat_interval(Duration::from_millis(20))
-        .store(store)
+        .backend(store)
         .build()
         .unwrap();
     let server = TestServer::start(svc).await;
@@ -624,13 +673,13 @@ async fn results_expire_after_the_ttl() {
 
 #[tokio::test]
 async fn results_past_the_capacity_evict_the_oldest() {
-    let store = Arc::new(MemoryStore::new({
-        let mut limits = gradio_compat::backend::StoreLimits::default();
+    let store = Arc::new(MemoryBackend::new({
+        let mut limits = gradio_compat::backend::BackendLimits::default();
         limits.result_capacity = 3;
         limits
     }));
     let svc = GradioCompat::builder(registry(Probe::new()))
-        .store(store.clone())
+        .backend(store.clone())
         .build()
         .unwrap();
     let mut ids = Vec::new();
@@ -672,13 +721,13 @@ async fn results_past_the_capacity_evict_the_oldest() {
 #[tokio::test]
 async fn unpolled_results_are_swept_without_any_request() {
     let probe = Probe::new();
-    let store = Arc::new(MemoryStore::new({
-        let mut limits = gradio_compat::backend::StoreLimits::default();
+    let store = Arc::new(MemoryBackend::new({
+        let mut limits = gradio_compat::backend::BackendLimits::default();
         limits.result_ttl = Duration::from_millis(100);
         limits
     }));
     let svc = GradioCompat::builder(registry(probe.clone()))
-        .store(store.clone())
+        .backend(store.clone())
         .build()
         .unwrap();
     for i in 0..20 {

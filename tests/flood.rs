@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use common::fixtures::{registry, Probe};
 use common::post_json_request as post;
-use gradio_compat::backend::{MemoryStore, StoreLimits};
+use gradio_compat::backend::{BackendLimits, MemoryBackend};
 use gradio_compat::GradioCompat;
 use http::StatusCode;
 
@@ -32,10 +32,10 @@ fn rss_kib() -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flood_of_unpolled_calls_stays_within_capacity() {
     let capacity = 10_000;
-    let store = Arc::new(MemoryStore::new(StoreLimits::default()));
+    let store = Arc::new(MemoryBackend::new(BackendLimits::default()));
     assert_eq!(store.limits().result_capacity, capacity);
     let svc = GradioCompat::builder(registry(Probe::new()))
-        .store(store.clone())
+        .backend(store.clone())
         .build()
         .unwrap();
     let before = rss_kib();

@@ -212,3 +212,26 @@ fn bad_names_and_settings_are_build_errors() {
         Err(BuildError::InvalidConfig { .. })
     ));
 }
+
+/// A setting that sizes the default in-memory backend is refused beside a backend of one's
+/// own, instead of being silently ignored.
+#[test]
+fn backend_settings_beside_a_custom_backend_are_refused() {
+    use gradio_compat::backend::MemoryBackend;
+    let backend = std::sync::Arc::new(MemoryBackend::default());
+    let refused = GradioCompat::builder(Registry::new())
+        .max_unfinished(5)
+        .backend(backend.clone())
+        .build();
+    match refused {
+        Err(e @ BuildError::InvalidConfig {
+            setting: "max_unfinished",
+            ..
+        }) => assert!(e.to_string().contains("backend"), "{e}"),
+        other => panic!("expected max_unfinished to be refused, got {other:?}"),
+    }
+    assert!(GradioCompat::builder(Registry::new())
+        .backend(backend)
+        .build()
+        .is_ok());
+}

@@ -1,25 +1,34 @@
-//! Where calls wait and results sit until they are polled: the [`EventStore`] interface that
-//! a store shared by several replicas implements, and the default, bounded in-memory
-//! [`MemoryStore`].
+//! The shared state of a service behind one async interface, [`Backend`]: jobs and their
+//! one-shot results, the messages of running jobs (partial results, progress, log, queue
+//! places), queue sessions, cancellation, leases and the limits. The default,
+//! [`MemoryBackend`], keeps it in this process; a backend that several replicas share makes
+//! every route work on any replica.
 //!
 //! ```
 //! use std::sync::Arc;
-//! use gradio_compat::backend::{MemoryStore, StoreLimits};
+//! use gradio_compat::backend::{BackendLimits, MemoryBackend};
 //! use gradio_compat::{GradioCompat, Registry};
 //!
-//! let mut limits = StoreLimits::default();
+//! let mut limits = BackendLimits::default();
 //! limits.result_capacity = 1_000;
 //! let service = GradioCompat::builder(Registry::new())
-//!     .store(Arc::new(MemoryStore::new(limits)))
+//!     .backend(Arc::new(MemoryBackend::new(limits)))
 //!     .build();
 //! # drop(service);
 //! ```
 
+mod interface;
+mod limits;
 mod memory;
-mod store;
+mod reply;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use crate::event_id::{EventId, EventIdHex, ParseEventIdError};
-pub use memory::{MemoryStore, StoreLimits};
-pub use store::{BeginError, EventStore, LookupError, Outcome, Subscription};
+pub use interface::{
+    lost_outcome, Backend, BackendError, BeginError, CancelHandler, JobFeed, JobItem, LookupError,
+    Outcome, RunnerId, SessionFeed, SessionItem,
+};
+pub use limits::BackendLimits;
+pub use memory::MemoryBackend;
+pub use reply::Reply;

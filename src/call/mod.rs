@@ -12,7 +12,6 @@ use http::StatusCode;
 use serde_json::Value;
 
 use crate::auth::{bearer_token, AuthRequest, AuthTarget};
-use crate::backend::BeginError;
 use crate::cancel::CancelToken;
 use crate::concurrency::Ticket;
 use crate::context::{CallContext, ContextInner};
@@ -78,52 +77,64 @@ pub(crate) async fn prepare(
     })
 }
 
-/// Takes a place in the endpoint's line, if it has a concurrency limit; 503 when the line is
-/// full (Gradio's "Queue is full") or the service is shutting down.
-pub(crate) fn admit(
+/// Admits a prepared call: takes a place in the endpoint's line, if it has a concurrency
+/// limit, registers it with this replica's running calls, and begins its job in the backend
+/// (which counts the unfinished calls of `/call` and the queue together, and, for a queue job,
+/// joins `session`). 503 when the line or the backend is full, the session is busy, the backend
+/// is unavailable, or the service is shutting down.
+pub(crate) async fn admit(
     inner: &Inner,
     endpoint: &CompiledEndpoint,
     id: EventId,
     route: &(dyn std::fmt::Display + Sync),
+    session: Option<&str>,
 ) -> Result<Admitted, ApiError> {
-    let unavailable = |message: String| {
-        let mut err = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("{route}: {message}"),
-        );
-        err.retry_after = Some(1);
-        err
-    };
     if inner.closing.load(std::sync::atomic::Ordering::Acquire) {
         return Err(unavailable(
-            "the server is shutting down; retry shortly".to_owned(),
+            route,
+            "the server is shutting down; retry shortly",
         ));
     }
-    // One count of unfinished calls for `/call` and the queue together.
-    let limit = inner.config.max_unfinished;
-    let cancel = inner.running.try_start(id, limit).ok_or_else(|| {
-        unavailable(format!(
-            "the server already has {limit} unfinished calls, its limit; retry later"
-        ))
-    })?;
     let ticket = match &endpoint.limiter {
         None => None,
         Some(limiter) => match limiter.admit() {
             Ok(ticket) => Some(ticket),
             Err(waiting) => {
-                inner.running.end(id);
-                return Err(unavailable(format!(
-                    "the queue of /{} is full: {waiting} calls already wait, its limit; retry later",
-                    endpoint.sig.name
-                )));
+                return Err(unavailable(
+                    route,
+                    &format!(
+                        "the queue of /{} is full: {waiting} calls already wait, its limit; retry later",
+                        endpoint.sig.name
+                    ),
+                ));
             }
         },
     };
+    // Registered before the job begins, so that a cancel from any replica finds it.
+    let cancel = inner.running.start(id);
+    let begun = inner
+        .backend
+        .begin(id, &endpoint.sig.name, inner.runner, session)
+        .await;
+    if let Err(e) = begun {
+        inner.running.end(id);
+        return Err(unavailable(route, &e.to_string()));
+    }
     Ok(Admitted { ticket, cancel })
 }
 
-/// A call that took its place among the unfinished calls (and in its endpoint's line). If a
-/// later step refuses it, `inner.running.end(id)` gives the place back.
+/// A 503 with `Retry-After: 1` for `route`.
+pub(crate) fn unavailable(route: &(dyn std::fmt::Display + Sync), message: &str) -> ApiError {
+    let mut err = ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("{route}: {message}"),
+    );
+    err.retry_after = Some(1);
+    err
+}
+
+/// A call that took its place among the unfinished calls (and in its endpoint's line), ready
+/// to launch.
 pub(crate) struct Admitted {
     ticket: Option<Ticket>,
     cancel: CancelToken,
@@ -136,7 +147,7 @@ impl Admitted {
     }
 }
 
-/// Starts the job of a prepared call.
+/// Starts the job of an admitted call.
 pub(crate) fn launch(
     inner: &Arc<Inner>,
     endpoint: &CompiledEndpoint,
@@ -154,7 +165,6 @@ pub(crate) fn launch(
             &inner.config.root_path,
         )
     });
-    let updates = delivery.open(inner, id, endpoint.streaming);
     let ctx = CallContext::new(ContextInner {
         endpoint: endpoint.sig.name.clone(),
         event_id: id,
@@ -163,7 +173,9 @@ pub(crate) fn launch(
         token: prepared.token,
         cancel: cancel.clone(),
         files: inner.files.clone(),
-        updates,
+        // Progress and log messages reach queue callers; the `/call` route drops them, as
+        // Gradio does.
+        updates: delivery.is_queue().then(|| inner.backend.clone()),
     });
     spawn_job(
         inner.clone(),
@@ -179,8 +191,8 @@ pub(crate) fn launch(
     );
 }
 
-/// The whole start of a `/call`: prepare, admit, record the unfinished call in the store and
-/// launch its job. Returns the event id the poll uses.
+/// The whole start of a `/call`: prepare, admit and launch its job. Returns the event id the
+/// poll uses.
 pub(crate) async fn start(
     inner: &Arc<Inner>,
     endpoint: &CompiledEndpoint,
@@ -190,18 +202,7 @@ pub(crate) async fn start(
 ) -> Result<EventId, ApiError> {
     let prepared = prepare(inner, endpoint, &parts, data).await?;
     let id = EventId::new_random();
-    let admitted = admit(inner, endpoint, id, route)?;
-    inner.store.begin(id, &endpoint.sig.name).map_err(|e| {
-        inner.running.end(id);
-        match e {
-            BeginError::Full { .. } => {
-                let mut err =
-                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{route}: {e}"));
-                err.retry_after = Some(1);
-                err
-            }
-        }
-    })?;
+    let admitted = admit(inner, endpoint, id, route, None).await?;
     launch(
         inner,
         endpoint,

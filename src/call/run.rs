@@ -1,6 +1,6 @@
 //! Runs each call as its own task: a failing, panicking or cancelled handler affects only its
-//! own call. The outcome goes to the event store (`/call` route) or to the session (queue);
-//! partial results of streaming calls go to the live buffer or the session as they come.
+//! own call. Its messages and outcome go to the backend (`deliver` frames them for the route
+//! that reads them) as they come.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -97,12 +97,12 @@ async fn run_job(inner: Arc<Inner>, job: Job) {
     let ended = if cancel.is_cancelled() {
         Ended::Cancelled
     } else {
-        delivery.starts(&inner, id);
+        delivery.starts(&inner, id).await;
         match std::panic::catch_unwind(AssertUnwindSafe(move || call(ctx))) {
             Err(payload) => Ended::Panicked(payload),
             Ok(Run::Once(fut)) => run_once(&inner, fut, &cancel).await,
             Ok(Run::Stream(items)) => {
-                run_stream(&inner, id, items, &cancel, &delivery, file_root.as_deref()).await
+                run_stream(&inner, id, items, &cancel, delivery, file_root.as_deref()).await
             }
         }
     };
@@ -144,7 +144,9 @@ async fn run_job(inner: Arc<Inner>, job: Job) {
         job_done(JobEnd::Complete, started, &secrets);
     }
     inner.running.end(id);
-    delivery.complete(&inner, id, outcome, cancelled, started);
+    delivery
+        .complete(&inner, id, outcome, cancelled, started)
+        .await;
 }
 
 async fn run_once(inner: &Inner, fut: crate::registry::CallFuture, cancel: &CancelToken) -> Ended {
@@ -169,7 +171,7 @@ async fn run_stream(
     id: EventId,
     mut items: crate::registry::ItemStream,
     cancel: &CancelToken,
-    delivery: &Delivery,
+    delivery: Delivery,
     file_root: Option<&str>,
 ) -> Ended {
     let mut last: Option<Bytes> = None;
@@ -196,7 +198,7 @@ async fn run_stream(
             },
             None => data,
         };
-        delivery.partial(inner, id, &data, last.is_none());
+        delivery.partial(inner, id, &data, last.is_none()).await;
         last = Some(data);
     }
 }

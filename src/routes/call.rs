@@ -8,9 +8,10 @@ use http::request::Parts;
 use http::Response;
 use serde_json::Value;
 
-use crate::backend::{LookupError, Subscription};
+use crate::backend::LookupError;
 use crate::body::{empty, event_id_response, ResponseBody};
 use crate::call;
+use crate::call::unavailable;
 use crate::error::{ApiError, RouteName};
 use crate::event_id::EventId;
 use crate::request_body::{
@@ -94,7 +95,7 @@ where
         .map(event_id_response)
 }
 
-pub(crate) fn poll(
+pub(crate) async fn poll(
     inner: &Arc<Inner>,
     api: &str,
     event_id: &str,
@@ -111,24 +112,22 @@ pub(crate) fn poll(
         ))
     };
     let id = EventId::parse(event_id).ok_or_else(not_found)?;
-    let subscription = inner.store.subscribe(id, api).map_err(|e| match e {
-        LookupError::NotFound => not_found(),
+    let feed = inner.backend.watch(id, api).await.map_err(|e| match e {
         LookupError::WrongEndpoint { actual } => ApiError::not_found(format!(
             "event {event_id} belongs to /{actual}, not /{api}; poll GET \
              {prefix}/call/{actual}/{event_id}"
         )),
+        LookupError::Unavailable(e) => unavailable(
+            &format!("GET {prefix}/call/{api}/{event_id}"),
+            &format!("the shared store is unavailable: {e}"),
+        ),
+        _ => not_found(),
     })?;
     let body = if head {
         empty()
     } else {
         let every = inner.config.heartbeat_interval;
-        let store = inner.store.clone();
-        let live = inner.live.clone();
-        let stream = match subscription {
-            Subscription::Ready(outcome) => CallStream::ready(outcome, store, live, id, every),
-            Subscription::Waiting(rx) => CallStream::waiting(rx, store, live, id, every),
-        };
-        ResponseBody::new(stream)
+        ResponseBody::new(CallStream::new(feed, inner.backend.clone(), id, every))
     };
     Ok(event_stream(body))
 }

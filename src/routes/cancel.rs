@@ -31,7 +31,8 @@ where
         .and_then(Value::as_str)
         .and_then(EventId::parse)
     {
-        inner.running.cancel(id);
+        // Reaches the replica that runs the call, through the backend.
+        let _ = inner.backend.cancel(id).await;
     }
     Ok(json_response(
         StatusCode::OK,

@@ -8,31 +8,25 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::request::Parts;
-use http::{Response, StatusCode};
+use http::Response;
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
 use crate::backend::Outcome;
 use crate::body::event_id_response;
 use crate::body::{full, ResponseBody};
-use crate::call::{admit, launch, prepare, Delivery};
+use crate::call::{admit, launch, prepare, unavailable, Delivery};
 use crate::error::ApiError;
 use crate::event_id::EventId;
-use crate::queue::{estimation, process_completed, session_not_found, JoinError};
+use crate::frames::queue::{estimation, process_completed, session_not_found};
 use crate::request_body::{parse_strict, read_body, BodyProblem, UniqueObject};
-use crate::sse::event_stream;
+use crate::sse::{event_stream, QueueStream};
 use crate::state::Inner;
 
 const MAX_SESSION_HASH: usize = 256;
 
 fn valid_hash(hash: &str) -> bool {
     (1..=MAX_SESSION_HASH).contains(&hash.len()) && !hash.chars().any(char::is_control)
-}
-
-fn join_refused(route: &(dyn std::fmt::Display + Sync), e: JoinError) -> ApiError {
-    let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{route}: {e}"));
-    err.retry_after = Some(1);
-    err
 }
 
 pub(crate) async fn join<B>(
@@ -111,32 +105,34 @@ where
     };
     match prepared {
         Ok((endpoint, prepared)) => {
-            let admitted = admit(inner, endpoint, id, &route)?;
+            let admitted = admit(inner, endpoint, id, &route, Some(&hash)).await?;
             let (rank, size) = admitted.place();
             inner
-                .sessions
-                .join(&hash, &[estimation(id, rank, size)])
-                .map_err(|e| {
-                    inner.running.end(id);
-                    join_refused(&route, e)
-                })?;
+                .backend
+                .publish(id, estimation(id, rank, size), false)
+                .await;
             launch(
                 inner,
                 endpoint,
                 id,
                 parts,
                 prepared,
-                Delivery::Queue(hash.into()),
+                Delivery::Queue,
                 admitted,
             );
         }
         Err(message) => {
+            // A job that fails at once: the client reads why on the session's stream.
+            let api = endpoint.map_or("", |e| &*e.sig.name);
             inner
-                .sessions
-                .join(&hash, &[estimation(id, 0, 1)])
-                .map_err(|e| join_refused(&route, e))?;
-            let failed = process_completed(id, &Outcome::error(&message), false, 0.0);
-            inner.sessions.complete(&hash, failed);
+                .backend
+                .begin(id, api, inner.runner, Some(&hash))
+                .await
+                .map_err(|e| unavailable(&route, &e.to_string()))?;
+            inner.backend.publish(id, estimation(id, 0, 1), false).await;
+            let outcome = Outcome::error(&message);
+            let failed = process_completed(id, &outcome, false, 0.0);
+            inner.backend.finish(id, outcome, Some(failed)).await;
         }
     }
     Ok(event_id_response(id))
@@ -154,7 +150,7 @@ pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     })
 }
 
-pub(crate) fn data(
+pub(crate) async fn data(
     inner: &Arc<Inner>,
     query: Option<&str>,
 ) -> Result<Response<ResponseBody>, ApiError> {
@@ -166,11 +162,18 @@ pub(crate) fn data(
                 "GET {prefix}/queue/data needs ?session_hash=<the session_hash of your queue/join>"
             ))
         })?;
-    let body = match inner
-        .sessions
-        .attach(&hash, inner.config.heartbeat_interval)
-    {
-        Some(stream) => ResponseBody::new(stream),
+    let feed = inner.backend.watch_session(&hash).await.map_err(|e| {
+        unavailable(
+            &format!("GET {prefix}/queue/data"),
+            &format!("the shared store is unavailable: {e}"),
+        )
+    })?;
+    let body = match feed {
+        Some(feed) => ResponseBody::new(QueueStream::new(
+            feed,
+            inner.config.heartbeat_interval,
+            inner.backend.lease(),
+        )),
         None => full(session_not_found(&hash)),
     };
     Ok(event_stream(body))

@@ -4,6 +4,8 @@
 //! `data: <one-line JSON>\n\n` only, since any `event:` line, comment or CRLF breaks
 //! gradio_client. JSON from serde_json never holds a raw newline, so a value is one line.
 
+pub(crate) mod queue;
+
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::backend::Outcome;

@@ -1,0 +1,276 @@
+//! The [`Backend`] interface: everything a call on one replica shares with a poll, a stream,
+//! a queue read or a cancel on another.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+
+use crate::backend::Reply;
+use crate::event_id::EventId;
+
+/// How a call ended, already encoded as JSON so that delivery never re-serialises it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The call succeeded. The bytes are the JSON array of output values, e.g. `[3]`
+    /// (`[null]` for a function without a result).
+    Complete(Bytes),
+    /// The call failed. The bytes are the message as a JSON string, e.g. `"boom"`.
+    Error(Bytes),
+}
+
+impl Outcome {
+    /// A failure with this message.
+    pub fn error(message: &str) -> Self {
+        let encoded = serde_json::to_vec(message).unwrap_or_else(|_| b"\"error\"".to_vec());
+        Outcome::Error(Bytes::from(encoded))
+    }
+}
+
+/// The backend could not be reached or answered with an error (a network store that is
+/// down, for example). The service answers 503 with this message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BackendError {
+    /// What went wrong, for people: it names the store and what failed.
+    pub message: String,
+}
+
+impl BackendError {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+/// Why a new job could not be begun.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BeginError {
+    /// Too many jobs are unfinished; the caller should retry later.
+    Full {
+        /// The limit that was reached.
+        limit: usize,
+    },
+    /// Too many queue sessions are open.
+    TooManySessions {
+        /// The limit that was reached.
+        limit: usize,
+    },
+    /// The session already has this many pending jobs, its limit.
+    SessionBusy {
+        /// The limit that was reached.
+        limit: usize,
+    },
+    /// The backend failed.
+    Unavailable(BackendError),
+}
+
+impl fmt::Display for BeginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BeginError::Full { limit } => write!(
+                f,
+                "the server already has {limit} unfinished calls, its limit; retry later"
+            ),
+            BeginError::TooManySessions { limit } => write!(
+                f,
+                "the server already has {limit} open queue sessions, its limit; retry later"
+            ),
+            BeginError::SessionBusy { limit } => write!(
+                f,
+                "this session already has {limit} pending jobs, its limit; wait for some to finish"
+            ),
+            BeginError::Unavailable(e) => write!(f, "the shared store is unavailable: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BeginError {}
+
+/// Why a poll found nothing to stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LookupError {
+    /// No such job: never created, already delivered, expired, or run through a queue session.
+    NotFound,
+    /// The job exists but belongs to another endpoint (named here).
+    WrongEndpoint {
+        /// The endpoint the job belongs to.
+        actual: String,
+    },
+    /// The backend failed.
+    Unavailable(BackendError),
+}
+
+impl fmt::Display for LookupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LookupError::NotFound => {
+                f.write_str("no such event: it never existed, was already delivered, or expired")
+            }
+            LookupError::WrongEndpoint { actual } => {
+                write!(f, "the event belongs to another endpoint, /{actual}")
+            }
+            LookupError::Unavailable(e) => write!(f, "the shared store is unavailable: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for LookupError {}
+
+/// What the feed of one job yields, in order: its unread messages, then its outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobItem {
+    /// A message the runner published (for `/call` jobs: an `event: generating` frame).
+    Message(Bytes),
+    /// How the job ended; the feed ends after it.
+    Outcome(Outcome),
+}
+
+/// What the feed of one queue session yields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionItem {
+    /// A message of one of the session's jobs, framed for the queue stream.
+    Message(Bytes),
+    /// The job's runner stopped renewing its lease: the job is lost. The service tells the
+    /// client with a failed `process_completed`.
+    Lost(EventId),
+    /// The session has no pending job and no unread message, and was closed; the feed ends
+    /// after this (the service sends `close_stream`).
+    Closed,
+}
+
+/// A job's feed: ends after [`JobItem::Outcome`], or without one when the job was removed
+/// meanwhile (delivered to another poll, or expired).
+pub type JobFeed = BoxStream<'static, JobItem>;
+
+/// A session's feed: ends after [`SessionItem::Closed`], or without it when a newer reader
+/// of the same session took over.
+pub type SessionFeed = BoxStream<'static, SessionItem>;
+
+/// Receives the cancel requests for the jobs of one runner (see [`Backend::attach`]).
+pub type CancelHandler = Arc<dyn Fn(EventId) + Send + Sync>;
+
+/// A process that runs jobs (a replica), as [`Backend::attach`] registered it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RunnerId(pub u64);
+
+/// The shared state of a service: jobs and their results, their messages, queue sessions,
+/// cancellation, leases and the limits, behind one async interface.
+///
+/// The default is the in-memory [`MemoryBackend`](crate::backend::MemoryBackend); a backend
+/// that several replicas share (Redis, for example) makes a call on one replica pollable,
+/// streamable and cancellable from any other. Methods answer with a [`Reply`]: an in-memory
+/// backend answers at once with [`Reply::ready`], a networked one with [`Reply::pending`].
+///
+/// ## The life of a job
+/// 1. [`begin`](Self::begin) records it as unfinished, counted against the unfinished limit
+///    (one count for `/call` and queue jobs together), for an endpoint and a runner, and, for
+///    queue jobs, in a session.
+/// 2. The runner [`publish`](Self::publish)es its messages: partial results, progress, log
+///    and queue-place (estimation) messages, already framed for the route that reads them.
+///    Messages of a job are delivered in the order they were published.
+/// 3. The runner [`finish`](Self::finish)es it. A job outside a session keeps its outcome
+///    for its poll ([`watch`](Self::watch) then [`consume`](Self::consume) once delivered)
+///    under a capacity and a time to live; a session job appends its last message to the
+///    session and counts as done there.
+/// 4. Meanwhile [`cancel`](Self::cancel) from any replica reaches the [`CancelHandler`] of the
+///    runner that [`attach`](Self::attach)ed with the job's runner id.
+/// 5. A runner [`renew`](Self::renew)s its lease. When it stops for longer than
+///    [`lease`](Self::lease) (it crashed), [`sweep`](Self::sweep) ends its unfinished jobs
+///    with an error, so that their pollers never hang.
+///
+/// Implementations bound their memory: a result capacity, a time to live, an unfinished
+/// limit, session limits, and a bounded buffer of unread messages per job and per session
+/// (past it, droppable messages are dropped; others never are). They never drop an
+/// unfinished job except through its lease.
+///
+/// The `testing` feature's [`backend_suite`](crate::backend::testing::backend_suite) checks all
+/// of this for any implementation.
+pub trait Backend: Send + Sync + 'static {
+    /// Registers a runner: cancel requests for the jobs begun with the returned id go to
+    /// `on_cancel`, on the process that called this. Its lease starts now.
+    fn attach(&self, on_cancel: CancelHandler) -> RunnerId;
+
+    /// Renews `runner`'s lease. The service calls it every third of [`lease`](Self::lease).
+    fn renew(&self, runner: RunnerId) -> Reply<Result<(), BackendError>>;
+
+    /// How long a runner's jobs outlive its last renewal. Default 30 s.
+    fn lease(&self) -> Duration {
+        Duration::from_secs(30)
+    }
+
+    /// Records a new, unfinished job `id` of endpoint `api`, run by `runner`, in queue
+    /// `session` when given. Checks the unfinished limit and the session limits.
+    fn begin(
+        &self,
+        id: EventId,
+        api: &str,
+        runner: RunnerId,
+        session: Option<&str>,
+    ) -> Reply<Result<(), BeginError>>;
+
+    /// Appends a message of unfinished job `id`: to its own feed, or to its session's feed.
+    /// A `droppable` message may be dropped when the reader is behind (a partial result that
+    /// a later one supersedes, progress, log); others never are. Messages of unknown or
+    /// finished jobs are ignored.
+    fn publish(&self, id: EventId, message: Bytes, droppable: bool) -> Reply<()>;
+
+    /// Records how job `id` ended and wakes its readers. For a session job,
+    /// `session_message` is appended to the session's feed and the job is done there; its
+    /// outcome is not kept. A job finishes once: later calls change nothing.
+    fn finish(&self, id: EventId, outcome: Outcome, session_message: Option<Bytes>) -> Reply<()>;
+
+    /// Opens the feed of job `id` for endpoint `api`, atomically checking the endpoint: a
+    /// mismatch changes and consumes nothing. Unread messages are handed to one reader each;
+    /// the outcome to every reader.
+    fn watch(&self, id: EventId, api: &str) -> Reply<Result<JobFeed, LookupError>>;
+
+    /// Removes finished job `id` once its outcome was handed to a connection. Unfinished
+    /// jobs are left alone.
+    fn consume(&self, id: EventId) -> Reply<()>;
+
+    /// Opens the feed of queue session `session`: `None` when it does not exist. A new reader
+    /// takes over from an older one, whose feed ends.
+    fn watch_session(&self, session: &str) -> Reply<Result<Option<SessionFeed>, BackendError>>;
+
+    /// Asks the runner of unfinished job `id` to cancel it. False when no such job runs.
+    fn cancel(&self, id: EventId) -> Reply<bool>;
+
+    /// Drops results and sessions past their time to live, and ends the jobs of runners
+    /// whose lease ran out. Returns how many entries were dropped or ended.
+    fn sweep(&self, now: Instant) -> Reply<usize>;
+
+    /// How often the service should call [`sweep`](Self::sweep). Default 1 s.
+    fn sweep_interval(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+}
+
+/// The message a lost job's pollers get.
+pub(crate) fn lost_message(lease: Duration) -> String {
+    format!(
+        "the server running this call stopped answering for {} s (its lease ran out); it may \
+         have crashed. Start the call again",
+        lease.as_secs_f64()
+    )
+}
+
+/// The error outcome of a job whose runner's lease (`lease`) ran out: what a backend hands
+/// its readers when it ends such a job.
+pub fn lost_outcome(lease: Duration) -> Outcome {
+    Outcome::error(&lost_message(lease))
+}
