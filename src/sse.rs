@@ -3,17 +3,17 @@
 //! `text/event-stream` response both use.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body::{Body, Frame};
+use futures_util::{FutureExt, StreamExt};
+use http_body::{Body, Frame, SizeHint};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
-use crate::backend::{Backend, JobFeed, JobItem, Outcome, Reply, SessionFeed, SessionItem};
+use crate::backend::{Backend, JobFeed, JobItem, Outcome, SessionFeed, SessionItem};
 use crate::event_id::EventId;
 use crate::frames;
 use crate::frames::queue::process_lost;
@@ -47,20 +47,22 @@ fn data(frame: Bytes) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
 enum State {
     /// Reading the job's feed; heartbeats go out while it waits.
     Reading(JobFeed),
-    /// The terminal frame was handed to the connection; consume on the next poll.
+    /// The outcome was already known when the poll came: its terminal frame is the whole
+    /// body, whose length is then known too (no chunked encoding, one write).
+    Last(Bytes),
+    /// The terminal frame was handed to the connection: the body has ended, and dropping it
+    /// consumes the job.
     Delivered,
-    /// Consuming the delivered result.
-    Consuming(Reply<()>),
-    /// The stream ended.
+    /// The stream ended without delivering the job's outcome.
     Done,
 }
 
 /// The body of `GET {prefix}/call/{api}/{event_id}`: the job's messages (`event:
 /// generating`), then its outcome, with heartbeats meanwhile.
 ///
-/// The job is consumed only when the connection asks for the frame after the terminal one,
-/// that is once the terminal frame has been taken by the connection. A client that drops
-/// earlier drops this body, and the result stays for another poll.
+/// The job is consumed only once the connection has taken the terminal frame: the body then
+/// reports its end, and consumes the job when the connection drops it. A client that leaves
+/// earlier drops the body before that, and the result stays for another poll.
 pub(crate) struct CallStream {
     /// In a mutex only to be `Sync`, as response bodies are: it is reached through `get_mut`,
     /// which never locks.
@@ -71,14 +73,26 @@ pub(crate) struct CallStream {
 }
 
 impl CallStream {
+    /// A stream of `feed`, whose first item, when it was already there, is `first`.
     pub(crate) fn new(
-        feed: JobFeed,
+        mut feed: JobFeed,
         backend: Arc<dyn Backend>,
         id: EventId,
         every: Duration,
     ) -> Self {
+        // A finished job's outcome is usually there already: take it now, so that the body's
+        // length is known before its headers go out.
+        let state = match feed.as_mut().next().now_or_never() {
+            Some(Some(JobItem::Outcome(outcome))) => State::Last(frames::terminal(&outcome)),
+            Some(Some(JobItem::Message(first))) => State::Reading(
+                futures_util::stream::iter([JobItem::Message(first)])
+                    .chain(feed)
+                    .boxed(),
+            ),
+            _ => State::Reading(feed),
+        };
         Self {
-            state: Mutex::new(State::Reading(feed)),
+            state: Mutex::new(state),
             heartbeat: Heartbeat::new(every),
             backend,
             id,
@@ -96,43 +110,37 @@ impl Body for CallStream {
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = self.get_mut();
         let state = this.state.get_mut().unwrap_or_else(|e| e.into_inner());
-        loop {
-            match state {
-                State::Done => return Poll::Ready(None),
-                State::Delivered => {
-                    *state = State::Consuming(this.backend.consume(this.id));
-                }
-                State::Consuming(reply) => {
-                    if Pin::new(reply).poll(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                    *state = State::Done;
+        match state {
+            State::Done | State::Delivered => Poll::Ready(None),
+            State::Last(_) => {
+                let State::Last(frame) = std::mem::replace(state, State::Delivered) else {
                     return Poll::Ready(None);
-                }
-                State::Reading(feed) => match feed.as_mut().poll_next(cx) {
-                    Poll::Ready(Some(JobItem::Message(frame))) => return data(frame),
-                    Poll::Ready(Some(JobItem::Outcome(outcome))) => {
-                        *state = State::Delivered;
-                        return data(frames::terminal(&outcome));
-                    }
-                    Poll::Ready(None) => {
-                        // The job was removed while we waited (delivered to a concurrent
-                        // poll, or expired).
-                        *state = State::Done;
-                        let gone = Outcome::error(&format!(
-                            "event {} is no longer available (delivered to another poll, or expired)",
-                            this.id
-                        ));
-                        return data(frames::terminal(&gone));
-                    }
-                    Poll::Pending => {
-                        if this.heartbeat.due(cx) {
-                            return data(Bytes::from_static(frames::CALL_HEARTBEAT));
-                        }
-                        return Poll::Pending;
-                    }
-                },
+                };
+                data(frame)
             }
+            State::Reading(feed) => match feed.as_mut().poll_next(cx) {
+                Poll::Ready(Some(JobItem::Message(frame))) => data(frame),
+                Poll::Ready(Some(JobItem::Outcome(outcome))) => {
+                    *state = State::Delivered;
+                    data(frames::terminal(&outcome))
+                }
+                Poll::Ready(None) => {
+                    // The job was removed while we waited (delivered to a concurrent poll,
+                    // or expired).
+                    *state = State::Done;
+                    let gone = Outcome::error(&format!(
+                        "event {} is no longer available (delivered to another poll, or expired)",
+                        this.id
+                    ));
+                    data(frames::terminal(&gone))
+                }
+                Poll::Pending => {
+                    if this.heartbeat.due(cx) {
+                        return data(Bytes::from_static(frames::CALL_HEARTBEAT));
+                    }
+                    Poll::Pending
+                }
+            },
         }
     }
 
@@ -140,7 +148,24 @@ impl Body for CallStream {
         // Never contended: polls take `&mut self`.
         self.state
             .try_lock()
-            .is_ok_and(|state| matches!(*state, State::Done))
+            .is_ok_and(|state| matches!(*state, State::Delivered | State::Done))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.state.try_lock().as_deref() {
+            Ok(State::Last(frame)) => SizeHint::with_exact(frame.len() as u64),
+            Ok(State::Delivered | State::Done) => SizeHint::with_exact(0),
+            _ => SizeHint::default(),
+        }
+    }
+}
+
+impl Drop for CallStream {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        if matches!(state, State::Delivered) {
+            self.backend.consume(self.id).detach();
+        }
     }
 }
 

@@ -224,10 +224,12 @@ fn backend_settings_beside_a_custom_backend_are_refused() {
         .backend(backend.clone())
         .build();
     match refused {
-        Err(e @ BuildError::InvalidConfig {
-            setting: "max_unfinished",
-            ..
-        }) => assert!(e.to_string().contains("backend"), "{e}"),
+        Err(
+            e @ BuildError::InvalidConfig {
+                setting: "max_unfinished",
+                ..
+            },
+        ) => assert!(e.to_string().contains("backend"), "{e}"),
         other => panic!("expected max_unfinished to be refused, got {other:?}"),
     }
     assert!(GradioCompat::builder(Registry::new())
