@@ -26,6 +26,18 @@ command -v node >/dev/null && command -v npm >/dev/null || { echo "error: node a
 (cd interop/js && npm ci --no-audit --no-fund --loglevel=error)
 elapsed "$t"
 
+# A real redis-server for the Redis backend's tests (they start their own, on a free port).
+step "redis-server (Debian's package when missing)"
+if ! command -v redis-server >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get install -y -qq redis-server >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq redis-server >/dev/null; })
+  else
+    echo "error: redis-server is needed for the Redis backend tests: install Debian's redis-server (as root: apt-get install redis-server)" >&2
+    exit 1
+  fi
+fi
+redis-server --version
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -20,10 +20,14 @@
 mod interface;
 mod limits;
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 mod reply;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+#[cfg(feature = "redis")]
+pub use self::redis::RedisBackend;
 pub use crate::event_id::{EventId, EventIdHex, ParseEventIdError};
 pub use interface::{
     lost_outcome, Backend, BackendError, BeginError, CancelHandler, JobFeed, JobItem, LookupError,

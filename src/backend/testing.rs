@@ -7,12 +7,15 @@
 //! use std::sync::Arc;
 //! use gradio_compat::backend::{testing, Backend, MemoryBackend};
 //!
-//! testing::backend_suite(|limits| Arc::new(MemoryBackend::new(limits)) as Arc<dyn Backend>).await;
+//! testing::backend_suite(|limits| async move {
+//!     Arc::new(MemoryBackend::new(limits)) as Arc<dyn Backend>
+//! })
+//! .await;
 //! # }
 //! ```
 //!
-//! The factory gets the limits a check needs and must return a fresh, empty backend that
-//! enforces them. Each check panics with a message that names the broken rule.
+//! The factory gets the limits a check needs and must return (asynchronously, since a networked
+//! backend connects) a fresh, empty backend that enforces them. Each check panics with a message that names the broken rule.
 //!
 //! It covers:
 //! - jobs and their one-shot results: the unfinished limit (one count for `/call` and
@@ -28,6 +31,7 @@
 //!   gets an error outcome, a session reader [`SessionItem::Lost`]), and their places among
 //!   the unfinished jobs are freed; a runner that renews keeps its jobs.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,10 +43,22 @@ use super::{
     SessionFeed, SessionItem,
 };
 
-/// Makes a fresh backend with these limits.
-pub trait BackendFactory: Fn(BackendLimits) -> Arc<dyn Backend> {}
+/// Makes a fresh, empty backend with these limits: any `Fn(BackendLimits) -> impl
+/// Future<Output = Arc<dyn Backend>>`.
+pub trait BackendFactory {
+    /// A fresh backend.
+    fn make(&self, limits: BackendLimits) -> impl Future<Output = Arc<dyn Backend>>;
+}
 
-impl<F: Fn(BackendLimits) -> Arc<dyn Backend>> BackendFactory for F {}
+impl<F, Fut> BackendFactory for F
+where
+    F: Fn(BackendLimits) -> Fut,
+    Fut: Future<Output = Arc<dyn Backend>>,
+{
+    fn make(&self, limits: BackendLimits) -> impl Future<Output = Arc<dyn Backend>> {
+        self(limits)
+    }
+}
 
 /// How long a check waits for something that should happen at once.
 const PATIENCE: Duration = Duration::from_secs(5);
@@ -123,7 +139,7 @@ pub async fn backend_suite(make: impl BackendFactory) {
 async fn unfinished_limit_counts_calls_and_sessions_once(make: &impl BackendFactory) {
     let mut l = limits();
     l.max_unfinished = 3;
-    let backend = make(l);
+    let backend = make.make(l).await;
     let (runner, _) = runner(&backend);
     let first = begin(&backend, runner, "add").await;
     begin(&backend, runner, "add").await;
@@ -152,7 +168,7 @@ async fn unfinished_limit_counts_calls_and_sessions_once(make: &impl BackendFact
 
 /// A lookup under another endpoint names the right one and consumes nothing.
 async fn wrong_endpoint_consumes_nothing(make: &impl BackendFactory) {
-    let backend = make(limits());
+    let backend = make.make(limits()).await;
     let (runner, _) = runner(&backend);
     let id = begin(&backend, runner, "add").await;
     backend.finish(id, complete("[3]"), None).await;
@@ -177,7 +193,7 @@ async fn wrong_endpoint_consumes_nothing(make: &impl BackendFactory) {
 
 /// A reader that waits is woken with the outcome; one that comes later gets it at once.
 async fn waiting_and_late_readers_get_the_outcome(make: &impl BackendFactory) {
-    let backend = make(limits());
+    let backend = make.make(limits()).await;
     let (runner, _) = runner(&backend);
     let id = begin(&backend, runner, "add").await;
     let early = backend.watch(id, "add").await.expect("watch while running");
@@ -205,7 +221,7 @@ async fn waiting_and_late_readers_get_the_outcome(make: &impl BackendFactory) {
 
 /// Once consumed, a result is gone; consuming an unfinished job changes nothing.
 async fn results_are_delivered_once(make: &impl BackendFactory) {
-    let backend = make(limits());
+    let backend = make.make(limits()).await;
     let (runner, _) = runner(&backend);
     let id = begin(&backend, runner, "add").await;
     backend.consume(id).await;
@@ -225,7 +241,7 @@ async fn results_are_delivered_once(make: &impl BackendFactory) {
 /// Many pollers race for one result: each either gets it or NotFound, at least one gets it,
 /// and afterwards it is gone.
 async fn racing_readers_consume_once(make: &impl BackendFactory) {
-    let backend = make(limits());
+    let backend = make.make(limits()).await;
     let (runner, _) = runner(&backend);
     let id = begin(&backend, runner, "add").await;
     let racers: Vec<_> = (0..16)
@@ -267,7 +283,7 @@ async fn racing_readers_consume_once(make: &impl BackendFactory) {
 async fn capacity_evicts_oldest_finished_never_unfinished(make: &impl BackendFactory) {
     let mut l = limits();
     l.result_capacity = 2;
-    let backend = make(l);
+    let backend = make.make(l).await;
     let (runner, _) = runner(&backend);
     let unfinished = begin(&backend, runner, "add").await;
     let mut ids = Vec::new();
@@ -297,7 +313,7 @@ async fn capacity_evicts_oldest_finished_never_unfinished(make: &impl BackendFac
 async fn ttl_drops_unpolled_results(make: &impl BackendFactory) {
     let mut l = limits();
     l.result_ttl = Duration::from_secs(60);
-    let backend = make(l);
+    let backend = make.make(l).await;
     let (runner, _) = runner(&backend);
     let old = begin(&backend, runner, "add").await;
     backend.finish(old, complete("[1]"), None).await;
@@ -322,7 +338,7 @@ async fn ttl_drops_unpolled_results(make: &impl BackendFactory) {
 /// A job's messages reach its reader in publish order, each once, and before its outcome,
 /// also when the reader comes after the job finished.
 async fn messages_come_in_order_before_the_outcome(make: &impl BackendFactory) {
-    let backend = make(limits());
+    let backend = make.make(limits()).await;
     let (runner, _) = runner(&backend);
     // A reader that waits while the messages come.
     let id = begin(&backend, runner, "count").await;
@@ -379,7 +395,7 @@ async fn messages_come_in_order_before_the_outcome(make: &impl BackendFactory) {
 async fn unread_messages_are_bounded(make: &impl BackendFactory) {
     let mut l = limits();
     l.max_unread = 10;
-    let backend = make(l);
+    let backend = make.make(l).await;
     let (runner, _) = runner(&backend);
     let id = begin(&backend, runner, "count").await;
     for i in 0..100 {
@@ -407,7 +423,7 @@ async fn unread_messages_are_bounded(make: &impl BackendFactory) {
 /// message at its finish, and closes once nothing is pending or unread; then the session is
 /// gone. Session jobs are not pollable on their own.
 async fn session_messages_come_in_order_and_the_session_closes(make: &impl BackendFactory) {
-    let backend = make(limits());
+    let backend = make.make(limits()).await;
     let (runner, _) = runner(&backend);
     let (a, b) = (EventId::new_random(), EventId::new_random());
     backend
@@ -484,7 +500,7 @@ async fn session_messages_come_in_order_and_the_session_closes(make: &impl Backe
 
 /// A second reader of a session takes over: the first feed ends without `Closed`.
 async fn a_newer_session_reader_takes_over(make: &impl BackendFactory) {
-    let backend = make(limits());
+    let backend = make.make(limits()).await;
     let (runner, _) = runner(&backend);
     let id = EventId::new_random();
     backend
@@ -522,7 +538,7 @@ async fn session_limits_hold(make: &impl BackendFactory) {
     l.max_sessions = 2;
     l.max_session_jobs = 2;
     l.max_unfinished = 5;
-    let backend = make(l);
+    let backend = make.make(l).await;
     let (runner, _) = runner(&backend);
     for session in ["s1", "s1", "s2"] {
         backend
@@ -558,7 +574,7 @@ async fn session_limits_hold(make: &impl BackendFactory) {
 /// A cancel reaches the handler of the job's runner, and no other; unknown and finished
 /// jobs are not cancelled.
 async fn cancel_reaches_the_runner_of_the_job(make: &impl BackendFactory) {
-    let backend = make(limits());
+    let backend = make.make(limits()).await;
     let (one, one_saw) = runner(&backend);
     let (_two, two_saw) = runner(&backend);
     let id = begin(&backend, one, "sleep").await;
@@ -607,7 +623,7 @@ async fn lapsed_lease_ends_the_jobs_of_its_runner(make: &impl BackendFactory) {
     let mut l = limits();
     l.lease = lease;
     l.max_unfinished = 3;
-    let backend = make(l);
+    let backend = make.make(l).await;
     let (alive, _) = runner(&backend);
     let (dead, _) = runner(&backend);
     let started = Instant::now();

@@ -17,6 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 pub mod fixtures;
+pub mod redis_server;
 
 /// The path of a built example binary (`cargo test` builds the examples).
 pub fn example_binary(name: &str) -> std::path::PathBuf {

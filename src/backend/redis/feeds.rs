@@ -1,0 +1,239 @@
+//! The feeds of the Redis backend: a job's stream read from a cursor, and a session's
+//! items read and removed, each waiting for a notification (or a second) between reads.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use redis::Value;
+use tokio::sync::Notify;
+
+use super::Shared;
+use crate::backend::{EventId, JobFeed, JobItem, Outcome, SessionFeed, SessionItem};
+
+/// How many entries one read fetches.
+pub(super) const BATCH: usize = 64;
+/// How long a reader waits for a notification before it reads again anyway.
+const RECHECK: Duration = Duration::from_secs(1);
+/// How long a reader waits after a failed read (Redis unreachable) before the next.
+const RETRY: Duration = Duration::from_millis(250);
+
+/// A Lua reply as bulk strings (numbers and nils become empty).
+pub(super) fn strings(value: Value) -> Vec<Bytes> {
+    match value {
+        Value::Array(items) => items
+            .into_iter()
+            .map(|v| match v {
+                Value::BulkString(b) => Bytes::from(b),
+                Value::SimpleString(s) => Bytes::from(s),
+                Value::Int(n) => Bytes::from(n.to_string()),
+                _ => Bytes::new(),
+            })
+            .collect(),
+        Value::BulkString(b) => vec![Bytes::from(b)],
+        Value::SimpleString(s) => vec![Bytes::from(s)],
+        _ => Vec::new(),
+    }
+}
+
+/// A job-stream entry as a feed item: kind `m` message, `o` complete, `e` error.
+fn job_item(kind: &[u8], data: Bytes) -> JobItem {
+    match kind {
+        b"o" => JobItem::Outcome(Outcome::Complete(data)),
+        b"e" => JobItem::Outcome(Outcome::Error(data)),
+        _ => JobItem::Message(data),
+    }
+}
+
+/// Appends id, kind, data triples to `items`; returns the last id.
+pub(super) fn push_entries(triples: &[Bytes], items: &mut VecDeque<JobItem>) -> Option<String> {
+    let mut last = None;
+    for entry in triples.chunks_exact(3) {
+        last = Some(String::from_utf8_lossy(&entry[0]).into_owned());
+        items.push_back(job_item(&entry[1], entry[2].clone()));
+    }
+    last
+}
+
+/// What one read found.
+enum Found {
+    /// Something to hand out (or the end): read again at once if needed.
+    Some,
+    /// Nothing yet: wait for a wake-up.
+    Nothing,
+}
+
+/// Runs `read` with a wake-up from `notify` registered first (so that one arriving during the
+/// read is not missed). When it finds nothing, waits for the wake-up, or a second at most;
+/// when Redis is unreachable, waits a moment (the stream keeps its heartbeats meanwhile).
+async fn read_or_wait<F>(notify: &Notify, read: F)
+where
+    F: std::future::Future<Output = redis::RedisResult<Found>>,
+{
+    let notified = notify.notified();
+    tokio::pin!(notified);
+    notified.as_mut().enable();
+    match read.await {
+        Ok(Found::Some) => {}
+        Ok(Found::Nothing) => {
+            let _ = tokio::time::timeout(RECHECK, notified).await;
+        }
+        Err(_) => tokio::time::sleep(RETRY).await,
+    }
+}
+
+struct JobRead {
+    shared: Arc<Shared>,
+    id: EventId,
+    cursor: String,
+    items: VecDeque<JobItem>,
+    done: bool,
+    notify: Arc<Notify>,
+}
+
+impl JobRead {
+    async fn next(&mut self) -> Option<JobItem> {
+        loop {
+            if let Some(item) = self.items.pop_front() {
+                if matches!(item, JobItem::Outcome(_)) {
+                    self.done = true;
+                }
+                return Some(item);
+            }
+            if self.done {
+                return None;
+            }
+            let (shared, id, cursor) = (&self.shared, self.id, &mut self.cursor);
+            let (items, gone) = (&mut self.items, &mut self.done);
+            read_or_wait(&self.notify, async move {
+                let reply = shared
+                    .scripts
+                    .read
+                    .arg(&shared.prefix)
+                    .arg(id.to_hex().as_str())
+                    .arg(&*cursor)
+                    .arg(BATCH)
+                    .invoke_async::<Value>(&mut shared.conn.clone())
+                    .await
+                    .map(strings)?;
+                if reply.first().is_some_and(|s| &s[..] == b"gone") {
+                    *gone = true;
+                    return Ok(Found::Some);
+                }
+                Ok(match push_entries(&reply[1..], items) {
+                    Some(last) => {
+                        *cursor = last;
+                        Found::Some
+                    }
+                    None => Found::Nothing,
+                })
+            })
+            .await;
+        }
+    }
+}
+
+/// The feed of job `id`, starting with `first` (read with the endpoint check), then reading
+/// after `cursor`.
+pub(super) fn job_feed(
+    shared: Arc<Shared>,
+    id: EventId,
+    first: VecDeque<JobItem>,
+    cursor: String,
+) -> JobFeed {
+    let notify = shared
+        .notifier
+        .channel(format!("{}n:j:{}", shared.prefix, id.to_hex().as_str()));
+    let read = JobRead {
+        shared,
+        id,
+        cursor,
+        items: first,
+        done: false,
+        notify,
+    };
+    futures_util::stream::unfold(read, |mut read| async move {
+        read.next().await.map(|item| (item, read))
+    })
+    .boxed()
+}
+
+struct SessionRead {
+    shared: Arc<Shared>,
+    hash: String,
+    generation: String,
+    items: VecDeque<SessionItem>,
+    done: bool,
+    notify: Arc<Notify>,
+}
+
+impl SessionRead {
+    async fn next(&mut self) -> Option<SessionItem> {
+        loop {
+            if let Some(item) = self.items.pop_front() {
+                if item == SessionItem::Closed {
+                    self.done = true;
+                }
+                return Some(item);
+            }
+            if self.done {
+                return None;
+            }
+            let (shared, hash, generation) = (&self.shared, &self.hash, &self.generation);
+            let (items, ended) = (&mut self.items, &mut self.done);
+            read_or_wait(&self.notify, async move {
+                let reply = shared
+                    .scripts
+                    .read_session
+                    .arg(&shared.prefix)
+                    .arg(hash)
+                    .arg(generation)
+                    .arg(BATCH)
+                    .invoke_async::<Value>(&mut shared.conn.clone())
+                    .await
+                    .map(strings)?;
+                match reply.first().map(|s| &s[..]) {
+                    Some(b"replaced") => *ended = true,
+                    Some(b"closed") => items.push_back(SessionItem::Closed),
+                    Some(b"ok") => {
+                        for pair in reply[1..].chunks_exact(2) {
+                            let item = if &pair[0][..] == b"l" {
+                                match std::str::from_utf8(&pair[1]).ok().and_then(EventId::parse) {
+                                    Some(id) => SessionItem::Lost(id),
+                                    None => continue,
+                                }
+                            } else {
+                                SessionItem::Message(pair[1].clone())
+                            };
+                            items.push_back(item);
+                        }
+                    }
+                    _ => return Ok(Found::Nothing),
+                }
+                Ok(Found::Some)
+            })
+            .await;
+        }
+    }
+}
+
+/// The feed of session `hash` for reader `generation`.
+pub(super) fn session_feed(shared: Arc<Shared>, hash: String, generation: String) -> SessionFeed {
+    let notify = shared
+        .notifier
+        .channel(format!("{}n:s:{hash}", shared.prefix));
+    let read = SessionRead {
+        shared,
+        hash,
+        generation,
+        items: VecDeque::new(),
+        done: false,
+        notify,
+    };
+    futures_util::stream::unfold(read, |mut read| async move {
+        read.next().await.map(|item| (item, read))
+    })
+    .boxed()
+}

@@ -1,0 +1,450 @@
+//! [`RedisBackend`] (feature `redis`): the backend on a Redis or Valkey server that several
+//! replicas share, so that every route works on any replica without sticky sessions.
+//!
+//! - Jobs, results and limits live in keys that Lua scripts update atomically (one round trip
+//!   each); the unfinished limit and the result capacity count across the cluster.
+//! - A `/call` job's messages and its outcome go into one Redis Stream per job, read from a
+//!   cursor: its order is kept, a poller that comes late reads from the start, and the
+//!   outcome is always the last entry. A session's items go into a stream per session that
+//!   its reader removes as it reads. Streams rather than pub/sub carry the data, because a
+//!   message published while nobody listens would be lost; pub/sub only wakes readers up
+//!   (and carries cancels to the replica running the job), and a reader reads again each
+//!   second anyway, so a lost wake-up costs at most a second.
+//! - Leases are keys with an expiry that each replica renews; any replica's sweep ends the
+//!   jobs of a replica whose key expired.
+//! - Per-endpoint concurrency limits and queue ranks stay per replica.
+
+mod feeds;
+mod notify;
+mod scripts;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::Value;
+
+use crate::backend::interface::lost_message;
+use crate::backend::{
+    Backend, BackendError, BackendLimits, BeginError, CancelHandler, EventId, JobFeed, LookupError,
+    Outcome, Reply, RunnerId, SessionFeed,
+};
+use feeds::{job_feed, push_entries, session_feed, strings, BATCH};
+use notify::{listen, Notifier};
+use scripts::Scripts;
+
+/// What every request and feed of one backend shares.
+struct Shared {
+    conn: ConnectionManager,
+    /// Key prefix, ending in `:`.
+    prefix: String,
+    limits: BackendLimits,
+    /// The server's address without credentials, for messages.
+    shown: String,
+    scripts: Scripts,
+    notifier: Arc<Notifier>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+/// A [`Backend`] on a Redis (or Valkey) server, shared by every replica that connects with
+/// the same URL and key prefix.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), gradio_compat::backend::BackendError> {
+/// use std::sync::Arc;
+/// use gradio_compat::backend::{BackendLimits, RedisBackend};
+/// use gradio_compat::{GradioCompat, Registry};
+///
+/// let backend = RedisBackend::connect("redis://127.0.0.1:6379", "gc:", BackendLimits::default()).await?;
+/// let service = GradioCompat::builder(Registry::new()).backend(Arc::new(backend)).build();
+/// # drop(service);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisBackend {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for RedisBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBackend")
+            .field("server", &self.shared.shown)
+            .field("prefix", &self.shared.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `url` without its credentials.
+fn without_credentials(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl RedisBackend {
+    /// Connects to the server at `url` (`redis://host:port/db`, `rediss://` for TLS is not
+    /// built in) and uses keys starting with `prefix` (replicas of one app share it; apps
+    /// sharing one server use different ones). Fails with a message naming the server when it
+    /// cannot be reached within a few seconds.
+    ///
+    /// Requests time out after 2 s, so that a server that goes away is reported (503) quickly;
+    /// the connection is re-established when it comes back, without a restart.
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        limits: BackendLimits,
+    ) -> Result<Self, BackendError> {
+        let shown = without_credentials(url);
+        let unreachable = |e: redis::RedisError| {
+            BackendError::new(format!("Redis at {shown} is unreachable: {e}"))
+        };
+        let client = redis::Client::open(url)
+            .map_err(|e| BackendError::new(format!("{shown} is not a Redis URL: {e}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let mut conn = tokio::time::timeout(
+            Duration::from_secs(5),
+            ConnectionManager::new_with_config(client.clone(), config),
+        )
+        .await
+        .map_err(|_| BackendError::new(format!("Redis at {shown} did not answer within 5 s")))?
+        .map_err(unreachable)?;
+        redis::cmd("PING")
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(unreachable)?;
+        let prefix = prefix.to_owned();
+        let notifier = Arc::new(Notifier::new(&prefix));
+        let listener = tokio::spawn(listen(
+            client,
+            format!("{prefix}n:*"),
+            Arc::downgrade(&notifier),
+        ));
+        Ok(Self {
+            shared: Arc::new(Shared {
+                conn,
+                prefix,
+                limits,
+                shown,
+                scripts: Scripts::new(),
+                notifier,
+                listener,
+            }),
+        })
+    }
+
+    /// The limits this backend enforces.
+    pub fn limits(&self) -> &BackendLimits {
+        &self.shared.limits
+    }
+
+    fn unavailable(&self, e: &redis::RedisError) -> BackendError {
+        BackendError::new(format!("Redis at {}: {e}", self.shared.shown))
+    }
+}
+
+/// Retries `attempt` until it succeeds or `within` has passed: what a runner writes must not
+/// be lost to a short outage.
+async fn persist<F, Fut>(within: Duration, mut attempt: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = redis::RedisResult<Value>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        if attempt().await.is_ok() {
+            return true;
+        }
+        if tokio::time::Instant::now() + pause > deadline {
+            return false;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
+    }
+}
+
+impl Backend for RedisBackend {
+    fn attach(&self, on_cancel: CancelHandler) -> RunnerId {
+        let runner = uuid::Uuid::new_v4().as_u64_pair().0 >> 1;
+        self.shared.notifier.add_runner(runner, on_cancel);
+        let renewal = self.renew(RunnerId(runner));
+        // The first renewal starts the lease; the service renews it from then on.
+        renewal.detach();
+        RunnerId(runner)
+    }
+
+    fn renew(&self, runner: RunnerId) -> Reply<Result<(), BackendError>> {
+        let this = self.clone();
+        Reply::pending(async move {
+            let shared = &this.shared;
+            shared
+                .scripts
+                .renew
+                .arg(&shared.prefix)
+                .arg(runner.0)
+                .arg(shared.limits.lease.as_millis() as u64)
+                .invoke_async::<Value>(&mut shared.conn.clone())
+                .await
+                .map(drop)
+                .map_err(|e| this.unavailable(&e))
+        })
+    }
+
+    fn lease(&self) -> Duration {
+        self.shared.limits.lease
+    }
+
+    fn begin(
+        &self,
+        id: EventId,
+        api: &str,
+        runner: RunnerId,
+        session: Option<&str>,
+    ) -> Reply<Result<(), BeginError>> {
+        let this = self.clone();
+        let api = api.to_owned();
+        let session = session.unwrap_or_default().to_owned();
+        Reply::pending(async move {
+            let shared = &this.shared;
+            let limits = &shared.limits;
+            let reply = shared
+                .scripts
+                .begin
+                .arg(&shared.prefix)
+                .arg(id.to_hex().as_str())
+                .arg(&api)
+                .arg(runner.0)
+                .arg(&session)
+                .arg(limits.max_unfinished)
+                .arg(limits.max_sessions)
+                .arg(limits.max_session_jobs)
+                .invoke_async::<String>(&mut shared.conn.clone())
+                .await
+                .map_err(|e| BeginError::Unavailable(this.unavailable(&e)))?;
+            match reply.as_str() {
+                "ok" => Ok(()),
+                "sessions" => Err(BeginError::TooManySessions {
+                    limit: limits.max_sessions,
+                }),
+                "busy" => Err(BeginError::SessionBusy {
+                    limit: limits.max_session_jobs,
+                }),
+                _ => Err(BeginError::Full {
+                    limit: limits.max_unfinished,
+                }),
+            }
+        })
+    }
+
+    fn publish(&self, id: EventId, message: Bytes, droppable: bool) -> Reply<()> {
+        let this = self.clone();
+        Reply::pending(async move {
+            let shared = &this.shared;
+            let stored = persist(Duration::from_secs(2), || {
+                let shared = shared.clone();
+                let message = message.clone();
+                async move {
+                    shared
+                        .scripts
+                        .publish
+                        .arg(&shared.prefix)
+                        .arg(id.to_hex().as_str())
+                        .arg(&message[..])
+                        .arg(if droppable { "1" } else { "0" })
+                        .arg(shared.limits.max_unread)
+                        .invoke_async::<Value>(&mut shared.conn.clone())
+                        .await
+                }
+            })
+            .await;
+            if !stored {
+                tracing::warn!(event_id = %id, "a message of the call was lost: Redis is unreachable");
+            }
+        })
+    }
+
+    fn finish(&self, id: EventId, outcome: Outcome, session_message: Option<Bytes>) -> Reply<()> {
+        let this = self.clone();
+        Reply::pending(async move {
+            let shared = &this.shared;
+            let (kind, data) = match outcome {
+                Outcome::Complete(data) => ("o", data),
+                Outcome::Error(data) => ("e", data),
+            };
+            // Kept trying for as long as the lease: past it, other replicas report the job
+            // lost anyway.
+            let stored = persist(shared.limits.lease, || {
+                finish_script(shared, id, kind, &data, session_message.as_ref())
+            })
+            .await;
+            if !stored {
+                tracing::error!(event_id = %id, "the result of the call was lost: Redis is unreachable");
+            }
+        })
+    }
+
+    fn watch(&self, id: EventId, api: &str) -> Reply<Result<JobFeed, LookupError>> {
+        let this = self.clone();
+        let api = api.to_owned();
+        Reply::pending(async move {
+            let shared = &this.shared;
+            let reply = shared
+                .scripts
+                .watch
+                .arg(&shared.prefix)
+                .arg(id.to_hex().as_str())
+                .arg(&api)
+                .arg(BATCH)
+                .invoke_async::<Value>(&mut shared.conn.clone())
+                .await
+                .map_err(|e| LookupError::Unavailable(this.unavailable(&e)))?;
+            let reply = strings(reply);
+            match reply.first().map(|s| &s[..]) {
+                Some(b"ok") => {
+                    let mut first = VecDeque::new();
+                    let cursor =
+                        push_entries(&reply[1..], &mut first).unwrap_or_else(|| "0-0".to_owned());
+                    Ok(job_feed(this.shared.clone(), id, first, cursor))
+                }
+                Some(b"api") => Err(LookupError::WrongEndpoint {
+                    actual: String::from_utf8_lossy(reply.get(1).map_or(&[][..], |b| &b[..]))
+                        .into_owned(),
+                }),
+                _ => Err(LookupError::NotFound),
+            }
+        })
+    }
+
+    fn consume(&self, id: EventId) -> Reply<()> {
+        let this = self.clone();
+        Reply::pending(async move {
+            let shared = &this.shared;
+            let _ = shared
+                .scripts
+                .consume
+                .arg(&shared.prefix)
+                .arg(id.to_hex().as_str())
+                .invoke_async::<Value>(&mut shared.conn.clone())
+                .await;
+        })
+    }
+
+    fn watch_session(&self, session: &str) -> Reply<Result<Option<SessionFeed>, BackendError>> {
+        let this = self.clone();
+        let hash = session.to_owned();
+        Reply::pending(async move {
+            let shared = &this.shared;
+            let generation = shared
+                .scripts
+                .watch_session
+                .arg(&shared.prefix)
+                .arg(&hash)
+                .invoke_async::<Option<i64>>(&mut shared.conn.clone())
+                .await
+                .map_err(|e| this.unavailable(&e))?;
+            Ok(generation.map(|g| session_feed(this.shared.clone(), hash, g.to_string())))
+        })
+    }
+
+    fn cancel(&self, id: EventId) -> Reply<bool> {
+        let this = self.clone();
+        Reply::pending(async move {
+            let shared = &this.shared;
+            shared
+                .scripts
+                .cancel
+                .arg(&shared.prefix)
+                .arg(id.to_hex().as_str())
+                .invoke_async::<i64>(&mut shared.conn.clone())
+                .await
+                .is_ok_and(|n| n == 1)
+        })
+    }
+
+    fn sweep(&self, now: Instant) -> Reply<usize> {
+        let this = self.clone();
+        // The server's clock decides; `now` past this process's clock moves it forward.
+        let offset = now.saturating_duration_since(Instant::now());
+        Reply::pending(async move {
+            let shared = &this.shared;
+            let Ok(reply) = shared
+                .scripts
+                .sweep
+                .arg(&shared.prefix)
+                .arg(offset.as_millis() as u64)
+                .arg(shared.limits.result_ttl.as_millis() as u64)
+                .invoke_async::<Value>(&mut shared.conn.clone())
+                .await
+            else {
+                return 0;
+            };
+            let reply = strings(reply);
+            let dropped: usize = reply
+                .first()
+                .and_then(|n| std::str::from_utf8(n).ok()?.parse().ok())
+                .unwrap_or(0);
+            let lost_text = lost_message(shared.limits.lease);
+            let lost = Bytes::from(serde_json::to_vec(&lost_text).unwrap_or_default());
+            let mut ended = 0;
+            for id in reply.iter().skip(1) {
+                let Some(id) = std::str::from_utf8(id).ok().and_then(EventId::parse) else {
+                    continue;
+                };
+                let marker = Bytes::copy_from_slice(id.to_hex().as_str().as_bytes());
+                if finish_script(shared, id, "l", &lost, Some(&marker))
+                    .await
+                    .is_ok()
+                {
+                    ended += 1;
+                }
+            }
+            dropped + ended
+        })
+    }
+
+    /// A quarter of the TTL, between 50 ms and 5 s, and no more than a third of the lease.
+    fn sweep_interval(&self) -> Duration {
+        let limits = &self.shared.limits;
+        (limits.result_ttl / 4)
+            .min(limits.lease / 3)
+            .clamp(Duration::from_millis(50), Duration::from_secs(5))
+    }
+}
+
+async fn finish_script(
+    shared: &Shared,
+    id: EventId,
+    kind: &str,
+    data: &Bytes,
+    message: Option<&Bytes>,
+) -> redis::RedisResult<Value> {
+    shared
+        .scripts
+        .finish
+        .arg(&shared.prefix)
+        .arg(id.to_hex().as_str())
+        .arg(kind)
+        .arg(&data[..])
+        .arg(message.map_or(&[][..], |m| &m[..]))
+        .arg(if message.is_some() { "1" } else { "0" })
+        .arg(shared.limits.result_capacity)
+        .arg(shared.limits.result_ttl.as_millis() as u64)
+        .invoke_async::<Value>(&mut shared.conn.clone())
+        .await
+}

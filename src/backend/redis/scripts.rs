@@ -1,0 +1,267 @@
+//! The Lua scripts of the Redis backend: each step that reads and writes several keys runs
+//! as one script, so that it is atomic across replicas and costs one round trip.
+//!
+//! Keys, under the prefix `P`: `P j:<id>` (a job: api, runner, session, state), `P m:<id>`
+//! (the stream of a `/call` job's messages, then its outcome), `P u` (unfinished jobs),
+//! `P d` (finished results by finishing time), `P r:<runner>` (a runner's lease),
+//! `P rj:<runner>` (its unfinished jobs), `P rs` (runners), `P s:<hash>` (a session's stream),
+//! `P sm:<hash>` (its pending jobs and reader generation), `P ss` (sessions by last use).
+//! Channels: `P n:j:<id>`, `P n:s:<hash>` (something to read), `P n:c:<runner>` (cancel).
+
+use redis::Script;
+
+/// A Lua helper: the server's clock in milliseconds (one clock for every replica).
+const NOW: &str = "local function now_ms() local t = redis.call('TIME') \
+                   return t[1] * 1000 + math.floor(t[2] / 1000) end\n";
+
+/// ARGV: prefix, id, api, runner, session ('' for none), max_unfinished, max_sessions,
+/// max_session_jobs. Returns 'ok', 'full', 'sessions' or 'busy'.
+const BEGIN: &str = r#"
+local P, id, api, runner, session = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if tonumber(redis.call('GET', P .. 'u') or '0') >= tonumber(ARGV[6]) then return 'full' end
+if redis.call('EXISTS', P .. 'j:' .. id) == 1 then return 'full' end
+if session ~= '' then
+  local meta = P .. 'sm:' .. session
+  local pending = redis.call('HGET', meta, 'pending')
+  if not pending then
+    if redis.call('ZCARD', P .. 'ss') >= tonumber(ARGV[7]) then return 'sessions' end
+    pending = 0
+  else
+    pending = tonumber(pending)
+  end
+  if pending >= tonumber(ARGV[8]) then return 'busy' end
+  redis.call('HINCRBY', meta, 'pending', 1)
+  redis.call('ZADD', P .. 'ss', now_ms(), session)
+end
+redis.call('INCR', P .. 'u')
+redis.call('HSET', P .. 'j:' .. id, 'api', api, 'runner', runner, 'session', session, 'st', 'r')
+redis.call('SADD', P .. 'rj:' .. runner, id)
+return 'ok'
+"#;
+
+/// ARGV: prefix, id, message, droppable ('1' or '0'), max_unread. Returns 1 when stored.
+const PUBLISH: &str = r#"
+local P, id = ARGV[1], ARGV[2]
+local job = redis.call('HMGET', P .. 'j:' .. id, 'st', 'session')
+if job[1] ~= 'r' then return 0 end
+local session = job[2]
+if session == '' then
+  redis.call('XADD', P .. 'm:' .. id, 'MAXLEN', ARGV[5], '*', 'k', 'm', 'd', ARGV[3])
+  redis.call('PUBLISH', P .. 'n:j:' .. id, '')
+  return 1
+end
+if redis.call('EXISTS', P .. 'sm:' .. session) == 0 then return 0 end
+local stream = P .. 's:' .. session
+if ARGV[4] == '1' and redis.call('XLEN', stream) >= 4 * tonumber(ARGV[5]) then return 0 end
+redis.call('XADD', stream, '*', 'k', 'm', 'd', ARGV[3])
+redis.call('PUBLISH', P .. 'n:s:' .. session, '')
+return 1
+"#;
+
+/// ARGV: prefix, id, kind ('o' complete, 'e' error, 'l' lost), outcome data, session
+/// message, has message ('1' or '0'), result capacity, result ttl (ms). A lost session job
+/// gets a `l` item carrying its id (the message). Returns 1 when the job was unfinished.
+const FINISH: &str = r#"
+local P, id, kind = ARGV[1], ARGV[2], ARGV[3]
+local key = P .. 'j:' .. id
+local job = redis.call('HMGET', key, 'st', 'session', 'runner')
+if job[1] ~= 'r' then return 0 end
+redis.call('DECR', P .. 'u')
+redis.call('SREM', P .. 'rj:' .. job[3], id)
+local session = job[2]
+if session == '' then
+  if kind == 'l' then kind = 'e' end
+  local now = now_ms()
+  local stream = P .. 'm:' .. id
+  redis.call('HSET', key, 'st', 'd', 'at', now)
+  redis.call('XADD', stream, '*', 'k', kind, 'd', ARGV[4])
+  local keep = tonumber(ARGV[8]) + 60000
+  redis.call('PEXPIRE', key, keep)
+  redis.call('PEXPIRE', stream, keep)
+  redis.call('ZADD', P .. 'd', now, id)
+  local over = redis.call('ZCARD', P .. 'd') - tonumber(ARGV[7])
+  if over > 0 then
+    local oldest = redis.call('ZPOPMIN', P .. 'd', over)
+    for i = 1, #oldest, 2 do redis.call('DEL', P .. 'j:' .. oldest[i], P .. 'm:' .. oldest[i]) end
+  end
+  redis.call('PUBLISH', P .. 'n:j:' .. id, '')
+  return 1
+end
+redis.call('DEL', key)
+local meta = P .. 'sm:' .. session
+if redis.call('EXISTS', meta) == 1 then
+  redis.call('HINCRBY', meta, 'pending', -1)
+  if ARGV[6] == '1' then
+    local item = 'm'
+    if kind == 'l' then item = 'l' end
+    redis.call('XADD', P .. 's:' .. session, '*', 'k', item, 'd', ARGV[5])
+  end
+end
+redis.call('PUBLISH', P .. 'n:s:' .. session, '')
+return 1
+"#;
+
+/// Appends the entries of stream `key` after `start` (at most `count`) to `out` as id, kind,
+/// data triples.
+const ENTRIES: &str = r#"
+local function entries(out, key, start, count)
+  local found = redis.call('XRANGE', key, start, '+', 'COUNT', count)
+  for _, e in ipairs(found) do
+    out[#out + 1] = e[1]
+    out[#out + 1] = e[2][2]
+    out[#out + 1] = e[2][4]
+  end
+  return #found
+end
+"#;
+
+/// ARGV: prefix, id, api, count. Returns {'nf'}, {'api', actual} or {'ok', entries...}.
+const WATCH: &str = r#"
+local P, id = ARGV[1], ARGV[2]
+local job = redis.call('HMGET', P .. 'j:' .. id, 'api', 'session')
+if not job[1] then return {'nf'} end
+if job[1] ~= ARGV[3] then return {'api', job[1]} end
+if job[2] ~= '' then return {'nf'} end
+local out = {'ok'}
+entries(out, P .. 'm:' .. id, '-', ARGV[4])
+return out
+"#;
+
+/// ARGV: prefix, id, cursor, count. Returns {'gone'} or {'ok', entries...}.
+const READ: &str = r#"
+local P, id = ARGV[1], ARGV[2]
+local out = {'ok'}
+if entries(out, P .. 'm:' .. id, '(' .. ARGV[3], ARGV[4]) == 0
+   and redis.call('EXISTS', P .. 'j:' .. id) == 0 then
+  return {'gone'}
+end
+return out
+"#;
+
+/// ARGV: prefix, id. Removes a finished job.
+const CONSUME: &str = r#"
+local P, id = ARGV[1], ARGV[2]
+if redis.call('HGET', P .. 'j:' .. id, 'st') ~= 'd' then return 0 end
+redis.call('DEL', P .. 'j:' .. id, P .. 'm:' .. id)
+redis.call('ZREM', P .. 'd', id)
+return 1
+"#;
+
+/// ARGV: prefix, id. Asks the runner of an unfinished job to cancel it.
+const CANCEL: &str = r#"
+local P, id = ARGV[1], ARGV[2]
+local job = redis.call('HMGET', P .. 'j:' .. id, 'st', 'runner')
+if job[1] ~= 'r' then return 0 end
+redis.call('PUBLISH', P .. 'n:c:' .. job[2], id)
+return 1
+"#;
+
+/// ARGV: prefix, hash. Takes over a session's reading: its new generation, or nil.
+const WATCH_SESSION: &str = r#"
+local P, hash = ARGV[1], ARGV[2]
+local meta = P .. 'sm:' .. hash
+if redis.call('EXISTS', meta) == 0 then return false end
+local generation = redis.call('HINCRBY', meta, 'gen', 1)
+redis.call('ZADD', P .. 'ss', now_ms(), hash)
+redis.call('PUBLISH', P .. 'n:s:' .. hash, '')
+return generation
+"#;
+
+/// ARGV: prefix, hash, generation, count. Reads and removes a session's items, closing the
+/// session when nothing is pending or unread. Returns {'replaced'}, {'closed'}, {'wait'} or
+/// {'ok', kind, data, ...}.
+const READ_SESSION: &str = r#"
+local P, hash = ARGV[1], ARGV[2]
+local meta = P .. 'sm:' .. hash
+local state = redis.call('HMGET', meta, 'gen', 'pending')
+if not state[1] then return {'closed'} end
+if state[1] ~= ARGV[3] then return {'replaced'} end
+redis.call('ZADD', P .. 'ss', now_ms(), hash)
+local stream = P .. 's:' .. hash
+local found = redis.call('XRANGE', stream, '-', '+', 'COUNT', ARGV[4])
+if #found > 0 then
+  local out = {'ok'}
+  for _, e in ipairs(found) do
+    out[#out + 1] = e[2][2]
+    out[#out + 1] = e[2][4]
+    redis.call('XDEL', stream, e[1])
+  end
+  return out
+end
+if tonumber(state[2]) <= 0 then
+  redis.call('DEL', meta, stream)
+  redis.call('ZREM', P .. 'ss', hash)
+  return {'closed'}
+end
+return {'wait'}
+"#;
+
+/// ARGV: prefix, runner, lease (ms). Renews a runner's lease.
+const RENEW: &str = r#"
+redis.call('SET', ARGV[1] .. 'r:' .. ARGV[2], '1', 'PX', ARGV[3])
+redis.call('SADD', ARGV[1] .. 'rs', ARGV[2])
+return 1
+"#;
+
+/// ARGV: prefix, offset (ms added to the server's clock), result ttl (ms). Drops expired
+/// results and idle sessions; returns {dropped, lost job ids...}: the unfinished jobs of
+/// runners whose lease lapsed (the caller ends each).
+const SWEEP: &str = r#"
+local P = ARGV[1]
+local offset, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
+local cutoff = now_ms() + offset - ttl
+local old = redis.call('ZRANGEBYSCORE', P .. 'd', '-inf', cutoff)
+for _, id in ipairs(old) do redis.call('DEL', P .. 'j:' .. id, P .. 'm:' .. id) end
+redis.call('ZREMRANGEBYSCORE', P .. 'd', '-inf', cutoff)
+local idle = redis.call('ZRANGEBYSCORE', P .. 'ss', '-inf', cutoff)
+for _, hash in ipairs(idle) do redis.call('DEL', P .. 'sm:' .. hash, P .. 's:' .. hash) end
+redis.call('ZREMRANGEBYSCORE', P .. 'ss', '-inf', cutoff)
+local out = {#old + #idle}
+for _, runner in ipairs(redis.call('SMEMBERS', P .. 'rs')) do
+  local left = redis.call('PTTL', P .. 'r:' .. runner)
+  if left < 0 or left <= offset then
+    local jobs = redis.call('SMEMBERS', P .. 'rj:' .. runner)
+    if #jobs == 0 then redis.call('SREM', P .. 'rs', runner) end
+    for _, id in ipairs(jobs) do out[#out + 1] = id end
+  end
+end
+return out
+"#;
+
+/// Every script, compiled once.
+pub(super) struct Scripts {
+    pub(super) begin: Script,
+    pub(super) publish: Script,
+    pub(super) finish: Script,
+    pub(super) watch: Script,
+    pub(super) read: Script,
+    pub(super) consume: Script,
+    pub(super) cancel: Script,
+    pub(super) watch_session: Script,
+    pub(super) read_session: Script,
+    pub(super) renew: Script,
+    pub(super) sweep: Script,
+}
+
+impl Scripts {
+    pub(super) fn new() -> Self {
+        let with = |helpers: &[&str], body: &str| {
+            let mut code: String = helpers.concat();
+            code.push_str(body);
+            Script::new(&code)
+        };
+        Self {
+            begin: with(&[NOW], BEGIN),
+            publish: with(&[], PUBLISH),
+            finish: with(&[NOW], FINISH),
+            watch: with(&[ENTRIES], WATCH),
+            read: with(&[ENTRIES], READ),
+            consume: with(&[], CONSUME),
+            cancel: with(&[], CANCEL),
+            watch_session: with(&[NOW], WATCH_SESSION),
+            read_session: with(&[NOW], READ_SESSION),
+            renew: with(&[], RENEW),
+            sweep: with(&[NOW], SWEEP),
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! A real `redis-server` for a test: started on a free loopback port in a temporary directory,
+//! stopped when dropped. `scripts/test.sh` installs it from Debian's packages when missing; a
+//! test that needs it fails (never skips) without it.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct RedisServer {
+    pub port: u16,
+    child: Option<Child>,
+    dir: PathBuf,
+}
+
+fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("REDIS_SERVER") {
+        return PathBuf::from(path);
+    }
+    for dir in std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .chain(["/usr/bin", "/usr/sbin"])
+    {
+        let candidate = PathBuf::from(dir).join("redis-server");
+        if candidate.exists() {
+            return candidate;
+        }
+    }
+    panic!(
+        "redis-server is not installed: run scripts/test.sh (it installs Debian's redis-server \
+         when missing), or apt-get install redis-server, or set REDIS_SERVER"
+    );
+}
+
+impl RedisServer {
+    /// Starts a server and waits until it answers.
+    pub fn start() -> Self {
+        let port = super::free_port();
+        let dir = std::env::temp_dir().join(format!("gc-redis-{port}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory for redis-server");
+        let mut server = Self {
+            port,
+            child: None,
+            dir,
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new(binary())
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + super::WAIT;
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server never listened on {}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Stops the server (SIGKILL), as an outage would.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, empty.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
