@@ -450,14 +450,6 @@ impl Builder {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let files = Arc::new(FileStore::new(
-            upload_dir,
-            config.max_uploaded_files,
-            config.upload_ttl,
-            allowed_dirs,
-            config.upload_dir.is_none(),
-        ));
-
         let backend: Arc<dyn Backend> = match backend {
             Some(backend) => backend,
             None => Arc::new(MemoryBackend::new(BackendLimits {
@@ -476,6 +468,15 @@ impl Builder {
                 backend.sweep(Instant::now()).await;
             },
         );
+        let files = Arc::new(FileStore::new(
+            upload_dir,
+            config.max_uploaded_files,
+            config.upload_ttl,
+            allowed_dirs,
+            config.upload_dir.is_none(),
+            backend.clone(),
+        ));
+
         // This replica: cancel requests for its calls reach its running set; its lease is
         // renewed for as long as the service lives.
         let running = Arc::new(Running::default());
@@ -502,7 +503,15 @@ impl Builder {
             Arc::downgrade(&files),
             files.sweep_interval(),
             |files| async move {
-                let expired = files.take_expired(Instant::now());
+                let mut expired = Vec::new();
+                for (path, orig_name) in files.take_expired(Instant::now()) {
+                    // Another replica used it lately: it lives on.
+                    if files.shared_record_lives(&path).await {
+                        files.restore(&path, orig_name);
+                    } else {
+                        expired.push(std::path::PathBuf::from(path));
+                    }
+                }
                 if !expired.is_empty() {
                     let _ = tokio::task::spawn_blocking(move || delete_files(&expired)).await;
                 }

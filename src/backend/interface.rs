@@ -164,6 +164,17 @@ pub type SessionFeed = BoxStream<'static, SessionItem>;
 /// Receives the cancel requests for the jobs of one runner (see [`Backend::attach`]).
 pub type CancelHandler = Arc<dyn Fn(EventId) + Send + Sync>;
 
+/// The record of a file the service created (an upload, or a file a handler returned), which
+/// lets every replica sharing the backend accept and serve it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRecord {
+    /// The name to show for it (the uploaded file's name).
+    pub orig_name: String,
+    /// Whether the service wrote it (and deletes it at expiry), rather than a handler's own
+    /// file elsewhere.
+    pub owned: bool,
+}
+
 /// A process that runs jobs (a replica), as [`Backend::attach`] registered it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RunnerId(pub u64);
@@ -257,6 +268,33 @@ pub trait Backend: Send + Sync + 'static {
     /// How often the service should call [`sweep`](Self::sweep). Default 1 s.
     fn sweep_interval(&self) -> Duration {
         Duration::from_secs(1)
+    }
+
+    /// Whether other processes share this backend's file records: a service then leaves its
+    /// files to their records' expiry when it stops, and looks up files it does not know.
+    /// Default `false`.
+    fn shares_files(&self) -> bool {
+        false
+    }
+
+    /// Records a file the service created under `path` (on a volume the replicas share), kept
+    /// for `ttl` after its last use. The default records nothing: files then stay with the
+    /// replica that created them.
+    fn record_file(
+        &self,
+        path: &str,
+        record: FileRecord,
+        ttl: Duration,
+    ) -> Reply<Result<(), BackendError>> {
+        let _ = (path, record, ttl);
+        Reply::ready(Ok(()))
+    }
+
+    /// The record of the file under `path`, when one is kept; with `touch` its time to live
+    /// starts again (a call used it). The default knows none.
+    fn file_record(&self, path: &str, touch: Option<Duration>) -> Reply<Option<FileRecord>> {
+        let _ = (path, touch);
+        Reply::ready(None)
     }
 }
 

@@ -43,9 +43,7 @@ pub(crate) async fn prepare(
     let sig = &endpoint.sig;
     let bound = sig.bind(data, bearer.as_deref())?;
     if !bound.files.is_empty() {
-        for (_, path) in &bound.files {
-            inner.files.mark_used(path);
-        }
+        let paths: Vec<String> = bound.files.iter().map(|(_, p)| p.clone()).collect();
         if let Some((index, path)) = inner.files.first_refused(bound.files).await {
             let name = &*sig.params[index].name;
             return Err(ApiError::invalid_arguments(
@@ -61,6 +59,10 @@ pub(crate) async fn prepare(
                     ),
                 }],
             ));
+        }
+        // Their time to live starts again (here, and in the shared records).
+        for path in &paths {
+            inner.files.mark_used(path).await;
         }
     }
     if let Some(authorize) = &inner.authorize {

@@ -208,7 +208,17 @@ async fn complete(inner: &Inner, data: Bytes, root: &str) -> Result<Bytes, Strin
     let files = inner.files.clone();
     let prefix = inner.config.prefix.clone();
     let root = root.to_owned();
-    tokio::task::spawn_blocking(move || complete_files(data, &root, &prefix, &files))
-        .await
-        .unwrap_or_else(|_| Err("internal error while completing the result's files".to_owned()))
+    let (data, registered) =
+        tokio::task::spawn_blocking(move || complete_files(data, &root, &prefix, &files))
+            .await
+            .unwrap_or_else(|_| {
+                Err("internal error while completing the result's files".to_owned())
+            })?;
+    // Replicas sharing the upload directory may serve them before the caller asks.
+    for key in registered {
+        inner.files.share(&key).await.map_err(|e| {
+            format!("the result's file could not be recorded in the shared store: {e}")
+        })?;
+    }
+    Ok(data)
 }

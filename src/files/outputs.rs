@@ -32,13 +32,15 @@ fn is_file_data(object: &serde_json::Map<String, Value>) -> bool {
             == Some(FILE_DATA_TYPE)
 }
 
-/// Completes the FileData objects in an encoded output list.
+/// Completes the FileData objects in an encoded output list. Returns the new list and the
+/// files newly registered (to share with other replicas).
 pub(crate) fn complete_files(
     data: Bytes,
     root: &str,
     prefix: &str,
     files: &FileStore,
-) -> Result<Bytes, String> {
+) -> Result<(Bytes, Vec<String>), String> {
+    let mut registered = Vec::new();
     let mut value: Value =
         serde_json::from_slice(&data).map_err(|e| format!("the result is not valid JSON: {e}"))?;
     let mut changed = false;
@@ -61,7 +63,7 @@ pub(crate) fn complete_files(
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         };
-        files.register_output(Path::new(&path), orig_name.clone());
+        registered.extend(files.register_output(Path::new(&path), orig_name.clone()));
         object.insert("url".into(), Value::from(file_url(root, prefix, &path)));
         object.insert("size".into(), Value::from(meta.len()));
         object.insert("orig_name".into(), Value::from(orig_name));
@@ -71,10 +73,10 @@ pub(crate) fn complete_files(
         Ok(())
     })?;
     if !changed {
-        return Ok(data);
+        return Ok((data, registered));
     }
     serde_json::to_vec(&value)
-        .map(Bytes::from)
+        .map(|v| (Bytes::from(v), registered))
         .map_err(|e| format!("the result could not be encoded: {e}"))
 }
 

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 
+use crate::backend::{Backend, BackendError, FileRecord};
+
 /// A file the server stored.
 #[derive(Clone, Debug)]
 pub(crate) struct StoredFile {
@@ -32,6 +34,8 @@ pub(crate) struct FileStore {
     allowed_dirs: Vec<PathBuf>,
     /// The service created `dir` itself and removes it when dropped.
     remove_dir: bool,
+    /// Where the records of files live that other replicas (sharing `dir`) may use.
+    backend: Arc<dyn Backend>,
 }
 
 /// The longest stored file name, in bytes.
@@ -71,8 +75,10 @@ impl FileStore {
         ttl: Duration,
         allowed_dirs: Vec<PathBuf>,
         remove_dir: bool,
+        backend: Arc<dyn Backend>,
     ) -> Self {
         Self {
+            backend,
             dir,
             files: DashMap::new(),
             count: AtomicUsize::new(0),
@@ -89,8 +95,9 @@ impl FileStore {
         (self.ttl / 4).clamp(Duration::from_millis(50), Duration::from_secs(60))
     }
 
-    /// Unregisters the uploads older than the TTL and returns their paths for deletion.
-    pub(crate) fn take_expired(&self, now: Instant) -> Vec<PathBuf> {
+    /// Unregisters the uploads older than the TTL and returns their paths (with their names)
+    /// for deletion.
+    pub(crate) fn take_expired(&self, now: Instant) -> Vec<(String, String)> {
         let mut expired = Vec::new();
         let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
         let mut used_since = Vec::new();
@@ -108,10 +115,10 @@ impl FileStore {
                     used_since.push((path, used));
                 }
                 Some(_) => {
-                    if let Some((_, file)) = self.files.remove(&path) {
+                    if let Some((path, file)) = self.files.remove(&path) {
                         self.count.fetch_sub(1, Ordering::AcqRel);
                         if file.owned {
-                            expired.push(PathBuf::from(path));
+                            expired.push((path, file.orig_name));
                         }
                     }
                 }
@@ -171,21 +178,49 @@ impl FileStore {
 
     /// Makes a file that a handler returned servable for the upload TTL. Files inside the
     /// upload directory (see `CallContext::output_path`) are deleted at expiry; others never.
-    /// When the store is full, the oldest entries make room.
-    pub(crate) fn register_output(&self, path: &Path, orig_name: String) {
+    /// When the store is full, the oldest entries make room. Returns its key when it was new
+    /// (to [`share`](Self::share) once off the blocking pool).
+    pub(crate) fn register_output(&self, path: &Path, orig_name: String) -> Option<String> {
         let key = path.to_string_lossy();
         if self.files.contains_key(key.as_ref()) {
-            return;
+            return None;
         }
         if !self.reserve(1) {
             // Full: expire early rather than refuse a result.
             delete_files(&self.take_oldest());
             if !self.reserve(1) {
-                return;
+                return None;
             }
         }
         let owned = path.starts_with(&self.dir);
-        self.insert(path, orig_name, owned);
+        Some(self.insert(path, orig_name, owned))
+    }
+
+    /// Records the stored file `key` in the backend, so that replicas sharing the upload
+    /// directory accept and serve it too.
+    pub(crate) async fn share(&self, key: &str) -> Result<(), BackendError> {
+        let file = match self.get(key) {
+            Some(file) if self.backend.shares_files() => file,
+            _ => return Ok(()),
+        };
+        let record = FileRecord {
+            orig_name: file.orig_name,
+            owned: file.owned,
+        };
+        self.backend.record_file(key, record, self.ttl).await
+    }
+
+    /// Re-registers an expired upload that another replica used since (its shared record
+    /// lives on).
+    pub(crate) fn restore(&self, path: &str, orig_name: String) {
+        if self.reserve(1) {
+            self.insert(Path::new(path), orig_name, true);
+        }
+    }
+
+    /// Whether the shared record of `path` still lives (another replica used it lately).
+    pub(crate) async fn shared_record_lives(&self, path: &str) -> bool {
+        self.backend.shares_files() && self.backend.file_record(path, None).await.is_some()
     }
 
     /// Unregisters the oldest entry; returns its path when it must be deleted.
@@ -234,22 +269,30 @@ impl FileStore {
     /// symlink (to anywhere) or a directory. Uploads are stored under their canonical path,
     /// so any link on the way shows up as a different canonical path.
     fn still_genuine(&self, path: &str) -> bool {
-        let Some(owned) = self.files.get(path).map(|f| f.owned) else {
-            return false;
-        };
-        let Ok(meta) = std::fs::symlink_metadata(path) else {
-            return false;
-        };
-        if !meta.is_file() {
-            return false;
-        }
-        !owned || std::fs::canonicalize(path).is_ok_and(|c| c == Path::new(path))
+        self.files
+            .get(path)
+            .map(|f| f.owned)
+            .is_some_and(|owned| genuine(path, owned))
     }
 
-    /// Marks the use of an upload by a call (its TTL starts again). In memory only.
-    pub(crate) fn mark_used(&self, path: &str) {
+    /// A file another replica created (its shared `record`), if it is genuine here: then it
+    /// is registered here too, as not ours to delete.
+    fn adopt(&self, path: &str, record: FileRecord) -> Option<(PathBuf, String)> {
+        if !genuine(path, record.owned) || !self.reserve(1) {
+            return None;
+        }
+        self.insert(Path::new(path), record.orig_name.clone(), false);
+        Some((PathBuf::from(path), record.orig_name))
+    }
+
+    /// Marks the use of an upload by a call: its TTL starts again, here and in its shared
+    /// record.
+    pub(crate) async fn mark_used(&self, path: &str) {
         if let Some(mut file) = self.files.get_mut(path) {
             file.used = Instant::now();
+        }
+        if self.backend.shares_files() {
+            let _ = self.backend.file_record(path, Some(self.ttl)).await;
         }
     }
 
@@ -272,30 +315,41 @@ impl FileStore {
         Some((allowed, name))
     }
 
-    /// [`resolve_blocking`](Self::resolve_blocking) on the blocking pool: what `file=`
-    /// serving uses.
+    /// [`resolve_blocking`](Self::resolve_blocking) on the blocking pool, then, for a path
+    /// this replica does not know, the backend's shared record (a file another replica
+    /// created in the shared upload directory): what `file=` serving and a call's `FileData`
+    /// arguments go through.
     pub(crate) async fn resolve(self: &Arc<Self>, path: String) -> Option<(PathBuf, String)> {
         let files = self.clone();
-        tokio::task::spawn_blocking(move || files.resolve_blocking(&path))
+        let (path, found) = tokio::task::spawn_blocking(move || {
+            let found = files.resolve_blocking(&path);
+            (path, found)
+        })
+        .await
+        .ok()?;
+        if found.is_some() || !self.backend.shares_files() {
+            return found;
+        }
+        let record = self.backend.file_record(&path, None).await?;
+        let files = self.clone();
+        tokio::task::spawn_blocking(move || files.adopt(&path, record))
             .await
             .ok()
             .flatten()
     }
 
-    /// The first of `paths` that the service may not hand out, checked on the blocking pool
-    /// with the same rules as `file=` serving: what a call's `FileData` arguments go through.
+    /// The first of `paths` that the service may not hand out, checked as `file=` serving
+    /// checks them.
     pub(crate) async fn first_refused<T: Send + 'static>(
         self: &Arc<Self>,
         paths: Vec<(T, String)>,
     ) -> Option<(T, String)> {
-        let files = self.clone();
-        tokio::task::spawn_blocking(move || {
-            paths
-                .into_iter()
-                .find(|(_, path)| files.resolve_blocking(path).is_none())
-        })
-        .await
-        .unwrap_or(None)
+        for (index, path) in paths {
+            if self.resolve(path.clone()).await.is_none() {
+                return Some((index, path));
+            }
+        }
+        None
     }
 
     /// The canonical path of a regular file inside an allowed directory.
@@ -307,6 +361,17 @@ impl FileStore {
         let inside = self.allowed_dirs.iter().any(|d| canonical.starts_with(d));
         (inside && canonical.is_file()).then_some(canonical)
     }
+}
+
+/// Whether `path` is a regular file, reached without a symlink when the service wrote it.
+fn genuine(path: &str, owned: bool) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    if !meta.is_file() {
+        return false;
+    }
+    !owned || std::fs::canonicalize(path).is_ok_and(|c| c == Path::new(path))
 }
 
 /// Deletes stored files and their per-file directories (once empty).
@@ -323,6 +388,10 @@ impl Drop for FileStore {
     /// Removes the files this service created when the service goes away: the whole upload
     /// directory when the service made it, else each file it stored.
     fn drop(&mut self) {
+        // Other replicas may still use the files: their shared records expire them.
+        if self.backend.shares_files() {
+            return;
+        }
         if self.remove_dir {
             let _ = std::fs::remove_dir_all(&self.dir);
             return;

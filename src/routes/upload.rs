@@ -116,6 +116,15 @@ where
                 .iter()
                 .map(|(path, orig)| inner.files.register(path, orig.clone()))
                 .collect();
+            // Replicas sharing the upload directory learn of them before the client does.
+            for path in &paths {
+                inner.files.share(path).await.map_err(|e| {
+                    crate::call::unavailable(
+                        &route,
+                        &format!("the upload could not be recorded in the shared store: {e}"),
+                    )
+                })?;
+            }
             let body = serde_json::to_vec(&paths).unwrap_or_default();
             Ok(json_response(StatusCode::OK, body))
         }

@@ -28,8 +28,8 @@ use redis::Value;
 
 use crate::backend::interface::lost_message;
 use crate::backend::{
-    Backend, BackendError, BackendLimits, BeginError, CancelHandler, EventId, JobFeed, LookupError,
-    Outcome, Reply, RunnerId, SessionFeed,
+    Backend, BackendError, BackendLimits, BeginError, CancelHandler, EventId, FileRecord, JobFeed,
+    LookupError, Outcome, Reply, RunnerId, SessionFeed,
 };
 use feeds::{job_feed, push_entries, session_feed, strings, BATCH};
 use notify::{listen, Notifier};
@@ -415,6 +415,60 @@ impl Backend for RedisBackend {
                 }
             }
             dropped + ended
+        })
+    }
+
+    fn shares_files(&self) -> bool {
+        true
+    }
+
+    fn record_file(
+        &self,
+        path: &str,
+        record: FileRecord,
+        ttl: Duration,
+    ) -> Reply<Result<(), BackendError>> {
+        let this = self.clone();
+        let path = path.to_owned();
+        Reply::pending(async move {
+            let shared = &this.shared;
+            shared
+                .scripts
+                .record_file
+                .arg(&shared.prefix)
+                .arg(&path)
+                .arg(&record.orig_name)
+                .arg(if record.owned { "1" } else { "0" })
+                .arg(ttl.as_millis().max(1) as u64)
+                .invoke_async::<Value>(&mut shared.conn.clone())
+                .await
+                .map(drop)
+                .map_err(|e| this.unavailable(&e))
+        })
+    }
+
+    fn file_record(&self, path: &str, touch: Option<Duration>) -> Reply<Option<FileRecord>> {
+        let this = self.clone();
+        let path = path.to_owned();
+        Reply::pending(async move {
+            let shared = &this.shared;
+            let found = shared
+                .scripts
+                .file_record
+                .arg(&shared.prefix)
+                .arg(&path)
+                .arg(touch.map_or(0, |ttl| ttl.as_millis().max(1) as u64))
+                .invoke_async::<Value>(&mut shared.conn.clone())
+                .await
+                .ok()
+                .map(strings)?;
+            let [name, owned] = found.as_slice() else {
+                return None;
+            };
+            Some(FileRecord {
+                orig_name: String::from_utf8_lossy(name).into_owned(),
+                owned: &owned[..] == b"1",
+            })
         })
     }
 

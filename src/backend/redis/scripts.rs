@@ -3,9 +3,10 @@
 //!
 //! Keys, under the prefix `P`: `P j:<id>` (a job: api, runner, session, state), `P m:<id>`
 //! (the stream of a `/call` job's messages, then its outcome), `P u` (unfinished jobs),
-//! `P d` (finished results by finishing time), `P r:<runner>` (a runner's lease),
+//! `P d` (finished results in finishing order: ms × 1000 + a sequence), `P r:<runner>` (a runner's lease),
 //! `P rj:<runner>` (its unfinished jobs), `P rs` (runners), `P s:<hash>` (a session's stream),
-//! `P sm:<hash>` (its pending jobs and reader generation), `P ss` (sessions by last use).
+//! `P sm:<hash>` (its pending jobs and reader generation), `P ss` (sessions by last use),
+//! `P f:<path>` (a file the service created, expiring a TTL after its last use).
 //! Channels: `P n:j:<id>`, `P n:s:<hash>` (something to read), `P n:c:<runner>` (cancel).
 
 use redis::Script;
@@ -78,7 +79,8 @@ if session == '' then
   local keep = tonumber(ARGV[8]) + 60000
   redis.call('PEXPIRE', key, keep)
   redis.call('PEXPIRE', stream, keep)
-  redis.call('ZADD', P .. 'd', now, id)
+  -- Finishing order: milliseconds, then a sequence within the millisecond.
+  redis.call('ZADD', P .. 'd', now * 1000 + redis.call('INCR', P .. 'seq') % 1000, id)
   local over = redis.call('ZCARD', P .. 'd') - tonumber(ARGV[7])
   if over > 0 then
     local oldest = redis.call('ZPOPMIN', P .. 'd', over)
@@ -210,9 +212,9 @@ const SWEEP: &str = r#"
 local P = ARGV[1]
 local offset, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
 local cutoff = now_ms() + offset - ttl
-local old = redis.call('ZRANGEBYSCORE', P .. 'd', '-inf', cutoff)
+local old = redis.call('ZRANGEBYSCORE', P .. 'd', '-inf', cutoff * 1000)
 for _, id in ipairs(old) do redis.call('DEL', P .. 'j:' .. id, P .. 'm:' .. id) end
-redis.call('ZREMRANGEBYSCORE', P .. 'd', '-inf', cutoff)
+redis.call('ZREMRANGEBYSCORE', P .. 'd', '-inf', cutoff * 1000)
 local idle = redis.call('ZRANGEBYSCORE', P .. 'ss', '-inf', cutoff)
 for _, hash in ipairs(idle) do redis.call('DEL', P .. 'sm:' .. hash, P .. 's:' .. hash) end
 redis.call('ZREMRANGEBYSCORE', P .. 'ss', '-inf', cutoff)
@@ -228,6 +230,23 @@ end
 return out
 "#;
 
+/// ARGV: prefix, path, orig_name, owned ('1' or '0'), ttl (ms).
+const RECORD_FILE: &str = r#"
+local key = ARGV[1] .. 'f:' .. ARGV[2]
+redis.call('HSET', key, 'name', ARGV[3], 'owned', ARGV[4])
+redis.call('PEXPIRE', key, ARGV[5])
+return 1
+"#;
+
+/// ARGV: prefix, path, ttl (ms; 0 leaves it). Returns {name, owned} or an empty array.
+const FILE_RECORD: &str = r#"
+local key = ARGV[1] .. 'f:' .. ARGV[2]
+local file = redis.call('HMGET', key, 'name', 'owned')
+if not file[1] then return {} end
+if tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', key, ARGV[3]) end
+return file
+"#;
+
 /// Every script, compiled once.
 pub(super) struct Scripts {
     pub(super) begin: Script,
@@ -241,6 +260,8 @@ pub(super) struct Scripts {
     pub(super) read_session: Script,
     pub(super) renew: Script,
     pub(super) sweep: Script,
+    pub(super) record_file: Script,
+    pub(super) file_record: Script,
 }
 
 impl Scripts {
@@ -262,6 +283,8 @@ impl Scripts {
             read_session: with(&[NOW], READ_SESSION),
             renew: with(&[], RENEW),
             sweep: with(&[NOW], SWEEP),
+            record_file: with(&[], RECORD_FILE),
+            file_record: with(&[], FILE_RECORD),
         }
     }
 }
