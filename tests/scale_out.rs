@@ -287,7 +287,12 @@ async fn a_redis_outage_gives_503_then_the_same_replicas_recover() {
     let refused = b
         .post_json("/gradio_api/call/add", r#"{"data": [1, 2]}"#)
         .await;
-    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE, "{}", refused.text());
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.text()
+    );
     assert!(
         refused.json()["error"]
             .as_str()
@@ -305,7 +310,9 @@ async fn a_redis_outage_gives_503_then_the_same_replicas_recover() {
     redis.restart();
     let deadline = Instant::now() + common::WAIT;
     let id2 = loop {
-        let r = a.post_json("/gradio_api/call/add", r#"{"data": [1, 2]}"#).await;
+        let r = a
+            .post_json("/gradio_api/call/add", r#"{"data": [1, 2]}"#)
+            .await;
         if r.status == StatusCode::OK {
             break r.event_id();
         }
@@ -319,7 +326,12 @@ async fn a_redis_outage_gives_503_then_the_same_replicas_recover() {
     // The poll that was open across the outage ends with an error frame (its job's record
     // was lost with Redis's memory), not a hang.
     let terminal = poll.terminal().await;
-    assert_eq!(terminal.event.as_deref(), Some("error"), "{}", terminal.data);
+    assert_eq!(
+        terminal.event.as_deref(),
+        Some("error"),
+        "{}",
+        terminal.data
+    );
     let _ = std::fs::remove_dir_all(&uploads);
 }
 

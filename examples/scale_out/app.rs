@@ -70,7 +70,10 @@ pub fn registry() -> Registry {
         })
         .typed("sleep", |a: SleepArgs, ctx: CallContext| async move {
             if !(0.0..=3600.0).contains(&a.seconds) {
-                return Err(format!("seconds must be within 0..=3600, not {}", a.seconds));
+                return Err(format!(
+                    "seconds must be within 0..=3600, not {}",
+                    a.seconds
+                ));
             }
             tokio::select! {
                 () = tokio::time::sleep(Duration::from_secs_f64(a.seconds)) => {
@@ -80,4 +83,3 @@ pub fn registry() -> Registry {
             }
         })
 }
-

@@ -6,35 +6,9 @@
 // "N passed, M failed"; exits 1 when anything failed. Every call has a time limit, so a
 // client that hangs (a missing close_stream does that) fails instead of blocking CI.
 import { Client, handle_file } from "@gradio/client";
+import { assert, finish, scenario, within } from "./harness.mjs";
 
 const [url, token] = process.argv.slice(2);
-const results = [];
-const LIMIT_MS = 20000;
-
-function within(promise, what) {
-  let timer;
-  const limit = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${LIMIT_MS} ms`)), LIMIT_MS);
-  });
-  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
-}
-
-function assert(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-async function scenario(name, fn) {
-  const started = Date.now();
-  try {
-    await fn();
-    results.push(true);
-    console.log(`ok     ${name} (${((Date.now() - started) / 1000).toFixed(2)}s)`);
-  } catch (e) {
-    results.push(false);
-    console.log(`FAILED ${name}: ${e && e.stack ? e.stack : e}`);
-  }
-}
-
 async function rejectsWith(promise, needle) {
   try {
     await promise;
@@ -56,6 +30,11 @@ await scenario("three predicts in a row on one client do not hang", async () => 
   }
   const v = await within(client.predict("/get_metric_values", ["js", "r1", "loss"]), "read back");
   assert(JSON.stringify(v.data[0].map((p) => p.step)) === "[0,1,2]", JSON.stringify(v.data));
+});
+
+await scenario("ten predicts at once on one client all finish (the session closes only once idle)", async () => {
+  const all = await within(Promise.all([...Array(10).keys()].map(() => client.predict("/get_all_projects", []))), "ten at once");
+  assert(all.length === 10 && all.every((r) => Array.isArray(r.data[0])), JSON.stringify(all.map((r) => r.data)));
 });
 
 await scenario("a file input (handle_file) reaches the handler", async () => {
@@ -124,7 +103,4 @@ await scenario("submit() yields the completed data", async () => {
   assert(Array.isArray(data) && data[0].includes("js"), JSON.stringify(data));
 });
 
-const passed = results.filter(Boolean).length;
-const failed = results.length - passed;
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

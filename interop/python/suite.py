@@ -11,9 +11,9 @@ import os
 import sys
 import tempfile
 import time
-import traceback
 
 from gradio_client import Client, handle_file
+from harness import finish, scenario
 from gradio_client.exceptions import AppError
 
 URL, TOKEN = sys.argv[1], sys.argv[2]
@@ -29,23 +29,6 @@ ENDPOINTS = {
     "/count": ["n", "delay_ms"],
     "/slow": [],
 }
-RESULTS = []
-
-
-def scenario(name):
-    def wrap(fn):
-        started = time.monotonic()
-        try:
-            fn()
-            RESULTS.append(True)
-            print(f"ok     {name} ({time.monotonic() - started:.2f}s)", flush=True)
-        except Exception:  # noqa: BLE001 - every failure is reported, none stops the suite
-            RESULTS.append(False)
-            print(f"FAILED {name}", flush=True)
-            traceback.print_exc()
-        return fn
-
-    return wrap
 
 
 def expect_app_error(call, needle):
@@ -195,7 +178,4 @@ def _():
     assert job.status().code.name == "CANCELLED", job.status()
 
 
-passed = sum(RESULTS)
-failed = len(RESULTS) - passed
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -157,8 +157,8 @@ pub enum SessionItem {
 /// meanwhile (delivered to another poll, or expired).
 pub type JobFeed = BoxStream<'static, JobItem>;
 
-/// A session's feed: ends after [`SessionItem::Closed`], or without it when a newer reader
-/// of the same session took over.
+/// A session's feed: ends after [`SessionItem::Closed`] (sent once the session stayed idle for
+/// [`CLOSE_GRACE`]), or without it when a newer reader of the same session took over.
 pub type SessionFeed = BoxStream<'static, SessionItem>;
 
 /// Receives the cancel requests for the jobs of one runner (see [`Backend::attach`]).
@@ -297,6 +297,13 @@ pub trait Backend: Send + Sync + 'static {
         Reply::ready(None)
     }
 }
+
+/// How long a queue session must stay idle (nothing pending or unread) before its feed
+/// closes it. A client that joins a job while the previous one completes may read the join's
+/// answer before the `close_stream` that a quicker close would send; it would then never open
+/// a new stream for that job (the JS client does this). Joins already on their way land
+/// within the grace and keep the stream open.
+pub const CLOSE_GRACE: Duration = Duration::from_millis(250);
 
 /// The message a lost job's pollers get.
 pub(crate) fn lost_message(lease: Duration) -> String {

@@ -12,14 +12,15 @@
 #[allow(dead_code)]
 #[path = "../../../examples/tracking_server/app.rs"]
 mod app;
+mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use gradio_compat::{CallContext, NoArgs};
+use support::{repo, run_suite, which};
 use tokio::net::TcpListener;
 
 const TOKEN: &str = "secret";
@@ -115,44 +116,6 @@ async fn start_at(mount: Mount) -> Harness {
     }
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Runs a client suite to its end and checks its closing "N passed, M failed" line.
-async fn run_suite(program: &Path, script: &Path, url: &str, expected: usize, install_hint: &str) {
-    assert!(
-        program.exists(),
-        "{} is missing: {install_hint}",
-        program.display()
-    );
-    let child = tokio::process::Command::new(program)
-        .arg(script)
-        .arg(url)
-        .arg(TOKEN)
-        .current_dir(script.parent().unwrap())
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
-    let output = tokio::time::timeout(Duration::from_secs(300), child.wait_with_output())
-        .await
-        .expect("the suite finishes within 5 minutes")
-        .expect("the suite runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    let last = stdout.lines().last().unwrap_or_default();
-    assert!(
-        output.status.success() && last == format!("{expected} passed, 0 failed"),
-        "{} {}: {last}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        program.display(),
-        script.display()
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_gradio_client() {
     python_gradio_client_at(Mount::Root).await;
@@ -169,7 +132,7 @@ async fn python_gradio_client_at(mount: Mount) {
     run_suite(
         &python,
         &repo().join("interop/python/suite.py"),
-        &harness.url,
+        &[&harness.url, TOKEN],
         10,
         "run scripts/test.sh, which installs interop/python/requirements.txt into .venv",
     )
@@ -206,19 +169,11 @@ async fn js_gradio_client_at(mount: Mount) {
     run_suite(
         &node,
         &js.join("suite.mjs"),
-        &harness.url,
-        8,
+        &[&harness.url, TOKEN],
+        9,
         "install Node.js 18 or later",
     )
     .await;
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|candidate| candidate.is_file())
-    })
 }
 
 mod rust_client {

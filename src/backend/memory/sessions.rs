@@ -7,6 +7,7 @@
 //! one closed).
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
@@ -17,6 +18,7 @@ use dashmap::DashMap;
 use futures_util::Stream;
 
 use super::wakers::Wakers;
+use crate::backend::interface::CLOSE_GRACE;
 use crate::backend::{BeginError, SessionItem};
 
 #[derive(Default)]
@@ -29,6 +31,8 @@ struct State {
     generation: u64,
     attached: bool,
     touched: Option<Instant>,
+    /// Since when nothing has been pending or unread (see [`CLOSE_GRACE`]).
+    idle_since: Option<Instant>,
 }
 
 /// One client session.
@@ -91,6 +95,7 @@ impl Sessions {
         }
         state.pending += 1;
         state.touched = Some(Instant::now());
+        state.idle_since = None;
         drop(state);
         Ok(session.clone())
     }
@@ -146,6 +151,7 @@ impl Sessions {
             session,
             generation,
             done: false,
+            grace: None,
         })
     }
 
@@ -171,6 +177,19 @@ pub(super) struct SessionFeedStream {
     session: Arc<Session>,
     generation: u64,
     done: bool,
+    /// The end of the close grace, while it runs.
+    grace: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+/// What a feed finds in its session.
+enum Next {
+    Item(SessionItem),
+    /// A newer feed took over.
+    Replaced,
+    /// Jobs are pending: wait for their messages.
+    Wait,
+    /// Nothing pending or unread, since then.
+    Idle(Instant),
 }
 
 impl Stream for SessionFeedStream {
@@ -182,26 +201,52 @@ impl Stream for SessionFeedStream {
             return Poll::Ready(None);
         }
         loop {
-            let idle = {
+            let next = {
                 let mut state = this.session.lock();
                 if state.generation != this.generation {
-                    // A newer feed took over this session.
+                    Next::Replaced
+                } else {
+                    state.touched = Some(Instant::now());
+                    match state.items.pop_front() {
+                        Some(item) => Next::Item(item),
+                        None => {
+                            state.wakers.register(cx.waker());
+                            if state.pending > 0 {
+                                state.idle_since = None;
+                                Next::Wait
+                            } else {
+                                Next::Idle(*state.idle_since.get_or_insert_with(Instant::now))
+                            }
+                        }
+                    }
+                }
+            };
+            match next {
+                Next::Item(item) => return Poll::Ready(Some(item)),
+                Next::Replaced => {
                     this.done = true;
                     return Poll::Ready(None);
                 }
-                state.touched = Some(Instant::now());
-                if let Some(item) = state.items.pop_front() {
-                    return Poll::Ready(Some(item));
+                Next::Wait => {
+                    this.grace = None;
+                    return Poll::Pending;
                 }
-                if state.pending > 0 {
-                    state.wakers.register(cx.waker());
-                    false
-                } else {
-                    true
+                Next::Idle(since) => {
+                    // Closed only once it stayed idle for the grace: a join may be on its way
+                    // from a client that would not open a new stream after a close.
+                    let deadline = since + CLOSE_GRACE;
+                    if Instant::now() < deadline {
+                        let timer = this.grace.get_or_insert_with(|| {
+                            Box::pin(tokio::time::sleep_until(deadline.into()))
+                        });
+                        if timer.as_mut().poll(cx).is_pending() {
+                            return Poll::Pending;
+                        }
+                        this.grace = None;
+                        continue;
+                    }
+                    this.grace = None;
                 }
-            };
-            if !idle {
-                return Poll::Pending;
             }
             if this.sessions.close_if_idle(&this.hash, &this.session)
                 // A job joined in between, or the session was replaced: look again, unless

@@ -11,7 +11,7 @@ use redis::Value;
 use tokio::sync::Notify;
 
 use super::Shared;
-use crate::backend::{EventId, JobFeed, JobItem, Outcome, SessionFeed, SessionItem};
+use crate::backend::{EventId, JobFeed, JobItem, Outcome, SessionFeed, SessionItem, CLOSE_GRACE};
 
 /// How many entries one read fetches.
 pub(super) const BATCH: usize = 64;
@@ -63,6 +63,8 @@ enum Found {
     Some,
     /// Nothing yet: wait for a wake-up.
     Nothing,
+    /// Nothing yet: look again after this long, or at a wake-up.
+    Later(Duration),
 }
 
 /// Runs `read` with a wake-up from `notify` registered first (so that one arriving during the
@@ -79,6 +81,9 @@ where
         Ok(Found::Some) => {}
         Ok(Found::Nothing) => {
             let _ = tokio::time::timeout(RECHECK, notified).await;
+        }
+        Ok(Found::Later(after)) => {
+            let _ = tokio::time::timeout(after.min(RECHECK), notified).await;
         }
         Err(_) => tokio::time::sleep(RETRY).await,
     }
@@ -191,6 +196,7 @@ impl SessionRead {
                     .arg(hash)
                     .arg(generation)
                     .arg(BATCH)
+                    .arg(CLOSE_GRACE.as_millis() as u64)
                     .invoke_async::<Value>(&mut shared.conn.clone())
                     .await
                     .map(strings)?;
@@ -209,6 +215,13 @@ impl SessionRead {
                             };
                             items.push_back(item);
                         }
+                    }
+                    Some(b"idle") => {
+                        let left = reply
+                            .get(1)
+                            .and_then(|ms| std::str::from_utf8(ms).ok()?.parse::<u64>().ok())
+                            .unwrap_or(0);
+                        return Ok(Found::Later(Duration::from_millis(left.max(1))));
                     }
                     _ => return Ok(Found::Nothing),
                 }

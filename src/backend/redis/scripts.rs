@@ -32,6 +32,7 @@ if session ~= '' then
   end
   if pending >= tonumber(ARGV[8]) then return 'busy' end
   redis.call('HINCRBY', meta, 'pending', 1)
+  redis.call('HDEL', meta, 'idle')
   redis.call('ZADD', P .. 'ss', now_ms(), session)
 end
 redis.call('INCR', P .. 'u')
@@ -169,9 +170,9 @@ redis.call('PUBLISH', P .. 'n:s:' .. hash, '')
 return generation
 "#;
 
-/// ARGV: prefix, hash, generation, count. Reads and removes a session's items, closing the
-/// session when nothing is pending or unread. Returns {'replaced'}, {'closed'}, {'wait'} or
-/// {'ok', kind, data, ...}.
+/// ARGV: prefix, hash, generation, count, close grace (ms). Reads and removes a session's
+/// items, closing the session once nothing was pending or unread for the grace. Returns
+/// {'replaced'}, {'closed'}, {'wait'}, {'idle', ms left} or {'ok', kind, data, ...}.
 const READ_SESSION: &str = r#"
 local P, hash = ARGV[1], ARGV[2]
 local meta = P .. 'sm:' .. hash
@@ -191,10 +192,19 @@ if #found > 0 then
   return out
 end
 if tonumber(state[2]) <= 0 then
+  local now = now_ms()
+  local since = tonumber(redis.call('HGET', meta, 'idle') or '-1')
+  if since < 0 then
+    redis.call('HSET', meta, 'idle', now)
+    since = now
+  end
+  local left = since + tonumber(ARGV[5]) - now
+  if left > 0 then return {'idle', left} end
   redis.call('DEL', meta, stream)
   redis.call('ZREM', P .. 'ss', hash)
   return {'closed'}
 end
+redis.call('HDEL', meta, 'idle')
 return {'wait'}
 "#;
 
