@@ -5,8 +5,15 @@
 //!
 //! Each server runs on one tokio worker thread pinned to core 0; the load generator runs on
 //! core 1, keeps its connections alive, and checks every result. Flows: call+poll of `add`,
-//! `GET /gradio_api/info`, and (crate only) queue join+data. It prints operations per
+//! `GET /gradio_api/info`, and (crate only) queue join+data (the data stream on its own
+//! connection, read until the job's `process_completed`). It prints operations per
 //! second, p50 and p99 latency, and the crate/baseline ratios.
+//!
+//! With `--features redis` it adds the Redis scenario: a real `redis-server` on a free port,
+//! call+poll on one replica on the Redis backend, and on two replicas round-robin (each POST
+//! on one, its poll on the other), each as a ratio to the in-memory backend in the same run
+//! (interleaved rounds), and the Redis round trips per call+poll (the script calls Redis
+//! counted, from `INFO commandstats`, over a run of call+polls).
 //!
 //! The baseline is the cheapest correct server hyper allows for the same wire behaviour: a
 //! `DashMap` of results, `POST /gradio_api/call/add` storing a+b under a random id, `GET`
@@ -38,11 +45,22 @@ struct AddArgs {
     b: f64,
 }
 
-fn gradio_service() -> GradioCompat {
+#[cfg(feature = "redis")]
+#[allow(dead_code)]
+#[path = "../tests/common/redis_server.rs"]
+mod redis_server;
+
+fn gradio_service(backend: Option<Arc<dyn gradio_compat::backend::Backend>>) -> GradioCompat {
     let registry = Registry::new().typed("add", |a: AddArgs, _: CallContext| async move {
         Ok::<_, String>(a.a + a.b)
     });
-    GradioCompat::builder(registry).build().expect("builds")
+    let builder = GradioCompat::builder(registry);
+    match backend {
+        Some(backend) => builder.backend(backend),
+        None => builder,
+    }
+    .build()
+    .expect("builds")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -132,6 +150,9 @@ impl Baseline {
 enum Kind {
     Baseline(Bytes),
     Crate,
+    /// The crate on the Redis backend at this URL.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    Redis(String),
 }
 
 fn pin(core: usize) {
@@ -155,9 +176,25 @@ fn start_server(kind: Kind) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
             addr_tx.send(listener.local_addr().expect("addr")).expect("send addr");
             let baseline = match &kind {
                 Kind::Baseline(info) => Some(Baseline { results: Arc::new(DashMap::new()), info: info.clone() }),
-                Kind::Crate => None,
+                Kind::Crate | Kind::Redis(_) => None,
             };
-            let gradio = matches!(kind, Kind::Crate).then(gradio_service);
+            let gradio = match &kind {
+                Kind::Baseline(_) => None,
+                Kind::Crate => Some(gradio_service(None)),
+                #[cfg(feature = "redis")]
+                Kind::Redis(url) => {
+                    let backend = gradio_compat::backend::RedisBackend::connect(
+                        url,
+                        "bench:",
+                        gradio_compat::backend::BackendLimits::default(),
+                    )
+                    .await
+                    .expect("the bench's redis-server answers");
+                    Some(gradio_service(Some(Arc::new(backend))))
+                }
+                #[cfg(not(feature = "redis"))]
+                Kind::Redis(_) => None,
+            };
             tokio::pin!(stop_rx);
             loop {
                 let stream = tokio::select! {
@@ -193,6 +230,8 @@ struct Stats {
     ops: usize,
     secs: f64,
     latencies: Vec<Duration>,
+    /// Operations of the warm-up before the measured part.
+    warm_ops: usize,
 }
 
 impl Stats {
@@ -233,19 +272,32 @@ fn event_id(body: &[u8]) -> String {
     text.split('"').nth(3).expect("event id").to_owned()
 }
 
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(addr: SocketAddr) -> Sender {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    sender
+}
+
+/// One kept-alive client: calls go to `addrs[0]`, polls to the last of `addrs` (another
+/// replica when there are two).
 async fn worker(
-    addr: SocketAddr,
+    addrs: Vec<SocketAddr>,
     flow: Flow,
     deadline: Instant,
     worker: usize,
     info_len: usize,
 ) -> (usize, Vec<Duration>) {
-    let stream = TcpStream::connect(addr).await.expect("connect");
-    stream.set_nodelay(true).expect("nodelay");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
+    let mut sender = connect(addrs[0]).await;
+    let mut poller = match addrs.last() {
+        Some(other) if *other != addrs[0] => Some(connect(*other).await),
+        _ => None,
+    };
     let mut latencies = Vec::with_capacity(1 << 16);
     let mut n: u64 = 0;
     while Instant::now() < deadline {
@@ -260,7 +312,7 @@ async fn worker(
                 assert_eq!(status, StatusCode::OK, "{body:?}");
                 let id = event_id(&body);
                 let (status, body) = send(
-                    &mut sender,
+                    poller.as_mut().unwrap_or(&mut sender),
                     Method::GET,
                     &format!("/gradio_api/call/add/{id}"),
                     Bytes::new(),
@@ -288,24 +340,33 @@ async fn worker(
                 let (status, _) =
                     send(&mut sender, Method::POST, "/gradio_api/queue/join", body).await;
                 assert_eq!(status, StatusCode::OK);
-                let (status, body) = send(
-                    &mut sender,
-                    Method::GET,
-                    &format!("/gradio_api/queue/data?session_hash={hash}"),
-                    Bytes::new(),
-                )
-                .await;
-                assert_eq!(status, StatusCode::OK);
-                let text = std::str::from_utf8(&body).unwrap();
+                // The data stream on its own connection, read until the job's
+                // `process_completed` (as clients do: the session closes a little later).
+                let mut data_conn = connect(addrs[0]).await;
+                let req = Request::builder()
+                    .uri(format!("/gradio_api/queue/data?session_hash={hash}"))
+                    .header("host", "127.0.0.1")
+                    .body(Full::new(Bytes::new()))
+                    .expect("request");
+                let res = data_conn.send_request(req).await.expect("response");
+                assert_eq!(res.status(), StatusCode::OK);
+                let mut body = res.into_body();
+                let mut text = String::new();
+                while !text.contains("\"process_completed\"") {
+                    let frame = body
+                        .frame()
+                        .await
+                        .expect("the stream goes on until process_completed")
+                        .expect("frame");
+                    if let Ok(data) = frame.into_data() {
+                        text.push_str(std::str::from_utf8(&data).expect("utf-8"));
+                    }
+                }
                 let needle = format!(
                     "\"output\":{{\"data\":[{}]",
                     serde_json::to_string(&(a + 1.0)).unwrap()
                 );
-                assert!(
-                    text.contains(&needle)
-                        && text.ends_with("\"close_stream\",\"event_id\":null}\n\n"),
-                    "{text}"
-                );
+                assert!(text.contains(&needle), "{text}");
             }
         }
         latencies.push(started.elapsed());
@@ -314,6 +375,16 @@ async fn worker(
 }
 
 fn load(addr: SocketAddr, flow: Flow, secs: f64, concurrency: usize, info_len: usize) -> Stats {
+    load_on(vec![addr], flow, secs, concurrency, info_len)
+}
+
+fn load_on(
+    addrs: Vec<SocketAddr>,
+    flow: Flow,
+    secs: f64,
+    concurrency: usize,
+    info_len: usize,
+) -> Stats {
     std::thread::spawn(move || {
         pin(1);
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -323,14 +394,17 @@ fn load(addr: SocketAddr, flow: Flow, secs: f64, concurrency: usize, info_len: u
         rt.block_on(async move {
             // Warm up briefly, then measure.
             let warm = Instant::now() + Duration::from_millis(300);
-            let _ = futures_util::future::join_all(
-                (0..concurrency).map(|w| worker(addr, flow, warm, w, info_len)),
+            let warm_ops: usize = futures_util::future::join_all(
+                (0..concurrency).map(|w| worker(addrs.clone(), flow, warm, w, info_len)),
             )
-            .await;
+            .await
+            .iter()
+            .map(|(n, _)| n)
+            .sum();
             let started = Instant::now();
             let deadline = started + Duration::from_secs_f64(secs);
             let results = futures_util::future::join_all(
-                (0..concurrency).map(|w| worker(addr, flow, deadline, 1000 + w, info_len)),
+                (0..concurrency).map(|w| worker(addrs.clone(), flow, deadline, 1000 + w, info_len)),
             )
             .await;
             let secs = started.elapsed().as_secs_f64();
@@ -343,6 +417,7 @@ fn load(addr: SocketAddr, flow: Flow, secs: f64, concurrency: usize, info_len: u
                 ops: latencies.len(),
                 secs,
                 latencies,
+                warm_ops,
             }
         })
     })
@@ -366,7 +441,7 @@ fn main() {
             .build()
             .expect("runtime");
         rt.block_on(async {
-            let svc = gradio_service();
+            let svc = gradio_service(None);
             let req = Request::builder()
                 .uri("/gradio_api/info")
                 .header("host", "127.0.0.1")
@@ -406,6 +481,7 @@ fn main() {
         );
     };
     let merge = |parts: &[Stats]| Stats {
+        warm_ops: parts.iter().map(|s| s.warm_ops).sum(),
         ops: parts.iter().map(|s| s.ops).sum(),
         secs: parts.iter().map(|s| s.secs).sum(),
         latencies: {
@@ -461,4 +537,105 @@ fn main() {
             rounds.join(" ")
         );
     }
+    #[cfg(feature = "redis")]
+    redis_scenario(per_round, rounds, concurrency, info.len());
+    #[cfg(not(feature = "redis"))]
+    println!("(the Redis scenario runs with --features redis)");
+}
+
+/// Call+poll on the Redis backend, one replica and two round-robin, against the in-memory
+/// backend in interleaved rounds; then the Redis round trips per call+poll.
+#[cfg(feature = "redis")]
+fn redis_scenario(per_round: f64, rounds: usize, concurrency: usize, info_len: usize) {
+    let redis = redis_server::RedisServer::start();
+    let (memory, memory_stop) = start_server(Kind::Crate);
+    let (a, a_stop) = start_server(Kind::Redis(redis.url()));
+    let (b, b_stop) = start_server(Kind::Redis(redis.url()));
+    let setups: [(&str, Vec<SocketAddr>); 3] = [
+        ("memory", vec![memory]),
+        ("redis, 1 replica", vec![a]),
+        ("redis, 2 round-robin", vec![a, b]),
+    ];
+    let mut runs: Vec<Vec<Stats>> = setups.iter().map(|_| Vec::new()).collect();
+    for round in 0..rounds {
+        for k in 0..setups.len() {
+            // Rotate who goes first, so that drift hits each alike.
+            let i = (k + round) % setups.len();
+            let stats = load_on(
+                setups[i].1.clone(),
+                Flow::CallPoll,
+                per_round,
+                concurrency,
+                info_len,
+            );
+            runs[i].push(stats);
+        }
+    }
+    println!(
+        "{:<22} {:>10} {:>10} {:>10}  median ratio to memory (rounds)",
+        "call+poll on", "ops/s", "p50 µs", "p99 µs"
+    );
+    for (i, (name, _)) in setups.iter().enumerate() {
+        let ops: usize = runs[i].iter().map(|s| s.ops).sum();
+        let secs: f64 = runs[i].iter().map(|s| s.secs).sum();
+        let mut all: Vec<Duration> = runs[i].iter().flat_map(|s| s.latencies.clone()).collect();
+        all.sort_unstable();
+        let pct = |p: f64| {
+            all.get(((all.len().max(1) - 1) as f64 * p).round() as usize)
+                .copied()
+                .unwrap_or_default()
+        };
+        let mut ratios: Vec<f64> = runs[i]
+            .iter()
+            .zip(&runs[0])
+            .map(|(s, m)| s.rate() / m.rate())
+            .collect();
+        let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        ratios.sort_by(|x, y| x.total_cmp(y));
+        println!(
+            "{:<22} {:>10.0} {:>10} {:>10}  {:.2} ({})",
+            name,
+            ops as f64 / secs,
+            pct(0.5).as_micros(),
+            pct(0.99).as_micros(),
+            ratios[ratios.len() / 2],
+            shown.join(" ")
+        );
+    }
+    // Round trips: script calls (and any other command a replica sends) over a counted run.
+    let before = redis_calls(&redis.url());
+    let counted = load_on(vec![a, b], Flow::CallPoll, 1.0, concurrency, info_len);
+    let after = redis_calls(&redis.url());
+    println!(
+        "redis round trips per call+poll: {:.2} ({} commands over {} call+polls, two replicas; goal <= 4)",
+        (after - before) as f64 / (counted.ops + counted.warm_ops).max(1) as f64,
+        after - before,
+        counted.ops + counted.warm_ops
+    );
+    drop((memory_stop, a_stop, b_stop));
+}
+
+/// Commands clients sent to the server so far (script calls count once; the commands a
+/// script runs are not round trips).
+#[cfg(feature = "redis")]
+fn redis_calls(url: &str) -> u64 {
+    let client = redis::Client::open(url).expect("url");
+    let mut conn = client.get_connection().expect("connect");
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut conn)
+        .expect("INFO");
+    info.lines()
+        .filter_map(|line| {
+            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            // Commands only scripts run (and this INFO itself) are not the replicas' round trips.
+            let by_clients = ["evalsha", "eval", "script|load", "ping", "psubscribe"];
+            if !by_clients.contains(&name) {
+                return None;
+            }
+            rest.split(',')
+                .find_map(|kv| kv.strip_prefix("calls="))
+                .and_then(|n| n.parse::<u64>().ok())
+        })
+        .sum()
 }

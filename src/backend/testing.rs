@@ -25,7 +25,8 @@
 //! - messages of running jobs: order, the bound on unread messages, and that messages come
 //!   before the outcome;
 //! - queue sessions: messages of several jobs in order, closing once idle, a newer reader
-//!   taking over, the session limits, and that session jobs are not pollable;
+//!   taking over, a session left idle by its reader going, the session limits, and that
+//!   session jobs are not pollable;
 //! - cancellation: a cancel reaches the handler of the runner that runs the job, only it;
 //! - leases: the jobs of a runner that stops renewing end with an error (a `/call` reader
 //!   gets an error outcome, a session reader [`SessionItem::Lost`]), and their places among
@@ -129,6 +130,7 @@ pub async fn backend_suite(make: impl BackendFactory) {
     unread_messages_are_bounded(&make).await;
     session_messages_come_in_order_and_the_session_closes(&make).await;
     a_newer_session_reader_takes_over(&make).await;
+    a_session_left_idle_by_its_reader_goes(&make).await;
     session_limits_hold(&make).await;
     cancel_reaches_the_runner_of_the_job(&make).await;
     lapsed_lease_ends_the_jobs_of_its_runner(&make).await;
@@ -529,6 +531,64 @@ async fn a_newer_session_reader_takes_over(make: &impl BackendFactory) {
         next_session_item(&mut new).await,
         Some(SessionItem::Message(message("done"))),
         "the newer reader gets the messages"
+    );
+}
+
+/// A reader that leaves a session with nothing pending or unread takes it with it (soon:
+/// within 5 s); one that leaves a job pending does not.
+async fn a_session_left_idle_by_its_reader_goes(make: &impl BackendFactory) {
+    let mut l = limits();
+    l.max_sessions = 2;
+    let backend = make.make(l).await;
+    let (runner, _) = runner(&backend);
+    let (done, pending) = (EventId::new_random(), EventId::new_random());
+    for (id, session) in [(done, "left"), (pending, "kept")] {
+        backend
+            .begin(id, "add", runner, Some(session))
+            .await
+            .expect("begin");
+    }
+    backend
+        .finish(done, complete("[1]"), Some(message("done")))
+        .await;
+    let mut left = backend
+        .watch_session("left")
+        .await
+        .expect("watch_session")
+        .expect("exists");
+    assert_eq!(
+        next_session_item(&mut left).await,
+        Some(SessionItem::Message(message("done")))
+    );
+    drop(left);
+    let kept = backend
+        .watch_session("kept")
+        .await
+        .expect("watch_session")
+        .expect("exists");
+    drop(kept);
+    // With `max_sessions` 2, a third session fits only once "left" is gone.
+    let third = EventId::new_random();
+    let gone = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match backend.begin(third, "add", runner, Some("third")).await {
+                Ok(()) => return,
+                Err(BeginError::TooManySessions { .. }) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await
+                }
+                Err(other) => panic!("begin refused with {other:?}"),
+            }
+        }
+    })
+    .await;
+    assert!(gone.is_ok(), "a session left idle by its reader goes");
+    assert!(
+        backend
+            .watch_session("kept")
+            .await
+            .expect("watch_session")
+            .is_some(),
+        "a session with a pending job stays for a new reader"
     );
 }
 

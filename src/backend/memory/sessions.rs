@@ -265,11 +265,20 @@ impl Stream for SessionFeedStream {
 }
 
 impl Drop for SessionFeedStream {
+    /// The reader left: a session with nothing pending or unread goes at once (a later join
+    /// starts a fresh one); otherwise it waits for a reader until its idle TTL.
     fn drop(&mut self) {
-        let mut state = self.session.lock();
-        if state.generation == self.generation {
-            state.attached = false;
-            state.touched = Some(Instant::now());
+        let current = {
+            let mut state = self.session.lock();
+            let current = state.generation == self.generation;
+            if current {
+                state.attached = false;
+                state.touched = Some(Instant::now());
+            }
+            current
+        };
+        if current && !self.done {
+            self.sessions.close_if_idle(&self.hash, &self.session);
         }
     }
 }

@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use redis::Value;
 use tokio::sync::Notify;
 
+use super::notify::Channel;
 use super::Shared;
 use crate::backend::{EventId, JobFeed, JobItem, Outcome, SessionFeed, SessionItem, CLOSE_GRACE};
 
@@ -95,10 +96,65 @@ struct JobRead {
     cursor: String,
     items: VecDeque<JobItem>,
     done: bool,
-    notify: Arc<Notify>,
+    channel: Arc<Channel>,
+    /// The channel's count of wake-ups at the last read (or the watch).
+    seen: u64,
+    /// Read again even without a wake-up (a wait timed out, or a read failed).
+    stale: bool,
+}
+
+/// A stream entry id, `<ms>-<seq>`, as a pair that orders like the ids.
+fn entry_order(id: &str) -> (u64, u64) {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
 }
 
 impl JobRead {
+    /// The outcome that came with a wake-up (`<entry id> <kind> <data>`), when it is past
+    /// what was read.
+    fn outcome_from_wake_up(&mut self) -> Option<JobItem> {
+        let payload = self.channel.payload()?;
+        let mut parts = payload.splitn(3, |b| *b == b' ');
+        let (entry, kind) = (parts.next()?, parts.next()?);
+        let data = parts.next()?;
+        let entry = std::str::from_utf8(entry).ok()?;
+        if entry_order(entry) <= entry_order(&self.cursor) {
+            return None;
+        }
+        let item = job_item(kind, payload.slice_ref(data));
+        if !matches!(item, JobItem::Outcome(_)) {
+            return None;
+        }
+        self.cursor = entry.to_owned();
+        Some(item)
+    }
+
+    /// Reads the entries after the cursor; `Ok(false)` when there were none.
+    async fn read(&mut self) -> redis::RedisResult<bool> {
+        let shared = &self.shared;
+        let reply = shared
+            .scripts
+            .read
+            .arg(&shared.prefix)
+            .arg(self.id.to_hex().as_str())
+            .arg(&self.cursor)
+            .arg(BATCH)
+            .invoke_async::<Value>(&mut shared.conn.clone())
+            .await
+            .map(strings)?;
+        if reply.first().is_some_and(|s| &s[..] == b"gone") {
+            self.done = true;
+            return Ok(true);
+        }
+        Ok(match push_entries(&reply[1..], &mut self.items) {
+            Some(last) => {
+                self.cursor = last;
+                true
+            }
+            None => false,
+        })
+    }
+
     async fn next(&mut self) -> Option<JobItem> {
         loop {
             if let Some(item) = self.items.pop_front() {
@@ -110,54 +166,64 @@ impl JobRead {
             if self.done {
                 return None;
             }
-            let (shared, id, cursor) = (&self.shared, self.id, &mut self.cursor);
-            let (items, gone) = (&mut self.items, &mut self.done);
-            read_or_wait(&self.notify, async move {
-                let reply = shared
-                    .scripts
-                    .read
-                    .arg(&shared.prefix)
-                    .arg(id.to_hex().as_str())
-                    .arg(&*cursor)
-                    .arg(BATCH)
-                    .invoke_async::<Value>(&mut shared.conn.clone())
-                    .await
-                    .map(strings)?;
-                if reply.first().is_some_and(|s| &s[..] == b"gone") {
-                    *gone = true;
-                    return Ok(Found::Some);
-                }
-                Ok(match push_entries(&reply[1..], items) {
-                    Some(last) => {
-                        *cursor = last;
-                        Found::Some
+            if let Some(outcome) = self.outcome_from_wake_up() {
+                self.items.push_back(outcome);
+                continue;
+            }
+            // Registered before the read, so that a wake-up during it is not missed.
+            let channel = self.channel.clone();
+            let notified = channel.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let seq = self.channel.seq();
+            if seq != self.seen || self.stale {
+                self.seen = seq;
+                self.stale = false;
+                match self.read().await {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(_) => {
+                        // Unreachable: keep waiting (the poll keeps sending heartbeats).
+                        self.stale = true;
+                        tokio::time::sleep(RETRY).await;
+                        continue;
                     }
-                    None => Found::Nothing,
-                })
-            })
-            .await;
+                }
+            }
+            if tokio::time::timeout(RECHECK, notified).await.is_err() {
+                self.stale = true;
+            }
         }
     }
 }
 
-/// The feed of job `id`, starting with `first` (read with the endpoint check), then reading
-/// after `cursor`.
+/// The wake-up channel of job `id`: taken before the watch, so that no wake-up after it is
+/// missed.
+pub(super) fn job_channel(shared: &Shared, id: EventId) -> Arc<Channel> {
+    shared
+        .notifier
+        .channel(format!("{}n:j:{}", shared.prefix, id.to_hex().as_str()))
+}
+
+/// The feed of job `id`, starting with `first` (read with the endpoint check, when the
+/// channel had counted `seen` wake-ups), then reading after `cursor`.
 pub(super) fn job_feed(
     shared: Arc<Shared>,
     id: EventId,
     first: VecDeque<JobItem>,
     cursor: String,
+    channel: Arc<Channel>,
+    seen: u64,
 ) -> JobFeed {
-    let notify = shared
-        .notifier
-        .channel(format!("{}n:j:{}", shared.prefix, id.to_hex().as_str()));
     let read = JobRead {
         shared,
         id,
         cursor,
         items: first,
         done: false,
-        notify,
+        channel,
+        seen,
+        stale: false,
     };
     futures_util::stream::unfold(read, |mut read| async move {
         read.next().await.map(|item| (item, read))
@@ -171,7 +237,7 @@ struct SessionRead {
     generation: String,
     items: VecDeque<SessionItem>,
     done: bool,
-    notify: Arc<Notify>,
+    channel: Arc<Channel>,
 }
 
 impl SessionRead {
@@ -188,7 +254,7 @@ impl SessionRead {
             }
             let (shared, hash, generation) = (&self.shared, &self.hash, &self.generation);
             let (items, ended) = (&mut self.items, &mut self.done);
-            read_or_wait(&self.notify, async move {
+            read_or_wait(&self.channel.notify, async move {
                 let reply = shared
                     .scripts
                     .read_session
@@ -232,9 +298,36 @@ impl SessionRead {
     }
 }
 
+impl Drop for SessionRead {
+    /// The reader left: a session with nothing pending or unread goes at once.
+    fn drop(&mut self) {
+        // Closed or replaced: nothing to do.
+        if self.done {
+            return;
+        }
+        let (shared, hash, generation) = (
+            self.shared.clone(),
+            std::mem::take(&mut self.hash),
+            std::mem::take(&mut self.generation),
+        );
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = shared
+                    .scripts
+                    .left_session
+                    .arg(&shared.prefix)
+                    .arg(&hash)
+                    .arg(&generation)
+                    .invoke_async::<Value>(&mut shared.conn.clone())
+                    .await;
+            });
+        }
+    }
+}
+
 /// The feed of session `hash` for reader `generation`.
 pub(super) fn session_feed(shared: Arc<Shared>, hash: String, generation: String) -> SessionFeed {
-    let notify = shared
+    let channel = shared
         .notifier
         .channel(format!("{}n:s:{hash}", shared.prefix));
     let read = SessionRead {
@@ -243,7 +336,7 @@ pub(super) fn session_feed(shared: Arc<Shared>, hash: String, generation: String
         generation,
         items: VecDeque::new(),
         done: false,
-        notify,
+        channel,
     };
     futures_util::stream::unfold(read, |mut read| async move {
         read.next().await.map(|item| (item, read))

@@ -31,7 +31,7 @@ use crate::backend::{
     Backend, BackendError, BackendLimits, BeginError, CancelHandler, EventId, FileRecord, JobFeed,
     LookupError, Outcome, Reply, RunnerId, SessionFeed,
 };
-use feeds::{job_feed, push_entries, session_feed, strings, BATCH};
+use feeds::{job_channel, job_feed, push_entries, session_feed, strings, BATCH};
 use notify::{listen, Notifier};
 use scripts::Scripts;
 
@@ -304,6 +304,8 @@ impl Backend for RedisBackend {
         let api = api.to_owned();
         Reply::pending(async move {
             let shared = &this.shared;
+            let channel = job_channel(shared, id);
+            let seen = channel.seq();
             let reply = shared
                 .scripts
                 .watch
@@ -320,7 +322,14 @@ impl Backend for RedisBackend {
                     let mut first = VecDeque::new();
                     let cursor =
                         push_entries(&reply[1..], &mut first).unwrap_or_else(|| "0-0".to_owned());
-                    Ok(job_feed(this.shared.clone(), id, first, cursor))
+                    Ok(job_feed(
+                        this.shared.clone(),
+                        id,
+                        first,
+                        cursor,
+                        channel,
+                        seen,
+                    ))
                 }
                 Some(b"api") => Err(LookupError::WrongEndpoint {
                     actual: String::from_utf8_lossy(reply.get(1).map_or(&[][..], |b| &b[..]))

@@ -3,19 +3,43 @@
 //! that channel, or to the local runner a cancel is for.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
+use bytes::Bytes;
 use dashmap::DashMap;
 use futures_util::StreamExt;
 use tokio::sync::Notify;
 
 use crate::backend::{CancelHandler, EventId};
 
+/// One notification channel, as the local readers of it see it.
+#[derive(Default)]
+pub(super) struct Channel {
+    pub(super) notify: Notify,
+    /// How many notifications came: a reader that saw this number before its last read
+    /// knows whether something came since.
+    seq: AtomicU64,
+    /// The payload of the latest notification that had one (a finished job's outcome entry).
+    last: Mutex<Option<Bytes>>,
+}
+
+impl Channel {
+    pub(super) fn seq(&self) -> u64 {
+        self.seq.load(Ordering::Acquire)
+    }
+
+    /// The latest payload, if any.
+    pub(super) fn payload(&self) -> Option<Bytes> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
 /// The local side of the notification channels.
 pub(super) struct Notifier {
     /// Channel name → the readers waiting on it.
-    waiting: Mutex<HashMap<String, Weak<Notify>>>,
+    waiting: Mutex<HashMap<String, Weak<Channel>>>,
     /// Runners of this process, by id, with where their cancels go.
     runners: DashMap<u64, CancelHandler>,
     /// `<prefix>n:c:`, the start of cancel channels.
@@ -31,12 +55,12 @@ impl Notifier {
         }
     }
 
-    fn waiting(&self) -> MutexGuard<'_, HashMap<String, Weak<Notify>>> {
+    fn waiting(&self) -> MutexGuard<'_, HashMap<String, Weak<Channel>>> {
         self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// What a reader of `channel` waits on. Kept only while some reader holds it.
-    pub(super) fn channel(&self, channel: String) -> Arc<Notify> {
+    pub(super) fn channel(&self, channel: String) -> Arc<Channel> {
         let mut waiting = self.waiting();
         if let Some(notify) = waiting.get(&channel).and_then(Weak::upgrade) {
             return notify;
@@ -45,7 +69,7 @@ impl Notifier {
         if waiting.len() >= 64 && waiting.len().is_power_of_two() {
             waiting.retain(|_, w| w.strong_count() > 0);
         }
-        let notify = Arc::new(Notify::new());
+        let notify = Arc::new(Channel::default());
         waiting.insert(channel, Arc::downgrade(&notify));
         notify
     }
@@ -66,17 +90,23 @@ impl Notifier {
             }
             return;
         }
-        let notify = self.waiting().get(channel).and_then(Weak::upgrade);
-        if let Some(notify) = notify {
-            notify.notify_waiters();
+        let found = self.waiting().get(channel).and_then(Weak::upgrade);
+        if let Some(channel) = found {
+            if !payload.is_empty() {
+                *channel.last.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(Bytes::copy_from_slice(payload));
+            }
+            channel.seq.fetch_add(1, Ordering::AcqRel);
+            channel.notify.notify_waiters();
         }
     }
 
     /// Wakes every reader: after a reconnect, messages may have been missed.
     fn wake_all(&self) {
-        let all: Vec<Arc<Notify>> = self.waiting().values().filter_map(Weak::upgrade).collect();
-        for notify in all {
-            notify.notify_waiters();
+        let all: Vec<Arc<Channel>> = self.waiting().values().filter_map(Weak::upgrade).collect();
+        for channel in all {
+            channel.seq.fetch_add(1, Ordering::AcqRel);
+            channel.notify.notify_waiters();
         }
     }
 }

@@ -7,7 +7,8 @@
 //! `P rj:<runner>` (its unfinished jobs), `P rs` (runners), `P s:<hash>` (a session's stream),
 //! `P sm:<hash>` (its pending jobs and reader generation), `P ss` (sessions by last use),
 //! `P f:<path>` (a file the service created, expiring a TTL after its last use).
-//! Channels: `P n:j:<id>`, `P n:s:<hash>` (something to read), `P n:c:<runner>` (cancel).
+//! Channels: `P n:j:<id>`, `P n:s:<hash>` (something to read; a job's finish carries its
+//! outcome entry when small: `<entry id> <kind> <data>`), `P n:c:<runner>` (cancel).
 
 use redis::Script;
 
@@ -76,7 +77,7 @@ if session == '' then
   local now = now_ms()
   local stream = P .. 'm:' .. id
   redis.call('HSET', key, 'st', 'd', 'at', now)
-  redis.call('XADD', stream, '*', 'k', kind, 'd', ARGV[4])
+  local entry = redis.call('XADD', stream, '*', 'k', kind, 'd', ARGV[4])
   local keep = tonumber(ARGV[8]) + 60000
   redis.call('PEXPIRE', key, keep)
   redis.call('PEXPIRE', stream, keep)
@@ -87,7 +88,10 @@ if session == '' then
     local oldest = redis.call('ZPOPMIN', P .. 'd', over)
     for i = 1, #oldest, 2 do redis.call('DEL', P .. 'j:' .. oldest[i], P .. 'm:' .. oldest[i]) end
   end
-  redis.call('PUBLISH', P .. 'n:j:' .. id, '')
+  -- A small outcome travels with the wake-up, so that a waiting poll needs no read.
+  local payload = ''
+  if #ARGV[4] <= 8192 then payload = entry .. ' ' .. kind .. ' ' .. ARGV[4] end
+  redis.call('PUBLISH', P .. 'n:j:' .. id, payload)
   return 1
 end
 redis.call('DEL', key)
@@ -208,6 +212,19 @@ redis.call('HDEL', meta, 'idle')
 return {'wait'}
 "#;
 
+/// ARGV: prefix, hash, generation. The reader of that generation left: the session goes if
+/// nothing is pending or unread.
+const LEFT_SESSION: &str = r#"
+local P, hash = ARGV[1], ARGV[2]
+local meta = P .. 'sm:' .. hash
+local state = redis.call('HMGET', meta, 'gen', 'pending')
+if state[1] ~= ARGV[3] or tonumber(state[2] or '0') > 0 then return 0 end
+if redis.call('XLEN', P .. 's:' .. hash) > 0 then return 0 end
+redis.call('DEL', meta, P .. 's:' .. hash)
+redis.call('ZREM', P .. 'ss', hash)
+return 1
+"#;
+
 /// ARGV: prefix, runner, lease (ms). Renews a runner's lease.
 const RENEW: &str = r#"
 redis.call('SET', ARGV[1] .. 'r:' .. ARGV[2], '1', 'PX', ARGV[3])
@@ -268,6 +285,7 @@ pub(super) struct Scripts {
     pub(super) cancel: Script,
     pub(super) watch_session: Script,
     pub(super) read_session: Script,
+    pub(super) left_session: Script,
     pub(super) renew: Script,
     pub(super) sweep: Script,
     pub(super) record_file: Script,
@@ -291,6 +309,7 @@ impl Scripts {
             cancel: with(&[], CANCEL),
             watch_session: with(&[NOW], WATCH_SESSION),
             read_session: with(&[NOW], READ_SESSION),
+            left_session: with(&[], LEFT_SESSION),
             renew: with(&[], RENEW),
             sweep: with(&[NOW], SWEEP),
             record_file: with(&[], RECORD_FILE),
