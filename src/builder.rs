@@ -14,7 +14,7 @@ use crate::cancel::Running;
 use crate::concurrency::Limiter;
 use crate::config::Config;
 use crate::cors::Cors;
-use crate::documents::{app_config, info};
+use crate::documents::{app_config, info, openapi};
 use crate::error::BuildError;
 use crate::files::{delete_files, FileStore};
 use crate::housekeeping::periodically;
@@ -387,6 +387,7 @@ impl Builder {
             })
             .collect();
         let (info_doc, info_all) = info::documents(&docs, &config.prefix);
+        let openapi_doc = openapi::document(&docs, &config.prefix, &config.title);
         let callable: Vec<&info::EndpointDoc<'_>> = docs
             .iter()
             .filter(|d| d.visibility != Visibility::Private)
@@ -523,6 +524,7 @@ impl Builder {
             info: info_doc,
             info_all,
             app_config: app_doc,
+            openapi: openapi_doc,
             config,
             endpoints,
             dependencies,

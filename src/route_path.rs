@@ -12,6 +12,8 @@ pub(crate) enum Route<'a> {
     Config,
     /// `{p}/info`.
     Info,
+    /// `{p}/openapi.json`.
+    OpenApi,
     /// `{p}/file={path}`, with the raw (still percent-encoded) path.
     File(&'a str),
     /// `{p}/queue/join`.
@@ -36,6 +38,7 @@ impl Route<'_> {
         match self {
             Route::Config => "config",
             Route::Info => "info",
+            Route::OpenApi => "openapi",
             Route::File(_) => "file",
             Route::QueueJoin => "queue_join",
             Route::QueueData => "queue_data",
@@ -51,7 +54,12 @@ impl Route<'_> {
     pub(crate) fn reads(&self) -> bool {
         matches!(
             self,
-            Route::Config | Route::Info | Route::File(_) | Route::QueueData | Route::Poll { .. }
+            Route::Config
+                | Route::Info
+                | Route::OpenApi
+                | Route::File(_)
+                | Route::QueueData
+                | Route::Poll { .. }
         )
     }
 
@@ -60,6 +68,7 @@ impl Route<'_> {
         match self {
             Route::Config => "/config".to_owned(),
             Route::Info => format!("{prefix}/info"),
+            Route::OpenApi => format!("{prefix}/openapi.json"),
             Route::File(_) => format!("{prefix}/file="),
             Route::QueueJoin => format!("{prefix}/queue/join"),
             Route::QueueData => format!("{prefix}/queue/data"),
@@ -82,7 +91,7 @@ impl Route<'_> {
 
 /// Parses `path` (already without the mount path). Every route also accepts a trailing
 /// slash; no allocation.
-pub(crate) fn parse<'a>(path: &'a str, prefix: &str, method: &Method) -> Route<'a> {
+pub(crate) fn parse<'a>(path: &'a str, prefix: &str, _method: &Method) -> Route<'a> {
     if path == "/config" || path == "/config/" {
         return Route::Config;
     }
@@ -106,11 +115,13 @@ pub(crate) fn parse<'a>(path: &'a str, prefix: &str, method: &Method) -> Route<'
     }
     match segments[..count] {
         ["info"] => Route::Info,
+        ["openapi.json"] => Route::OpenApi,
         ["queue", "join"] => Route::QueueJoin,
         ["queue", "data"] => Route::QueueData,
         [name @ ("cancel" | "reset")] => Route::Cancel(name),
         ["upload"] => Route::Upload,
-        ["call", "v2", api] if method == Method::POST => Route::Call {
+        // Whatever the method: the method check then answers 405 with `Allow: POST`.
+        ["call", "v2", api] => Route::Call {
             api,
             form: BodyForm::Keywords,
         },

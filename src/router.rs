@@ -70,6 +70,7 @@ where
     let head = method == Method::HEAD;
     match route {
         Route::Config => Ok(documents::respond(&inner.app_config, &root())),
+        Route::OpenApi => Ok(documents::respond(&inner.openapi, &root())),
         Route::File(file_path) => serving::serve(&inner.files, file_path, head).await,
         Route::Info => {
             let doc = if documents::wants_all(request.uri().query()) {
@@ -105,7 +106,7 @@ where
 fn no_route(path: &str, prefix: &str) -> ApiError {
     let shown: String = path.chars().take(200).collect();
     ApiError::not_found(format!(
-        "no route {shown:?}; this server answers GET /config, GET {prefix}/info, \
+        "no route {shown:?}; this server answers GET /config, GET {prefix}/info, GET {prefix}/openapi.json, \
          POST {prefix}/call/{{api}}, GET {prefix}/call/{{api}}/{{event_id}}, POST {prefix}/upload, \
          GET {prefix}/file={{path}}, POST {prefix}/queue/join, GET {prefix}/queue/data and \
          POST {prefix}/cancel"

@@ -37,6 +37,7 @@ pub(crate) struct Inner {
     pub(crate) info: Template,
     pub(crate) info_all: Template,
     pub(crate) app_config: Template,
+    pub(crate) openapi: Template,
     /// Jobs, results, messages, sessions, cancellation and limits: shared with other
     /// replicas when the backend is.
     pub(crate) backend: Arc<dyn Backend>,

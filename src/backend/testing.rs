@@ -371,6 +371,29 @@ async fn messages_come_in_order_before_the_outcome(make: &impl BackendFactory) {
         "the feed ends after the outcome"
     );
     published.await.expect("publisher");
+    // A reader that waits while messages and the outcome all come at once misses none.
+    for _ in 0..20 {
+        let id = begin(&backend, runner, "count").await;
+        let mut feed = backend.watch(id, "count").await.expect("watch");
+        for i in 0..3 {
+            backend.publish(id, message(&format!("b{i}")), true).await;
+        }
+        backend.finish(id, complete("[2]"), None).await;
+        let mut got = Vec::new();
+        while let Some(item) = next_job_item(&mut feed).await {
+            got.push(item);
+        }
+        assert_eq!(
+            got,
+            vec![
+                JobItem::Message(message("b0")),
+                JobItem::Message(message("b1")),
+                JobItem::Message(message("b2")),
+                JobItem::Outcome(complete("[2]")),
+            ],
+            "a burst of messages and the outcome reaches a waiting reader whole"
+        );
+    }
     // A reader that comes after the end gets the unread messages, then the outcome.
     let late = begin(&backend, runner, "count").await;
     backend.publish(late, message("a"), true).await;

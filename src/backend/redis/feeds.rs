@@ -111,8 +111,13 @@ fn entry_order(id: &str) -> (u64, u64) {
 
 impl JobRead {
     /// The outcome that came with a wake-up (`<entry id> <kind> <data>`), when it is past
-    /// what was read.
+    /// what was read and nothing else can lie in between: its wake-up is the only one since
+    /// the last read began (every message wakes readers too, so a message published since
+    /// would have counted).
     fn outcome_from_wake_up(&mut self) -> Option<JobItem> {
+        if self.channel.seq() != self.seen.wrapping_add(1) {
+            return None;
+        }
         let payload = self.channel.payload()?;
         let mut parts = payload.splitn(3, |b| *b == b' ');
         let (entry, kind) = (parts.next()?, parts.next()?);

@@ -1,0 +1,68 @@
+//! `GET {p}/openapi.json` of the tracking server, validated by `openapi-spec-validator`
+//! (pinned in `interop/python/requirements.txt`, installed by `scripts/test.sh`), and its
+//! operations checked against the registry.
+
+#[allow(dead_code)]
+#[path = "../../../examples/tracking_server/app.rs"]
+mod app;
+mod support;
+
+use std::sync::Arc;
+
+use support::repo;
+use tokio::net::TcpListener;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tracking_server_document_is_valid_openapi() {
+    let tracker = Arc::new(app::Tracker::default());
+    let service = app::builder(app::registry(tracker), Some("secret".to_owned()))
+        .build()
+        .expect("builds");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!(
+        "http://{}/gradio_api/openapi.json",
+        listener.local_addr().expect("addr")
+    );
+    tokio::spawn(gradio_compat::server::serve(
+        listener,
+        app::router(service),
+        std::future::pending::<()>(),
+    ));
+    let python = repo().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/test.sh, which installs interop/python/requirements.txt",
+        python.display()
+    );
+    let check = r#"
+import json, sys, urllib.request
+from openapi_spec_validator import validate
+doc = json.load(urllib.request.urlopen(sys.argv[1]))
+validate(doc)
+ops = sorted((m.upper() + " " + p) for p, item in doc["paths"].items() for m in item)
+print(doc["openapi"])
+print("\n".join(ops))
+"#;
+    let output = tokio::process::Command::new(&python)
+        .args(["-c", check, &url])
+        .output()
+        .await
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the document is not valid OpenAPI:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "3.1.0");
+    for op in [
+        "POST /gradio_api/upload",
+        "POST /gradio_api/call/v2/log",
+        "GET /gradio_api/call/log/{event_id}",
+        "POST /gradio_api/call/v2/get_metric_values",
+        "GET /gradio_api/call/follow_metric/{event_id}",
+    ] {
+        assert!(lines.contains(&op), "{op} is missing from {lines:?}");
+    }
+}
