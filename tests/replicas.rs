@@ -29,16 +29,6 @@ async fn replicas(backend: Arc<dyn Backend>, probe: &Arc<Probe>) -> (TestServer,
     )
 }
 
-async fn config_index(server: &TestServer, api: &str) -> usize {
-    let config = server.get("/config").await.json();
-    config["dependencies"]
-        .as_array()
-        .expect("dependencies")
-        .iter()
-        .position(|d| d["api_name"] == api)
-        .expect("the endpoint is in /config")
-}
-
 async fn next_message(sse: &mut SseReader) -> Option<Value> {
     loop {
         let frame = sse.next().await?;
@@ -94,8 +84,8 @@ async fn partial_results_of_a_stream_reach_a_poller_on_the_other_replica() {
 async fn a_queue_job_joined_on_one_replica_streams_on_the_other() {
     let probe = Probe::new();
     let (a, b) = replicas(Arc::new(MemoryBackend::default()), &probe).await;
-    let count = config_index(&a, "count").await;
-    let add = config_index(&a, "add").await;
+    let count = common::fn_index(&a, "count").await;
+    let add = common::fn_index(&a, "add").await;
     let first = a
         .post_json(
             "/gradio_api/queue/join",

@@ -74,16 +74,6 @@ fn uploads_dir(name: &str) -> PathBuf {
     dir
 }
 
-async fn fn_index(server: &TestServer, api: &str) -> usize {
-    let config = server.get("/config").await.json();
-    config["dependencies"]
-        .as_array()
-        .expect("dependencies")
-        .iter()
-        .position(|d| d["api_name"] == api)
-        .expect("the endpoint is in /config")
-}
-
 const BOUNDARY: &str = "scaleOutBoundary";
 
 async fn upload(server: &TestServer, name: &str, content: &[u8]) -> String {
@@ -161,7 +151,10 @@ async fn every_route_family_works_across_replicas() {
     );
 
     // One queue session, jobs joined on A and C, read on B.
-    let (count, add) = (fn_index(&a, "count").await, fn_index(&a, "add").await);
+    let (count, add) = (
+        common::fn_index(&a, "count").await,
+        common::fn_index(&a, "add").await,
+    );
     let first = a
         .post_json(
             "/gradio_api/queue/join",

@@ -20,16 +20,6 @@ fn service(probe: &Arc<Probe>) -> GradioCompat {
         .unwrap()
 }
 
-async fn config_index(server: &TestServer, api: &str) -> usize {
-    let config = server.get("/config").await.json();
-    config["dependencies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .position(|d| d["api_name"] == api)
-        .unwrap()
-}
-
 /// Opens a queue stream and returns a reader of its parsed messages (heartbeats skipped).
 async fn queue_reader(server: &TestServer, hash: &str) -> SseReader {
     server
@@ -100,7 +90,7 @@ async fn call_route_streams_full_values_then_complete() {
 #[tokio::test]
 async fn queue_streams_full_value_then_diffs_then_full_completion() {
     let server = TestServer::start(service(&Probe::new())).await;
-    let count = config_index(&server, "count").await;
+    let count = common::fn_index(&server, "count").await;
     let join = json!({"data": ["x", 3], "fn_index": count, "session_hash": "s-gen"}).to_string();
     let id = server
         .post_json("/gradio_api/queue/join", &join)
@@ -154,7 +144,7 @@ async fn concurrency_limits_queue_callers_in_line() {
         .build()
         .unwrap();
     let server = TestServer::start(svc).await;
-    let serial = config_index(&server, "serial").await;
+    let serial = common::fn_index(&server, "serial").await;
     let join =
         |hash: &str| json!({"data": [], "fn_index": serial, "session_hash": hash}).to_string();
     server
@@ -225,7 +215,7 @@ async fn concurrency_limits_queue_callers_in_line() {
 async fn a_queue_caller_sees_its_place_move_up() {
     let probe = Probe::new();
     let server = TestServer::start(service(&probe)).await;
-    let serial = config_index(&server, "serial").await;
+    let serial = common::fn_index(&server, "serial").await;
     let join =
         |hash: &str| json!({"data": [], "fn_index": serial, "session_hash": hash}).to_string();
     server
@@ -371,7 +361,7 @@ async fn shutdown_ends_open_streams_with_a_terminal_frame() {
         ))
         .await;
     let mut call_stream = SseReader::new(response.into_body());
-    let wait = config_index(&server, "wait").await;
+    let wait = common::fn_index(&server, "wait").await;
     let join = json!({"data": [], "fn_index": wait, "session_hash": "s-shut"}).to_string();
     server
         .post_json("/gradio_api/queue/join", &join)

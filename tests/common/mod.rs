@@ -323,3 +323,14 @@ pub fn parse_frames(body: &str) -> Vec<Frame> {
     );
     body.split_terminator("\n\n").map(Frame::parse).collect()
 }
+
+/// The `fn_index` of endpoint `api`: its place in `GET /config`'s dependencies.
+pub async fn fn_index(server: &TestServer, api: &str) -> usize {
+    let config = server.get("/config").await.json();
+    config["dependencies"]
+        .as_array()
+        .expect("dependencies")
+        .iter()
+        .position(|d| d["api_name"] == api)
+        .expect("the endpoint is in /config")
+}

@@ -138,13 +138,13 @@ impl JobRead {
     async fn read(&mut self) -> redis::RedisResult<bool> {
         let shared = &self.shared;
         let reply = shared
-            .scripts
-            .read
-            .arg(&shared.prefix)
-            .arg(self.id.to_hex().as_str())
-            .arg(&self.cursor)
-            .arg(BATCH)
-            .invoke_async::<Value>(&mut shared.conn.clone())
+            .run::<Value>(
+                shared
+                    .script(&shared.scripts.read)
+                    .arg(self.id.to_hex().as_str())
+                    .arg(&self.cursor)
+                    .arg(BATCH),
+            )
             .await
             .map(strings)?;
         if reply.first().is_some_and(|s| &s[..] == b"gone") {
@@ -261,14 +261,14 @@ impl SessionRead {
             let (items, ended) = (&mut self.items, &mut self.done);
             read_or_wait(&self.channel.notify, async move {
                 let reply = shared
-                    .scripts
-                    .read_session
-                    .arg(&shared.prefix)
-                    .arg(hash)
-                    .arg(generation)
-                    .arg(BATCH)
-                    .arg(CLOSE_GRACE.as_millis() as u64)
-                    .invoke_async::<Value>(&mut shared.conn.clone())
+                    .run::<Value>(
+                        shared
+                            .script(&shared.scripts.read_session)
+                            .arg(hash)
+                            .arg(generation)
+                            .arg(BATCH)
+                            .arg(CLOSE_GRACE.as_millis() as u64),
+                    )
                     .await
                     .map(strings)?;
                 match reply.first().map(|s| &s[..]) {
@@ -318,12 +318,12 @@ impl Drop for SessionRead {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 let _ = shared
-                    .scripts
-                    .left_session
-                    .arg(&shared.prefix)
-                    .arg(&hash)
-                    .arg(&generation)
-                    .invoke_async::<Value>(&mut shared.conn.clone())
+                    .run::<Value>(
+                        shared
+                            .script(&shared.scripts.left_session)
+                            .arg(&hash)
+                            .arg(&generation),
+                    )
                     .await;
             });
         }

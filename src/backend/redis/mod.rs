@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::Value;
+use redis::{FromRedisValue, RedisResult, Script, ScriptInvocation, Value};
 
 use crate::backend::interface::lost_message;
 use crate::backend::{
@@ -46,6 +46,20 @@ struct Shared {
     scripts: Scripts,
     notifier: Arc<Notifier>,
     listener: tokio::task::JoinHandle<()>,
+}
+
+impl Shared {
+    /// `script`, with the key prefix as its first argument (every script takes it so).
+    fn script<'a>(&'a self, script: &'a Script) -> ScriptInvocation<'a> {
+        let mut invocation = script.prepare_invoke();
+        invocation.arg(&self.prefix);
+        invocation
+    }
+
+    /// Runs a script invocation on the shared connection: one round trip.
+    async fn run<T: FromRedisValue>(&self, invocation: &ScriptInvocation<'_>) -> RedisResult<T> {
+        invocation.invoke_async(&mut self.conn.clone()).await
+    }
 }
 
 impl Drop for Shared {
@@ -194,12 +208,12 @@ impl Backend for RedisBackend {
         Reply::pending(async move {
             let shared = &this.shared;
             shared
-                .scripts
-                .renew
-                .arg(&shared.prefix)
-                .arg(runner.0)
-                .arg(shared.limits.lease.as_millis() as u64)
-                .invoke_async::<Value>(&mut shared.conn.clone())
+                .run::<Value>(
+                    shared
+                        .script(&shared.scripts.renew)
+                        .arg(runner.0)
+                        .arg(shared.limits.lease.as_millis() as u64),
+                )
                 .await
                 .map(drop)
                 .map_err(|e| this.unavailable(&e))
@@ -224,17 +238,17 @@ impl Backend for RedisBackend {
             let shared = &this.shared;
             let limits = &shared.limits;
             let reply = shared
-                .scripts
-                .begin
-                .arg(&shared.prefix)
-                .arg(id.to_hex().as_str())
-                .arg(&api)
-                .arg(runner.0)
-                .arg(&session)
-                .arg(limits.max_unfinished)
-                .arg(limits.max_sessions)
-                .arg(limits.max_session_jobs)
-                .invoke_async::<String>(&mut shared.conn.clone())
+                .run::<String>(
+                    shared
+                        .script(&shared.scripts.begin)
+                        .arg(id.to_hex().as_str())
+                        .arg(&api)
+                        .arg(runner.0)
+                        .arg(&session)
+                        .arg(limits.max_unfinished)
+                        .arg(limits.max_sessions)
+                        .arg(limits.max_session_jobs),
+                )
                 .await
                 .map_err(|e| BeginError::Unavailable(this.unavailable(&e)))?;
             match reply.as_str() {
@@ -261,14 +275,14 @@ impl Backend for RedisBackend {
                 let message = message.clone();
                 async move {
                     shared
-                        .scripts
-                        .publish
-                        .arg(&shared.prefix)
-                        .arg(id.to_hex().as_str())
-                        .arg(&message[..])
-                        .arg(if droppable { "1" } else { "0" })
-                        .arg(shared.limits.max_unread)
-                        .invoke_async::<Value>(&mut shared.conn.clone())
+                        .run::<Value>(
+                            shared
+                                .script(&shared.scripts.publish)
+                                .arg(id.to_hex().as_str())
+                                .arg(&message[..])
+                                .arg(if droppable { "1" } else { "0" })
+                                .arg(shared.limits.max_unread),
+                        )
                         .await
                 }
             })
@@ -307,13 +321,13 @@ impl Backend for RedisBackend {
             let channel = job_channel(shared, id);
             let seen = channel.seq();
             let reply = shared
-                .scripts
-                .watch
-                .arg(&shared.prefix)
-                .arg(id.to_hex().as_str())
-                .arg(&api)
-                .arg(BATCH)
-                .invoke_async::<Value>(&mut shared.conn.clone())
+                .run::<Value>(
+                    shared
+                        .script(&shared.scripts.watch)
+                        .arg(id.to_hex().as_str())
+                        .arg(&api)
+                        .arg(BATCH),
+                )
                 .await
                 .map_err(|e| LookupError::Unavailable(this.unavailable(&e)))?;
             let reply = strings(reply);
@@ -345,11 +359,11 @@ impl Backend for RedisBackend {
         Reply::pending(async move {
             let shared = &this.shared;
             let _ = shared
-                .scripts
-                .consume
-                .arg(&shared.prefix)
-                .arg(id.to_hex().as_str())
-                .invoke_async::<Value>(&mut shared.conn.clone())
+                .run::<Value>(
+                    shared
+                        .script(&shared.scripts.consume)
+                        .arg(id.to_hex().as_str()),
+                )
                 .await;
         })
     }
@@ -360,11 +374,7 @@ impl Backend for RedisBackend {
         Reply::pending(async move {
             let shared = &this.shared;
             let generation = shared
-                .scripts
-                .watch_session
-                .arg(&shared.prefix)
-                .arg(&hash)
-                .invoke_async::<Option<i64>>(&mut shared.conn.clone())
+                .run::<Option<i64>>(shared.script(&shared.scripts.watch_session).arg(&hash))
                 .await
                 .map_err(|e| this.unavailable(&e))?;
             Ok(generation.map(|g| session_feed(this.shared.clone(), hash, g.to_string())))
@@ -376,11 +386,11 @@ impl Backend for RedisBackend {
         Reply::pending(async move {
             let shared = &this.shared;
             shared
-                .scripts
-                .cancel
-                .arg(&shared.prefix)
-                .arg(id.to_hex().as_str())
-                .invoke_async::<i64>(&mut shared.conn.clone())
+                .run::<i64>(
+                    shared
+                        .script(&shared.scripts.cancel)
+                        .arg(id.to_hex().as_str()),
+                )
                 .await
                 .is_ok_and(|n| n == 1)
         })
@@ -393,12 +403,12 @@ impl Backend for RedisBackend {
         Reply::pending(async move {
             let shared = &this.shared;
             let Ok(reply) = shared
-                .scripts
-                .sweep
-                .arg(&shared.prefix)
-                .arg(offset.as_millis() as u64)
-                .arg(shared.limits.result_ttl.as_millis() as u64)
-                .invoke_async::<Value>(&mut shared.conn.clone())
+                .run::<Value>(
+                    shared
+                        .script(&shared.scripts.sweep)
+                        .arg(offset.as_millis() as u64)
+                        .arg(shared.limits.result_ttl.as_millis() as u64),
+                )
                 .await
             else {
                 return 0;
@@ -442,14 +452,14 @@ impl Backend for RedisBackend {
         Reply::pending(async move {
             let shared = &this.shared;
             shared
-                .scripts
-                .record_file
-                .arg(&shared.prefix)
-                .arg(&path)
-                .arg(&record.orig_name)
-                .arg(if record.owned { "1" } else { "0" })
-                .arg(ttl.as_millis().max(1) as u64)
-                .invoke_async::<Value>(&mut shared.conn.clone())
+                .run::<Value>(
+                    shared
+                        .script(&shared.scripts.record_file)
+                        .arg(&path)
+                        .arg(&record.orig_name)
+                        .arg(if record.owned { "1" } else { "0" })
+                        .arg(ttl.as_millis().max(1) as u64),
+                )
                 .await
                 .map(drop)
                 .map_err(|e| this.unavailable(&e))
@@ -462,12 +472,12 @@ impl Backend for RedisBackend {
         Reply::pending(async move {
             let shared = &this.shared;
             let found = shared
-                .scripts
-                .file_record
-                .arg(&shared.prefix)
-                .arg(&path)
-                .arg(touch.map_or(0, |ttl| ttl.as_millis().max(1) as u64))
-                .invoke_async::<Value>(&mut shared.conn.clone())
+                .run::<Value>(
+                    shared
+                        .script(&shared.scripts.file_record)
+                        .arg(&path)
+                        .arg(touch.map_or(0, |ttl| ttl.as_millis().max(1) as u64)),
+                )
                 .await
                 .ok()
                 .map(strings)?;
@@ -498,16 +508,16 @@ async fn finish_script(
     message: Option<&Bytes>,
 ) -> redis::RedisResult<Value> {
     shared
-        .scripts
-        .finish
-        .arg(&shared.prefix)
-        .arg(id.to_hex().as_str())
-        .arg(kind)
-        .arg(&data[..])
-        .arg(message.map_or(&[][..], |m| &m[..]))
-        .arg(if message.is_some() { "1" } else { "0" })
-        .arg(shared.limits.result_capacity)
-        .arg(shared.limits.result_ttl.as_millis() as u64)
-        .invoke_async::<Value>(&mut shared.conn.clone())
+        .run::<Value>(
+            shared
+                .script(&shared.scripts.finish)
+                .arg(id.to_hex().as_str())
+                .arg(kind)
+                .arg(&data[..])
+                .arg(message.map_or(&[][..], |m| &m[..]))
+                .arg(if message.is_some() { "1" } else { "0" })
+                .arg(shared.limits.result_capacity)
+                .arg(shared.limits.result_ttl.as_millis() as u64),
+        )
         .await
 }
