@@ -212,6 +212,35 @@ impl Builder {
         self
     }
 
+    /// Serves every public endpoint as an MCP tool at `{prefix}/mcp` (streamable HTTP,
+    /// stateless), with the tool list as JSON at `{prefix}/mcp/schema`. Calls go through the
+    /// same authorize hook, token injection, limits and backend as `/call`. Default off.
+    #[cfg(feature = "mcp")]
+    pub fn mcp(mut self, on: bool) -> Self {
+        self.config.mcp = on;
+        self
+    }
+
+    /// Restricts the `Host` header values the MCP route accepts (`"example.com"` or
+    /// `"example.com:8080"`), against DNS rebinding; other hosts get 403. Default: any host.
+    #[cfg(feature = "mcp")]
+    pub fn mcp_allowed_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.mcp_allowed_hosts = hosts.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Lets MCP file inputs name `http://` URLs on loopback, private or link-local addresses
+    /// (default: refused, against server-side request forgery). For tests and closed networks.
+    #[cfg(feature = "mcp")]
+    pub fn mcp_fetch_private(mut self, allow: bool) -> Self {
+        self.config.mcp_fetch_private = allow;
+        self
+    }
+
     /// Shows the text of handler panics to callers (default: "internal error" only).
     pub fn show_error(mut self, show: bool) -> Self {
         self.config.show_error = show;
@@ -388,6 +417,10 @@ impl Builder {
             .collect();
         let (info_doc, info_all) = info::documents(&docs, &config.prefix);
         let openapi_doc = openapi::document(&docs, &config.prefix, &config.title);
+        #[cfg(feature = "mcp")]
+        let mcp = config
+            .mcp
+            .then(|| crate::mcp::McpServer::new(crate::mcp::Catalog::build(&docs)));
         let callable: Vec<&info::EndpointDoc<'_>> = docs
             .iter()
             .filter(|d| d.visibility != Visibility::Private)
@@ -536,6 +569,8 @@ impl Builder {
             closing: AtomicBool::new(false),
             cors,
             authorize,
+            #[cfg(feature = "mcp")]
+            mcp,
         })
     }
 }

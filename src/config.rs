@@ -70,6 +70,19 @@ pub struct Config {
     /// Show the text of a handler's panic to callers. Default `false`: they see "internal
     /// error" only, since panic messages can reveal internals.
     pub show_error: bool,
+    /// Serve the registry's public endpoints as MCP tools at `{prefix}/mcp` (feature `mcp`).
+    /// Default `false`.
+    pub mcp: bool,
+    /// The `Host` values (`name` or `name:port`) the MCP route answers; any other gets 403,
+    /// against DNS rebinding. Default empty: any host, like every other route, so that a
+    /// server behind a proxy or on Hugging Face Spaces works as it is; set it to the names
+    /// your server is reached by to restrict it.
+    pub mcp_allowed_hosts: Vec<String>,
+    /// Let MCP file inputs name `http://` URLs on loopback, private or link-local addresses,
+    /// which the server then downloads. Default `false`: such URLs are refused, so that a tool
+    /// call cannot make the server read its own network. (URLs of this server's own files
+    /// never need a download.)
+    pub mcp_fetch_private: bool,
 }
 
 impl Default for Config {
@@ -99,6 +112,9 @@ impl Default for Config {
             show_error: false,
             max_output_bytes: 16 * 1024 * 1024,
             cors_origins: Vec::new(),
+            mcp: false,
+            mcp_allowed_hosts: Vec::new(),
+            mcp_fetch_private: false,
         }
     }
 }

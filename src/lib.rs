@@ -21,6 +21,8 @@ mod event_id;
 pub mod files;
 mod frames;
 mod housekeeping;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod registry;
 mod request_body;
 mod root_url;

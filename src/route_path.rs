@@ -28,8 +28,21 @@ pub(crate) enum Route<'a> {
     Call { api: &'a str, form: BodyForm },
     /// `{p}/call/{api}/{event_id}` (also under `v2`).
     Poll { api: &'a str, event_id: &'a str },
+    /// `{p}/mcp...`: the MCP routes, whatever the method (they check it themselves).
+    Mcp(McpRoute),
     /// Anything else.
     Unknown,
+}
+
+/// Which MCP route a path under `{p}/mcp` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum McpRoute {
+    /// `{p}/mcp` or `{p}/mcp/http` (with or without a trailing slash): the transport.
+    Transport,
+    /// `{p}/mcp/schema`: the tool list as JSON.
+    Schema,
+    /// Any other path under `{p}/mcp`.
+    Other,
 }
 
 impl Route<'_> {
@@ -46,6 +59,7 @@ impl Route<'_> {
             Route::Upload => "upload",
             Route::Call { .. } => "call",
             Route::Poll { .. } => "poll",
+            Route::Mcp(_) => "mcp",
             Route::Unknown => "unknown",
         }
     }
@@ -76,6 +90,8 @@ impl Route<'_> {
             Route::Upload => format!("{prefix}/upload"),
             Route::Call { api, .. } => format!("{prefix}/call/{api}"),
             Route::Poll { api, .. } => format!("{prefix}/call/{api}/{{event_id}}"),
+            Route::Mcp(McpRoute::Schema) => format!("{prefix}/mcp/schema"),
+            Route::Mcp(_) => format!("{prefix}/mcp"),
             Route::Unknown => "(no route)".to_owned(),
         }
     }
@@ -102,6 +118,15 @@ pub(crate) fn parse<'a>(path: &'a str, prefix: &str, _method: &Method) -> Route<
         return Route::File(file_path);
     }
     let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if let Some(mcp) = rest.strip_prefix("/mcp") {
+        if mcp.is_empty() || mcp.starts_with('/') {
+            return Route::Mcp(match mcp {
+                "" | "/http" => McpRoute::Transport,
+                "/schema" => McpRoute::Schema,
+                _ => McpRoute::Other,
+            });
+        }
+    }
     // Up to five segments; more never match a route.
     let mut parts = rest.split('/').skip(1);
     let mut segments: [&str; 5] = [""; 5];
@@ -177,6 +202,12 @@ mod tests {
         assert_eq!(parse("/gradio_apix/info", p, &get), Route::Unknown);
         assert_eq!(parse("/gradio_api/a/b/c/d/e/f", p, &get), Route::Unknown);
         assert_eq!(parse("/info", "", &get), Route::Info);
+        for path in ["/gradio_api/mcp", "/gradio_api/mcp/", "/gradio_api/mcp/http/"] {
+            assert_eq!(parse(path, p, &get), Route::Mcp(McpRoute::Transport), "{path}");
+        }
+        assert_eq!(parse("/gradio_api/mcp/schema", p, &get), Route::Mcp(McpRoute::Schema));
+        assert_eq!(parse("/gradio_api/mcp/sse", p, &get), Route::Mcp(McpRoute::Other));
+        assert_eq!(parse("/gradio_api/mcpx", p, &get), Route::Unknown);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::files::serving;
 use crate::root_url::{forwarded_prefix, request_root};
 use crate::route_path::Route;
-use crate::routes::{call, cancel, documents, queue, upload};
+use crate::routes::{call, cancel, documents, mcp, queue, upload};
 use crate::state::Inner;
 
 /// Answers one request, or says why not.
@@ -58,6 +58,9 @@ where
     if route == Route::Unknown {
         return Err(no_route(path, prefix));
     }
+    if let Route::Mcp(which) = route {
+        return mcp::respond(inner, request, which).await;
+    }
     let allowed = if route.reads() {
         method == Method::GET || method == Method::HEAD
     } else {
@@ -99,7 +102,7 @@ where
             call::start(inner, parts, body, api, form).await
         }
         Route::Poll { api, event_id } => call::poll(inner, api, event_id, head).await,
-        Route::Unknown => Err(no_route(path, prefix)),
+        Route::Mcp(_) | Route::Unknown => Err(no_route(path, prefix)),
     }
 }
 

@@ -140,8 +140,17 @@ impl Builder {
     /// parameter tables). Must be called inside a tokio runtime for results to be swept on
     /// a timer; outside one, they are swept as new results arrive.
     pub fn build(self) -> Result<GradioCompat, BuildError> {
+        #[cfg_attr(not(feature = "mcp"), allow(unused_mut))]
+        let mut state = self.into_state()?;
         Ok(GradioCompat {
-            inner: Arc::new(self.into_state()?),
+            inner: Arc::new_cyclic(|_weak| {
+                // The MCP transport calls back into the service: it holds a weak reference.
+                #[cfg(feature = "mcp")]
+                if let Some(mcp) = state.mcp.as_mut() {
+                    mcp.bind(_weak.clone(), &state.config);
+                }
+                state
+            }),
         })
     }
 }

@@ -50,6 +50,9 @@ pub(crate) struct Inner {
     pub(crate) closing: AtomicBool,
     pub(crate) cors: Cors,
     pub(crate) authorize: Option<AuthorizeFn>,
+    /// The MCP server, when it is on.
+    #[cfg(feature = "mcp")]
+    pub(crate) mcp: Option<crate::mcp::McpServer>,
 }
 
 impl Inner {
@@ -77,6 +80,12 @@ impl Inner {
                 .map_or(Route::Unknown, |rest| parse_route(rest, prefix, method)),
             route => route,
         }
+    }
+
+    /// The MCP tools, when MCP is on.
+    #[cfg(feature = "mcp")]
+    pub(crate) fn mcp_catalog(&self) -> Option<&crate::mcp::Catalog> {
+        self.mcp.as_ref().map(|m| &m.catalog)
     }
 
     pub(crate) fn endpoint(&self, api: &str) -> Result<&CompiledEndpoint, ApiError> {

@@ -19,6 +19,9 @@ pub(crate) enum Delivery {
     Call,
     /// Read on a queue session's data stream.
     Queue,
+    /// Read by an MCP `tools/call` on the job's own feed, which turns its messages into
+    /// progress notifications: they are framed as on the queue stream.
+    Mcp,
 }
 
 impl Delivery {
@@ -27,11 +30,17 @@ impl Delivery {
         self == Delivery::Queue
     }
 
+    /// Whether its reader wants progress, log and place messages (the `/call` route drops
+    /// them, as Gradio does).
+    pub(crate) fn wants_updates(self) -> bool {
+        self != Delivery::Call
+    }
+
     /// The job's place in its endpoint's line moved. The `/call` route drops estimations,
     /// as Gradio does. (Called from a synchronous callback: a backend that answers later
     /// sends it in the background.)
     pub(crate) fn place(self, inner: &Inner, id: EventId, rank: usize, size: usize) {
-        if self == Delivery::Queue {
+        if self.wants_updates() {
             inner
                 .backend
                 .publish(id, estimation(id, rank, size), true)
@@ -39,9 +48,9 @@ impl Delivery {
         }
     }
 
-    /// The job got its slot and starts (queue only).
+    /// The job got its slot and starts (not on the `/call` route).
     pub(crate) async fn starts(self, inner: &Inner, id: EventId) {
-        if self == Delivery::Queue {
+        if self.wants_updates() {
             inner.backend.publish(id, process_starts(id), false).await;
         }
     }
@@ -53,6 +62,8 @@ impl Delivery {
         let (message, droppable) = match self {
             Delivery::Queue => (process_generating(id, data, first), !first),
             Delivery::Call => (frames::generating(data), true),
+            // Each is reported whole, so any may be dropped for a reader that is behind.
+            Delivery::Mcp => (process_generating(id, data, true), true),
         };
         inner.backend.publish(id, message, droppable).await;
     }
@@ -67,7 +78,7 @@ impl Delivery {
         started: Instant,
     ) {
         let message = match self {
-            Delivery::Call => None,
+            Delivery::Call | Delivery::Mcp => None,
             Delivery::Queue => Some(process_completed(
                 id,
                 &outcome,

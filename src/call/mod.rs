@@ -175,9 +175,9 @@ pub(crate) fn launch(
         token: prepared.token,
         cancel: cancel.clone(),
         files: inner.files.clone(),
-        // Progress and log messages reach queue callers; the `/call` route drops them, as
-        // Gradio does.
-        updates: delivery.is_queue().then(|| inner.backend.clone()),
+        // Progress and log messages reach queue and MCP callers; the `/call` route drops
+        // them, as Gradio does.
+        updates: delivery.wants_updates().then(|| inner.backend.clone()),
     });
     spawn_job(
         inner.clone(),
@@ -193,14 +193,15 @@ pub(crate) fn launch(
     );
 }
 
-/// The whole start of a `/call`: prepare, admit and launch its job. Returns the event id the
-/// poll uses.
+/// The whole start of a call read from its job's own feed (`/call`, MCP): prepare, admit and
+/// launch its job. Returns the event id its reader watches.
 pub(crate) async fn start(
     inner: &Arc<Inner>,
     endpoint: &CompiledEndpoint,
     parts: Parts,
     data: Value,
     route: &(dyn std::fmt::Display + Sync),
+    delivery: Delivery,
 ) -> Result<EventId, ApiError> {
     let prepared = prepare(inner, endpoint, &parts, data).await?;
     let id = EventId::new_random();
@@ -211,7 +212,7 @@ pub(crate) async fn start(
         id,
         parts,
         prepared,
-        Delivery::Call,
+        delivery,
         admitted,
     );
     Ok(id)

@@ -90,7 +90,7 @@ where
             }
         }
     };
-    call::start(inner, endpoint, parts, data, &route)
+    call::start(inner, endpoint, parts, data, &route, call::Delivery::Call)
         .await
         .map(event_id_response)
 }
