@@ -33,6 +33,14 @@ pub struct Builder {
     backend_settings: Vec<&'static str>,
 }
 
+/// A service's state before it is shared, with what is bound to it once it is.
+pub(crate) struct BuiltState {
+    pub(crate) inner: Inner,
+    /// The MCP tools, when MCP is on: their server calls the shared state.
+    #[cfg(feature = "mcp")]
+    pub(crate) mcp_tools: Option<crate::mcp::Catalog>,
+}
+
 impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Builder")
@@ -287,7 +295,7 @@ impl Builder {
 
     /// Checks the registry and settings and computes everything derivable: the shared state
     /// of a service ([`build`](Self::build) wraps it).
-    pub(crate) fn into_state(self) -> Result<Inner, BuildError> {
+    pub(crate) fn into_state(self) -> Result<BuiltState, BuildError> {
         let Builder {
             registry,
             mut config,
@@ -418,9 +426,7 @@ impl Builder {
         let (info_doc, info_all) = info::documents(&docs, &config.prefix);
         let openapi_doc = openapi::document(&docs, &config.prefix, &config.title);
         #[cfg(feature = "mcp")]
-        let mcp = config
-            .mcp
-            .then(|| crate::mcp::McpServer::new(crate::mcp::Catalog::build(&docs)));
+        let mcp_tools = config.mcp.then(|| crate::mcp::Catalog::build(&docs));
         let callable: Vec<&info::EndpointDoc<'_>> = docs
             .iter()
             .filter(|d| d.visibility != Visibility::Private)
@@ -553,7 +559,7 @@ impl Builder {
         );
 
         let cors = Cors::new(&config.cors_origins);
-        Ok(Inner {
+        let inner = Inner {
             info: info_doc,
             info_all,
             app_config: app_doc,
@@ -569,8 +575,12 @@ impl Builder {
             closing: AtomicBool::new(false),
             cors,
             authorize,
+            mcp: None,
+        };
+        Ok(BuiltState {
+            inner,
             #[cfg(feature = "mcp")]
-            mcp,
+            mcp_tools,
         })
     }
 }

@@ -23,6 +23,7 @@ mod frames;
 mod housekeeping;
 #[cfg(feature = "mcp")]
 mod mcp;
+mod mcp_seam;
 mod registry;
 mod request_body;
 mod root_url;

@@ -202,11 +202,25 @@ mod tests {
         assert_eq!(parse("/gradio_apix/info", p, &get), Route::Unknown);
         assert_eq!(parse("/gradio_api/a/b/c/d/e/f", p, &get), Route::Unknown);
         assert_eq!(parse("/info", "", &get), Route::Info);
-        for path in ["/gradio_api/mcp", "/gradio_api/mcp/", "/gradio_api/mcp/http/"] {
-            assert_eq!(parse(path, p, &get), Route::Mcp(McpRoute::Transport), "{path}");
+        for path in [
+            "/gradio_api/mcp",
+            "/gradio_api/mcp/",
+            "/gradio_api/mcp/http/",
+        ] {
+            assert_eq!(
+                parse(path, p, &get),
+                Route::Mcp(McpRoute::Transport),
+                "{path}"
+            );
         }
-        assert_eq!(parse("/gradio_api/mcp/schema", p, &get), Route::Mcp(McpRoute::Schema));
-        assert_eq!(parse("/gradio_api/mcp/sse", p, &get), Route::Mcp(McpRoute::Other));
+        assert_eq!(
+            parse("/gradio_api/mcp/schema", p, &get),
+            Route::Mcp(McpRoute::Schema)
+        );
+        assert_eq!(
+            parse("/gradio_api/mcp/sse", p, &get),
+            Route::Mcp(McpRoute::Other)
+        );
         assert_eq!(parse("/gradio_api/mcpx", p, &get), Route::Unknown);
     }
 

@@ -140,18 +140,26 @@ impl Builder {
     /// parameter tables). Must be called inside a tokio runtime for results to be swept on
     /// a timer; outside one, they are swept as new results arrive.
     pub fn build(self) -> Result<GradioCompat, BuildError> {
-        #[cfg_attr(not(feature = "mcp"), allow(unused_mut))]
-        let mut state = self.into_state()?;
-        Ok(GradioCompat {
-            inner: Arc::new_cyclic(|_weak| {
-                // The MCP transport calls back into the service: it holds a weak reference.
-                #[cfg(feature = "mcp")]
-                if let Some(mcp) = state.mcp.as_mut() {
-                    mcp.bind(_weak.clone(), &state.config);
-                }
+        let built = self.into_state()?;
+        #[cfg(not(feature = "mcp"))]
+        let inner = Arc::new(built.inner);
+        #[cfg(feature = "mcp")]
+        let inner = {
+            let mut state = built.inner;
+            let tools = built.mcp_tools;
+            // The MCP server calls back into the service: it holds a weak reference.
+            Arc::new_cyclic(|weak| {
+                state.mcp = tools.map(|tools| {
+                    Box::new(crate::mcp::McpServer::new(
+                        weak.clone(),
+                        tools,
+                        &state.config,
+                    )) as Box<dyn crate::mcp_seam::McpServe>
+                });
                 state
-            }),
-        })
+            })
+        };
+        Ok(GradioCompat { inner })
     }
 }
 

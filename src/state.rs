@@ -17,6 +17,7 @@ use crate::cors::Cors;
 use crate::documents::template::Template;
 use crate::error::ApiError;
 use crate::files::FileStore;
+use crate::mcp_seam::McpServe;
 use crate::route_path::{parse as parse_route, Route};
 
 /// A built, callable endpoint (private ones are not kept).
@@ -50,9 +51,8 @@ pub(crate) struct Inner {
     pub(crate) closing: AtomicBool,
     pub(crate) cors: Cors,
     pub(crate) authorize: Option<AuthorizeFn>,
-    /// The MCP server, when it is on.
-    #[cfg(feature = "mcp")]
-    pub(crate) mcp: Option<crate::mcp::McpServer>,
+    /// The MCP server, when it is on (set once the state is shared: it calls back into it).
+    pub(crate) mcp: Option<Box<dyn McpServe>>,
 }
 
 impl Inner {
@@ -80,12 +80,6 @@ impl Inner {
                 .map_or(Route::Unknown, |rest| parse_route(rest, prefix, method)),
             route => route,
         }
-    }
-
-    /// The MCP tools, when MCP is on.
-    #[cfg(feature = "mcp")]
-    pub(crate) fn mcp_catalog(&self) -> Option<&crate::mcp::Catalog> {
-        self.mcp.as_ref().map(|m| &m.catalog)
     }
 
     pub(crate) fn endpoint(&self, api: &str) -> Result<&CompiledEndpoint, ApiError> {

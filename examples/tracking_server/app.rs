@@ -513,7 +513,8 @@ fn follow(
 /// The service builder for a registry (the tracker's, possibly extended), with the
 /// write-token check when a token is given.
 pub fn builder(registry: Registry, write_token: Option<String>) -> Builder {
-    let builder = GradioCompat::builder(registry);
+    // Every public endpoint is also an MCP tool, at /gradio_api/mcp.
+    let builder = GradioCompat::builder(registry).mcp(true);
     let Some(expected) = write_token else {
         return builder;
     };

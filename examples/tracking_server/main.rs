@@ -146,6 +146,7 @@ async fn main() {
     let shown = addr.replace("0.0.0.0", "127.0.0.1");
     println!("tracking server listening on http://{addr}");
     println!("API schema: http://{shown}/gradio_api/info");
+    println!("MCP server: http://{shown}/gradio_api/mcp (tools as JSON: http://{shown}/gradio_api/mcp/schema)");
     if protected {
         println!("writes (log, bulk_log, upload_artifact, upload) need the write token");
         println!("try: curl -s -X POST http://{shown}/gradio_api/call/log -H 'content-type: application/json' -H \"Authorization: Bearer $HF_TOKEN\" -d '{{\"data\": [\"demo\", \"run-1\", {{\"loss\": 0.5}}]}}'");

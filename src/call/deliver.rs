@@ -21,6 +21,7 @@ pub(crate) enum Delivery {
     Queue,
     /// Read by an MCP `tools/call` on the job's own feed, which turns its messages into
     /// progress notifications: they are framed as on the queue stream.
+    #[cfg_attr(not(feature = "mcp"), allow(dead_code))]
     Mcp,
 }
 

@@ -206,14 +206,6 @@ pub(crate) async fn start(
     let prepared = prepare(inner, endpoint, &parts, data).await?;
     let id = EventId::new_random();
     let admitted = admit(inner, endpoint, id, route, None).await?;
-    launch(
-        inner,
-        endpoint,
-        id,
-        parts,
-        prepared,
-        delivery,
-        admitted,
-    );
+    launch(inner, endpoint, id, parts, prepared, delivery, admitted);
     Ok(id)
 }

@@ -241,7 +241,10 @@ mod tests {
         taken.insert("log_metrics_v2_1".to_owned(), 1);
         assert_eq!(unique_name("log.metrics.v2", &taken), "log_metrics_v2_2");
         let long = "é".repeat(200);
-        assert_eq!(unique_name(&long, &HashMap::new()).chars().count(), MAX_NAME);
+        assert_eq!(
+            unique_name(&long, &HashMap::new()).chars().count(),
+            MAX_NAME
+        );
     }
 
     #[test]

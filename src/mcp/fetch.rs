@@ -123,7 +123,8 @@ async fn get_once(url: &str, limit: u64, allow_private: bool) -> Result<Step, St
     if status != StatusCode::OK {
         return Err(format!("{url}: the server answered {status}"));
     }
-    let too_large = || format!("{url}: the file is larger than this server's limit of {limit} bytes");
+    let too_large =
+        || format!("{url}: the file is larger than this server's limit of {limit} bytes");
     let declared = response
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -205,7 +206,16 @@ mod tests {
 
     #[test]
     fn private_addresses_are_not_public() {
-        for ip in ["127.0.0.1", "10.1.2.3", "192.168.0.1", "169.254.169.254", "::1", "fd00::1", "100.64.0.1", "0.0.0.0"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "169.254.169.254",
+            "::1",
+            "fd00::1",
+            "100.64.0.1",
+            "0.0.0.0",
+        ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
         for ip in ["8.8.8.8", "2606:4700::1111"] {

@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::backend::JobItem;
 use crate::call::{self, Delivery};
 use crate::event_id::EventId;
+use crate::mcp::catalog::Catalog;
 use crate::mcp::content::tool_result;
 use crate::mcp::inputs::resolve_files;
 use crate::mcp::progress::Progress;
@@ -27,6 +28,7 @@ use crate::state::Inner;
 #[derive(Clone)]
 pub(crate) struct Handler {
     pub(crate) inner: Weak<Inner>,
+    pub(crate) catalog: Arc<Catalog>,
 }
 
 fn gone() -> McpError {
@@ -60,10 +62,8 @@ impl ServerHandler for Handler {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let inner = self.inner.upgrade().ok_or_else(gone)?;
-        let catalog = inner.mcp_catalog().ok_or_else(gone)?;
         Ok(ListToolsResult::with_all_items(
-            catalog.tools.iter().map(|t| t.tool.clone()).collect(),
+            self.catalog.tools.iter().map(|t| t.tool.clone()).collect(),
         ))
     }
 
@@ -73,7 +73,7 @@ impl ServerHandler for Handler {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let inner = self.inner.upgrade().ok_or_else(gone)?;
-        let catalog = inner.mcp_catalog().ok_or_else(gone)?;
+        let catalog = &self.catalog;
         let Some(entry) = catalog.get(&request.name) else {
             return Err(McpError::invalid_params(
                 format!(
@@ -118,7 +118,11 @@ impl ServerHandler for Handler {
         let token = context.meta.get_progress_token();
         let mut feed = match inner.backend.watch(id, &entry.endpoint).await {
             Ok(feed) => feed,
-            Err(e) => return Ok(tool_error(format!("{route}: the call's result is not available: {e}"))),
+            Err(e) => {
+                return Ok(tool_error(format!(
+                    "{route}: the call's result is not available: {e}"
+                )))
+            }
         };
         let mut progress = Progress::default();
         loop {

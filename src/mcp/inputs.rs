@@ -30,7 +30,14 @@ pub(crate) async fn resolve_files(
             continue;
         };
         let mut slots = Vec::new();
-        file_slots(&p.spec.schema, &sig.defs, value, String::new(), &mut slots, 0);
+        file_slots(
+            &p.spec.schema,
+            &sig.defs,
+            value,
+            String::new(),
+            &mut slots,
+            0,
+        );
         slots.sort();
         slots.dedup();
         for slot in slots {
@@ -88,9 +95,7 @@ fn file_slots(
         }
         Value::Object(map) => {
             let properties = schema.get("properties").and_then(Value::as_object);
-            let additional = schema
-                .get("additionalProperties")
-                .filter(|s| s.is_object());
+            let additional = schema.get("additionalProperties").filter(|s| s.is_object());
             for (key, item) in map {
                 let item_schema = properties.and_then(|p| p.get(key)).or(additional);
                 if let Some(s) = item_schema {
@@ -146,7 +151,9 @@ fn own_file(inner: &Inner, parts: &Parts, url: &str) -> Option<String> {
         &inner.config.root_path,
     );
     let marker = format!("{}/file=", inner.config.prefix);
-    let rest = url.strip_prefix(root.as_str())?.strip_prefix(marker.as_str())?;
+    let rest = url
+        .strip_prefix(root.as_str())?
+        .strip_prefix(marker.as_str())?;
     let rest = rest.split(['?', '#']).next().unwrap_or(rest);
     Some(
         percent_encoding::percent_decode_str(rest)
@@ -176,7 +183,9 @@ fn decode_data_uri(rest: &str, limit: u64) -> Result<(Option<String>, Bytes), St
         let cleaned: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
         base64::engine::general_purpose::STANDARD
             .decode(cleaned.as_bytes())
-            .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(cleaned.as_bytes()))
+            .or_else(|_| {
+                base64::engine::general_purpose::STANDARD_NO_PAD.decode(cleaned.as_bytes())
+            })
             .map_err(|e| format!("the data: URI is not valid base64: {e}"))?
     } else {
         percent_encoding::percent_decode_str(data).collect()
@@ -295,13 +304,23 @@ mod tests {
         assert_eq!(out, vec!["/0".to_owned(), "/2".to_owned()]);
         let object = json!({"type": "object", "properties": {"a/b": file_ref}});
         let mut out = Vec::new();
-        file_slots(&object, &defs, &json!({"a/b": "x"}), String::new(), &mut out, 0);
+        file_slots(
+            &object,
+            &defs,
+            &json!({"a/b": "x"}),
+            String::new(),
+            &mut out,
+            0,
+        );
         assert_eq!(out, vec!["/a~1b".to_owned()]);
     }
 
     #[test]
     fn file_names_come_from_urls() {
-        assert_eq!(url_file_name("http://h/a/b%20c.png?x=1").as_deref(), Some("b c.png"));
+        assert_eq!(
+            url_file_name("http://h/a/b%20c.png?x=1").as_deref(),
+            Some("b c.png")
+        );
         assert_eq!(url_file_name("http://h/"), None);
         assert_eq!(url_file_name("http://h"), None);
     }

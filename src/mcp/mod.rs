@@ -16,68 +16,69 @@ mod inputs;
 mod progress;
 
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
-use bytes::Bytes;
-use http::{Request, Response};
-use http_body_util::BodyExt;
+use http::Request;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
-use crate::body::ResponseBody;
 use crate::config::Config;
+use crate::mcp_seam::{McpRequestBody, McpResponse, McpServe};
 use crate::state::Inner;
 
 pub(crate) use catalog::Catalog;
 use handler::Handler;
 
-type Transport = StreamableHttpService<Handler, NeverSessionManager>;
-
-/// The MCP part of a built service.
+/// The MCP server of a built service: its tools, and the transport that serves them.
 pub(crate) struct McpServer {
-    pub(crate) catalog: Catalog,
-    transport: Option<Transport>,
+    catalog: Arc<Catalog>,
+    transport: StreamableHttpService<Handler, NeverSessionManager>,
 }
 
 impl McpServer {
-    /// The server for these tools; [`bind`](Self::bind) connects it to the service.
-    pub(crate) fn new(catalog: Catalog) -> Self {
-        Self {
-            catalog,
-            transport: None,
-        }
-    }
-
-    /// Connects the transport to the service it calls (which owns this server, hence the weak
-    /// reference).
-    pub(crate) fn bind(&mut self, inner: Weak<Inner>, config: &Config) {
+    /// The server for these tools, calling the service `inner` (which owns this server, hence
+    /// the weak reference).
+    pub(crate) fn new(inner: Weak<Inner>, catalog: Catalog, config: &Config) -> Self {
         let mut settings = StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
             .with_json_response(false)
-            .with_sse_keep_alive(Some(config.heartbeat_interval))
+            // A client that goes away is noticed at the next write: soon, so that its call
+            // is cancelled soon.
+            .with_sse_keep_alive(Some(config.heartbeat_interval.min(KEEP_ALIVE)))
             .with_max_request_body_bytes(config.max_body_bytes);
         settings = if config.mcp_allowed_hosts.is_empty() {
             settings.disable_allowed_hosts()
         } else {
             settings.with_allowed_hosts(config.mcp_allowed_hosts.iter().cloned())
         };
-        let handler = Handler { inner };
-        self.transport = Some(StreamableHttpService::new(
+        let catalog = Arc::new(catalog);
+        let handler = Handler {
+            inner,
+            catalog: catalog.clone(),
+        };
+        let transport = StreamableHttpService::new(
             move || Ok(handler.clone()),
             Arc::new(NeverSessionManager::default()),
             settings,
-        ));
-    }
-
-    /// Answers one request to `{prefix}/mcp`.
-    pub(crate) async fn handle<B>(&self, request: Request<B>) -> Option<Response<ResponseBody>>
-    where
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        let transport = self.transport.as_ref()?;
-        let request = request.map(|body| body.map_err(Into::<BoxError>::into));
-        Some(transport.handle(request).await)
+        );
+        Self { catalog, transport }
     }
 }
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The longest gap between two writes on an MCP response stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(2);
+
+impl McpServe for McpServer {
+    fn tool_count(&self) -> usize {
+        self.catalog.tools.len()
+    }
+
+    fn schema_document(&self, query: Option<&str>) -> Vec<u8> {
+        self.catalog.schema_document(query)
+    }
+
+    fn serve(&self, request: Request<McpRequestBody>) -> McpResponse {
+        let transport = self.transport.clone();
+        Box::pin(async move { transport.handle(request).await })
+    }
+}

@@ -28,8 +28,15 @@ impl Progress {
         let (step, total, text) = match message.get("msg")?.as_str()? {
             "estimation" => {
                 let rank = message.get("rank").and_then(Value::as_u64).unwrap_or(0);
-                let size = message.get("queue_size").and_then(Value::as_u64).unwrap_or(1);
-                (None, None, format!("In queue. Position {} out of {size}", rank + 1))
+                let size = message
+                    .get("queue_size")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1);
+                (
+                    None,
+                    None,
+                    format!("In queue. Position {} out of {size}", rank + 1),
+                )
             }
             "process_starts" => (None, None, "Processing".to_owned()),
             "progress" => {
@@ -89,15 +96,31 @@ mod tests {
         let id = EventId::new_random();
         let mut p = Progress::default();
         let u = p.update(&queue::estimation(id, 1, 3)).unwrap();
-        assert_eq!((u.progress, u.message.as_str()), (1.0, "In queue. Position 2 out of 3"));
+        assert_eq!(
+            (u.progress, u.message.as_str()),
+            (1.0, "In queue. Position 2 out of 3")
+        );
         let u = p.update(&queue::process_starts(id)).unwrap();
         assert_eq!((u.progress, u.message.as_str()), (2.0, "Processing"));
-        let u = p.update(&queue::progress(id, 5, Some(10), "steps", Some("train"))).unwrap();
-        assert_eq!(u, Update { progress: 5.0, total: Some(10.0), message: "Progress train: Step 5 of 10".into() });
+        let u = p
+            .update(&queue::progress(id, 5, Some(10), "steps", Some("train")))
+            .unwrap();
+        assert_eq!(
+            u,
+            Update {
+                progress: 5.0,
+                total: Some(10.0),
+                message: "Progress train: Step 5 of 10".into()
+            }
+        );
         // A step that does not grow still moves forward.
-        let u = p.update(&queue::progress(id, 1, Some(10), "steps", None)).unwrap();
+        let u = p
+            .update(&queue::progress(id, 1, Some(10), "steps", None))
+            .unwrap();
         assert_eq!(u.progress, 6.0);
-        let u = p.update(&queue::process_generating(id, b"[\"partial\"]", true)).unwrap();
+        let u = p
+            .update(&queue::process_generating(id, b"[\"partial\"]", true))
+            .unwrap();
         assert_eq!((u.progress, u.message.as_str()), (7.0, "partial"));
         let u = p.update(&queue::log(id, "info", "hello")).unwrap();
         assert_eq!(u.message, "hello");

@@ -6,7 +6,10 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{Request, Response};
+
+use http::{header, HeaderValue, Method, StatusCode};
+use http_body_util::BodyExt;
 
 use crate::body::{full, ResponseBody};
 use crate::error::ApiError;
@@ -24,7 +27,6 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let prefix = &inner.config.prefix;
-    #[cfg(feature = "mcp")]
     if let Some(mcp) = &inner.mcp {
         let method = request.method();
         let reads = method == Method::GET || method == Method::HEAD;
@@ -40,17 +42,17 @@ where
             )),
             McpRoute::Schema => Ok(crate::body::json_response(
                 StatusCode::OK,
-                mcp.catalog.schema_document(request.uri().query()),
+                mcp.schema_document(request.uri().query()),
             )),
             McpRoute::Transport if reads && !wants_event_stream(request.headers()) => {
-                Ok(landing_page(inner, request.headers(), mcp.catalog.tools.len()))
+                Ok(landing_page(inner, request.headers(), mcp.tool_count()))
             }
-            McpRoute::Transport => mcp.handle(request).await.ok_or_else(|| {
-                ApiError::internal(format!("{prefix}/mcp: the MCP server is not ready"))
-            }),
+            McpRoute::Transport => {
+                let request = request.map(|body| body.map_err(Into::into).boxed_unsync());
+                Ok(mcp.serve(request).await)
+            }
         };
     }
-    let _ = (request, which);
     Err(ApiError::not_found(format!(
         "this server has no MCP server: {prefix}/mcp is served when the service is built with \
          the `mcp` feature of gradio-compat and Builder::mcp(true); its Gradio API is at \
@@ -82,7 +84,6 @@ fn escape(text: &str) -> String {
     out
 }
 
-#[cfg_attr(not(feature = "mcp"), allow(dead_code))]
 fn landing_page(inner: &Inner, headers: &http::HeaderMap, tools: usize) -> Response<ResponseBody> {
     let root = request_root(
         headers,
@@ -94,7 +95,13 @@ fn landing_page(inner: &Inner, headers: &http::HeaderMap, tools: usize) -> Respo
         .config
         .title
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let page = include_str!("mcp_landing.html")
         .replace("__TITLE__", &escape(&inner.config.title))
