@@ -9,6 +9,9 @@
 //! connection, read until the job's `process_completed`). It prints operations per
 //! second, p50 and p99 latency, and the crate/baseline ratios.
 //!
+//! The MCP scenario runs an MCP `tools/call` of `add` against a `/call`+poll cycle of `add` on
+//! the same server in interleaved rounds, and prints the median ratio.
+//!
 //! With `--features redis` it adds the Redis scenario: a real `redis-server` on a free port,
 //! call+poll on one replica on the Redis backend, and on two replicas round-robin (each POST
 //! on one, its poll on the other), each as a ratio to the in-memory backend in the same run
@@ -54,7 +57,7 @@ fn gradio_service(backend: Option<Arc<dyn gradio_compat::backend::Backend>>) -> 
     let registry = Registry::new().typed("add", |a: AddArgs, _: CallContext| async move {
         Ok::<_, String>(a.a + a.b)
     });
-    let builder = GradioCompat::builder(registry);
+    let builder = GradioCompat::builder(registry).mcp(true);
     match backend {
         Some(backend) => builder.backend(backend),
         None => builder,
@@ -224,6 +227,8 @@ enum Flow {
     CallPoll,
     Info,
     Queue,
+    /// One MCP `tools/call` of `add` (a POST answered with an SSE stream).
+    Mcp,
 }
 
 struct Stats {
@@ -324,6 +329,32 @@ async fn worker(
                     serde_json::to_string(&(a + 1.0)).unwrap()
                 );
                 assert_eq!(std::str::from_utf8(&body).unwrap(), expected);
+            }
+            Flow::Mcp => {
+                let a = (worker as u64 * 1_000_000 + n) as f64;
+                let body = format!(
+                    "{{\"jsonrpc\":\"2.0\",\"id\":{n},\"method\":\"tools/call\",\
+                     \"params\":{{\"name\":\"add\",\"arguments\":{{\"a\":{a},\"b\":1}}}}}}"
+                );
+                let req = Request::builder()
+                    .method(Method::POST)
+                    .uri("/gradio_api/mcp")
+                    .header("host", "127.0.0.1")
+                    .header("content-type", "application/json")
+                    .header("accept", "application/json, text/event-stream")
+                    .header("mcp-protocol-version", "2025-06-18")
+                    .body(Full::new(Bytes::from(body)))
+                    .expect("request");
+                sender.ready().await.expect("connection ready");
+                let res = sender.send_request(req).await.expect("response");
+                assert_eq!(res.status(), StatusCode::OK);
+                let body = res.into_body().collect().await.expect("body").to_bytes();
+                let text = std::str::from_utf8(&body).expect("utf-8");
+                let expected = format!(
+                    "\"text\":\"{}\"",
+                    serde_json::to_string(&(a + 1.0)).unwrap()
+                );
+                assert!(text.contains(&expected), "{text}");
             }
             Flow::Info => {
                 let (status, body) =
@@ -529,6 +560,7 @@ fn main() {
         &load(addr, Flow::Queue, secs, concurrency, info.len()),
     );
     drop(stop);
+    mcp_scenario(per_round, rounds, concurrency, info.len());
     for (flow, ratio, p99, ratios) in summary {
         let target = if flow == Flow::Info { 0.95 } else { 0.9 };
         let rounds: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
@@ -541,6 +573,44 @@ fn main() {
     redis_scenario(per_round, rounds, concurrency, info.len());
     #[cfg(not(feature = "redis"))]
     println!("(the Redis scenario runs with --features redis)");
+}
+
+/// MCP `tools/call` against a `/call`+poll cycle of the same endpoint on the same server, in
+/// interleaved rounds: what speaking MCP costs over the Gradio routes.
+fn mcp_scenario(per_round: f64, rounds: usize, concurrency: usize, info_len: usize) {
+    let (addr, stop) = start_server(Kind::Crate);
+    let (mut calls, mut tools, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let run = |flow| load(addr, flow, per_round, concurrency, info_len);
+        let (c, m) = if round % 2 == 0 {
+            let c = run(Flow::CallPoll);
+            (c, run(Flow::Mcp))
+        } else {
+            let m = run(Flow::Mcp);
+            (run(Flow::CallPoll), m)
+        };
+        ratios.push(m.rate() / c.rate());
+        calls.push(c.rate());
+        tools.push(m.rate());
+    }
+    drop(stop);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    println!(
+        "{:<10} {:<14} {:>12.0}\n{:<10} {:<14} {:>12.0}",
+        "CallPoll",
+        "gradio-compat",
+        mean(&calls),
+        "Mcp",
+        "gradio-compat",
+        mean(&tools)
+    );
+    ratios.sort_by(|a, b| a.total_cmp(b));
+    let rounds: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    println!(
+        "ratio Mcp: MCP tools/call per second / call+poll cycles per second, same server, median {:.2} (rounds {})",
+        ratios[ratios.len() / 2],
+        rounds.join(" ")
+    );
 }
 
 /// Call+poll on the Redis backend, one replica and two round-robin, against the in-memory

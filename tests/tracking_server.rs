@@ -403,7 +403,9 @@ fn binary_prints_its_address_and_honours_port_precedence() {
     assert!(text.contains("writes are OPEN"), "{text}");
     assert!(text.contains("curl -s -X POST"), "{text}");
     assert!(
-        text.contains(&format!("MCP server: http://127.0.0.1:{flag_port}/gradio_api/mcp")),
+        text.contains(&format!(
+            "MCP server: http://127.0.0.1:{flag_port}/gradio_api/mcp"
+        )),
         "{text}"
     );
     assert!(!text.contains(&env_port.to_string()), "{text}");
