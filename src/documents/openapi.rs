@@ -220,12 +220,12 @@ pub(crate) fn document(endpoints: &[EndpointDoc<'_>], prefix: &str, title: &str)
                             file parameter as {\"path\": <path>, \"meta\": {\"_type\": \"gradio.FileData\"}}.",
             "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {
                 "type": "object",
-                "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
-                "additionalProperties": false,
+                "properties": {"files": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}}},
+                "required": ["files"],
             }}}},
             "responses": {
                 "200": {"description": "The stored files' server paths, in order", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "string"}}}}},
-                "400": error_response("Not a multipart body"),
+                "400": error_response("Not a multipart body, or no part named files (other parts are ignored)"),
                 "401": error_response("A token is needed"),
                 "403": error_response("The token may not upload"),
                 "413": error_response("A file or the request is over its limit"),

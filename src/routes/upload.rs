@@ -192,5 +192,11 @@ async fn receive(
     }
     inner.files.release(written.reserved - written.paths.len());
     written.reserved = written.paths.len();
+    if written.paths.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "{route}: the body has no part named \"files\"; send each file as a part named \
+             files (curl -F files=@path)"
+        )));
+    }
     Ok(())
 }
