@@ -12,8 +12,8 @@ use std::sync::Arc;
 use support::repo;
 use tokio::net::TcpListener;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_tracking_server_document_is_valid_openapi() {
+/// The tracking server (with a write token) on loopback: the URL of its document.
+async fn serve_tracking_server() -> String {
     let tracker = Arc::new(app::Tracker::default());
     let service = app::builder(app::registry(tracker), Some("secret".to_owned()))
         .build()
@@ -28,6 +28,12 @@ async fn the_tracking_server_document_is_valid_openapi() {
         app::router(service),
         std::future::pending::<()>(),
     ));
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tracking_server_document_is_valid_openapi() {
+    let url = serve_tracking_server().await;
     let python = repo().join(".venv/bin/python");
     assert!(
         python.exists(),
@@ -73,20 +79,7 @@ print("\n".join(ops))
 /// schema cannot express (file parameters take only paths the server created).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_fault_in_the_tracking_server() {
-    let tracker = Arc::new(app::Tracker::default());
-    let service = app::builder(app::registry(tracker), Some("secret".to_owned()))
-        .build()
-        .expect("builds");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!(
-        "http://{}/gradio_api/openapi.json",
-        listener.local_addr().expect("addr")
-    );
-    tokio::spawn(gradio_compat::server::serve(
-        listener,
-        app::router(service),
-        std::future::pending::<()>(),
-    ));
+    let url = serve_tracking_server().await;
     let program = repo().join(".venv/bin/schemathesis");
     assert!(
         program.exists(),
