@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gradio_compat::{CallContext, NoArgs};
-use support::{repo, run_suite, which};
+use gradio_compat::CallContext;
+use support::{repo, run_suite, serve_until_dropped, which, with_slow};
 use tokio::net::TcpListener;
 
 const TOKEN: &str = "secret";
@@ -75,18 +75,7 @@ async fn start_at(mount: Mount) -> Harness {
                 }
             })
         });
-    let registry = registry.typed("slow", move |_: NoArgs, ctx: CallContext| {
-        let seen = seen.clone();
-        async move {
-            tokio::select! {
-                () = tokio::time::sleep(Duration::from_secs(60)) => Ok::<_, String>("finished".to_owned()),
-                () = ctx.cancelled() => {
-                    seen.fetch_add(1, Ordering::SeqCst);
-                    Err("cancelled".to_owned())
-                }
-            }
-        }
-    });
+    let registry = with_slow(registry, seen);
     let builder = app::builder(registry, Some(TOKEN.to_owned()));
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
@@ -105,14 +94,10 @@ async fn start_at(mount: Mount) -> Harness {
             (router, format!("http://{addr}/tools/"))
         }
     };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(gradio_compat::server::serve(listener, router, async move {
-        let _ = stopped.await;
-    }));
     Harness {
         url,
         slow_cancelled,
-        _stop: stop,
+        _stop: serve_until_dropped(listener, router),
     }
 }
 

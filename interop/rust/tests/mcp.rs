@@ -27,7 +27,7 @@ use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use support::{repo, run_suite};
+use support::{repo, run_suite, serve_until_dropped, with_slow};
 use tokio::net::TcpListener;
 
 const TOKEN: &str = "mcp-secret";
@@ -61,28 +61,22 @@ async fn start() -> Harness {
                     if i >= a.n {
                         return None;
                     }
-                    ctx.progress(u64::from(i) + 1, Some(u64::from(a.n)), "steps", Some("counting"));
+                    ctx.progress(
+                        u64::from(i) + 1,
+                        Some(u64::from(a.n)),
+                        "steps",
+                        Some("counting"),
+                    );
                     tokio::time::sleep(Duration::from_millis(a.delay_ms)).await;
                     Some((Ok::<_, String>(format!("item {i}")), i + 1))
                 }
             })
         })
-        .typed("slow", move |_: NoArgs, ctx: CallContext| {
-            let seen = seen.clone();
-            async move {
-                tokio::select! {
-                    () = tokio::time::sleep(Duration::from_secs(60)) => Ok::<_, String>("finished".to_owned()),
-                    () = ctx.cancelled() => {
-                        seen.fetch_add(1, Ordering::SeqCst);
-                        Err("cancelled".to_owned())
-                    }
-                }
-            }
-        })
         .typed("slow_cancelled", move |_: NoArgs, _: CallContext| {
             let n = counted.load(Ordering::SeqCst);
             async move { Ok::<_, String>(n) }
         });
+    let registry = with_slow(registry, seen);
     let service = app::builder(registry, Some(TOKEN.to_owned()))
         // The fixture is served on loopback; a short heartbeat notices a dropped stream soon.
         .mcp_fetch_private(true)
@@ -93,14 +87,10 @@ async fn start() -> Harness {
         app::router(service).route("/fixture.txt", axum::routing::get(|| async { FIXTURE }));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(gradio_compat::server::serve(listener, router, async move {
-        let _ = stopped.await;
-    }));
     Harness {
         url,
         slow_cancelled,
-        _stop: stop,
+        _stop: serve_until_dropped(listener, router),
     }
 }
 

@@ -57,3 +57,38 @@ pub async fn run_suite(
         script.display()
     );
 }
+
+/// Adds `slow` to a registry: it runs for a minute unless cancelled, and counts in
+/// `cancelled` the calls whose cancellation it saw (the client tests cancel it).
+pub fn with_slow(
+    registry: gradio_compat::Registry,
+    cancelled: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> gradio_compat::Registry {
+    registry.typed(
+        "slow",
+        move |_: gradio_compat::NoArgs, ctx: gradio_compat::CallContext| {
+            let seen = cancelled.clone();
+            async move {
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(60)) => Ok::<_, String>("finished".to_owned()),
+                    () = ctx.cancelled() => {
+                        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        Err("cancelled".to_owned())
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// A server on a bound loopback listener, serving until the returned sender is dropped.
+pub fn serve_until_dropped(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+) -> tokio::sync::oneshot::Sender<()> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(gradio_compat::server::serve(listener, router, async move {
+        let _ = stopped.await;
+    }));
+    stop
+}
