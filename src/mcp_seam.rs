@@ -22,7 +22,7 @@ pub(crate) trait McpServe: Send + Sync {
     /// How many tools it serves.
     fn tool_count(&self) -> usize;
     /// `GET {prefix}/mcp/schema` for this query string.
-    fn schema_document(&self, query: Option<&str>) -> Vec<u8>;
+    fn schema_document(&self, query: Option<&str>) -> Bytes;
     /// Answers one request to the streamable HTTP transport.
     fn serve(&self, request: Request<McpRequestBody>) -> McpResponse;
 }

@@ -23,7 +23,8 @@ pub(crate) fn file_url(root: &str, prefix: &str, path: &str) -> String {
     format!("{root}{prefix}/file={}", utf8_percent_encode(path, PATH))
 }
 
-fn is_file_data(object: &serde_json::Map<String, Value>) -> bool {
+/// Whether a JSON object is a Gradio `FileData` (a string `path` and the `meta._type` marker).
+pub(crate) fn is_file_data(object: &serde_json::Map<String, Value>) -> bool {
     object.get("path").is_some_and(Value::is_string)
         && object
             .get("meta")

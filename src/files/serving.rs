@@ -13,7 +13,7 @@ use crate::files::body::FileBody;
 use crate::files::store::FileStore;
 
 /// Types that are safe to show inline in a browser; everything else is an attachment.
-fn inline_type(path: &Path) -> Option<&'static str> {
+pub(crate) fn inline_type(path: &Path) -> Option<&'static str> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     Some(match ext.as_str() {
         "txt" | "log" | "md" => "text/plain; charset=utf-8",

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
 use crate::documents::info::EndpointDoc;
@@ -34,6 +35,8 @@ pub(crate) struct ToolEntry {
 pub(crate) struct Catalog {
     pub(crate) tools: Vec<ToolEntry>,
     by_name: HashMap<String, usize>,
+    /// `GET {prefix}/mcp/schema` without a filter, rendered once.
+    all: Bytes,
 }
 
 impl Catalog {
@@ -86,7 +89,13 @@ impl Catalog {
                 schema_entry,
             });
         }
-        Catalog { tools, by_name }
+        let entries: Vec<&Value> = tools.iter().map(|t| &t.schema_entry).collect();
+        let all = Bytes::from(serde_json::to_vec(&entries).unwrap_or_else(|_| b"[]".to_vec()));
+        Catalog {
+            tools,
+            by_name,
+            all,
+        }
     }
 
     /// The tool called `name`.
@@ -105,14 +114,14 @@ impl Catalog {
     }
 
     /// `GET {prefix}/mcp/schema`: every tool, or those named in `?tools=a,b`.
-    pub(crate) fn schema_document(&self, query: Option<&str>) -> Vec<u8> {
+    pub(crate) fn schema_document(&self, query: Option<&str>) -> Bytes {
         let wanted: Option<Vec<String>> = query.and_then(|q| {
             q.split('&').find_map(|pair| {
                 let value = pair.strip_prefix("tools=")?;
                 let decoded = percent_encoding::percent_decode_str(&value.replace('+', " "))
                     .decode_utf8_lossy()
                     .into_owned();
-                Some(
+                Some::<Vec<String>>(
                     decoded
                         .split(',')
                         .map(|s| s.trim().to_owned())
@@ -121,17 +130,16 @@ impl Catalog {
                 )
             })
         });
+        let Some(wanted) = wanted else {
+            return self.all.clone();
+        };
         let list: Vec<&Value> = self
             .tools
             .iter()
-            .filter(|t| {
-                wanted
-                    .as_ref()
-                    .is_none_or(|w| w.iter().any(|n| *n == *t.tool.name))
-            })
+            .filter(|t| wanted.iter().any(|n| *n == *t.tool.name))
             .map(|t| &t.schema_entry)
             .collect();
-        serde_json::to_vec(&list).unwrap_or_else(|_| b"[]".to_vec())
+        Bytes::from(serde_json::to_vec(&list).unwrap_or_else(|_| b"[]".to_vec()))
     }
 }
 
@@ -160,29 +168,21 @@ fn input_schema(doc: &EndpointDoc<'_>) -> Value {
     let mut required = Vec::new();
     for p in &sig.params {
         let spec = &p.spec;
-        let mut schema = files_as_urls(&spec.schema);
-        if let Value::Object(map) = &mut schema {
-            if let Some(d) = &spec.description {
-                map.insert("description".into(), Value::from(d.as_str()));
-            }
-            if let Some(default) = &spec.default {
-                map.insert("default".into(), default.clone());
-            }
-        } else {
-            // `true` (anything): keep its meaning and add the fields.
-            let mut map = Map::new();
-            if let Some(d) = &spec.description {
-                map.insert("description".into(), Value::from(d.as_str()));
-            }
-            if let Some(default) = &spec.default {
-                map.insert("default".into(), default.clone());
-            }
-            schema = Value::Object(map);
+        let mut schema = match files_as_urls(&spec.schema) {
+            Value::Object(map) => map,
+            // `true` (anything): an empty object means the same and takes the fields.
+            _ => Map::new(),
+        };
+        if let Some(d) = &spec.description {
+            schema.insert("description".into(), Value::from(d.as_str()));
+        }
+        if let Some(default) = &spec.default {
+            schema.insert("default".into(), default.clone());
         }
         if spec.default.is_none() {
             required.push(Value::from(&*p.name));
         }
-        properties.insert(p.name.to_string(), schema);
+        properties.insert(p.name.to_string(), Value::Object(schema));
     }
     let mut schema = Map::new();
     schema.insert("type".into(), Value::from("object"));

@@ -6,8 +6,11 @@ use base64::Engine as _;
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::Value;
 
+use std::path::Path;
+
 use crate::backend::Outcome;
-use crate::files::data::FILE_DATA_TYPE;
+use crate::files::outputs;
+use crate::files::serving::inline_type;
 use crate::state::Inner;
 
 /// Images larger than this are given by URL only.
@@ -37,8 +40,7 @@ pub(crate) async fn tool_result(inner: &Inner, outcome: Outcome) -> CallToolResu
 }
 
 fn is_file_data(value: &Value) -> bool {
-    value.get("path").is_some_and(Value::is_string)
-        && value.pointer("/meta/_type").and_then(Value::as_str) == Some(FILE_DATA_TYPE)
+    value.as_object().is_some_and(outputs::is_file_data)
 }
 
 async fn push_value(inner: &Inner, value: Value, content: &mut Vec<ContentBlock>) {
@@ -88,12 +90,5 @@ async fn read_small(inner: &Inner, path: &str) -> Option<Vec<u8>> {
 }
 
 fn image_mime(path: &str) -> Option<&'static str> {
-    let ext = path.rsplit_once('.')?.1.to_ascii_lowercase();
-    Some(match ext.as_str() {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        _ => return None,
-    })
+    inline_type(Path::new(path)).filter(|m| m.starts_with("image/"))
 }

@@ -73,7 +73,7 @@ impl McpServe for McpServer {
         self.catalog.tools.len()
     }
 
-    fn schema_document(&self, query: Option<&str>) -> Vec<u8> {
+    fn schema_document(&self, query: Option<&str>) -> bytes::Bytes {
         self.catalog.schema_document(query)
     }
 
