@@ -261,6 +261,28 @@ async fn write_token_guards_writes_and_uploads() {
     );
 }
 
+/// Trackio's client sends its write token in `X-Trackio-Write-Token`; when present, it decides.
+#[tokio::test]
+async fn trackio_write_token_header_is_accepted() {
+    let server = start(Some("secret")).await;
+    let post = |header: &str| {
+        request(
+            Method::POST,
+            "/gradio_api/call/log",
+            &[
+                ("content-type", "application/json"),
+                ("x-trackio-write-token", header),
+            ],
+            Bytes::from_static(br#"{"data": ["p", "r", {"x": 1}]}"#),
+        )
+    };
+    assert_eq!(server.send(post("secret")).await.status, StatusCode::OK);
+    assert_eq!(
+        server.send(post("wrong")).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
 /// Trackio's dashboard fallback swallowed its API routes; here both work side by side.
 #[tokio::test]
 async fn dashboard_fallback_and_gradio_routes_coexist() {
@@ -423,6 +445,38 @@ fn binary_prints_its_address_and_honours_port_precedence() {
     assert!(text.contains("need the write token"), "{text}");
     assert!(!text.contains("s3cr3t-token"), "{text}");
 
+    // Trackio's own variable works too.
+    let port = free_port();
+    let text = startup_text(
+        &[],
+        &[
+            ("PORT", &port.to_string()),
+            ("TRACKIO_WRITE_TOKEN", "tr4ckio-token"),
+        ],
+    );
+    assert!(text.contains("need the write token"), "{text}");
+    assert!(!text.contains("tr4ckio-token"), "{text}");
+
+    // --help lists the options and their variables.
+    let out = Command::new(example_binary())
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "--port",
+        "[env: PORT=]",
+        "--write-token",
+        "TRACKIO_WRITE_TOKEN",
+        "--shutdown-secs",
+    ] {
+        assert!(
+            help.contains(needle),
+            "{needle} missing from --help:\n{help}"
+        );
+    }
+
     // On Spaces it binds all interfaces, unless --host says otherwise.
     let port = free_port();
     let text = startup_text(&["--port", &port.to_string()], &[("SYSTEM", "spaces")]);
@@ -440,13 +494,13 @@ fn binary_prints_its_address_and_honours_port_precedence() {
         "{text}"
     );
 
-    // Bad options exit with status 2 and the usage.
+    // Bad options exit with status 2 and the usage, as clap prints them.
     let out = Command::new(example_binary())
         .arg("--bogus")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: tracking_server"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Usage: tracking_server"));
 }
 
 /// `follow_metric` over the curl flow: each value arrives as it is logged, every `generating`

@@ -526,14 +526,21 @@ pub fn builder(registry: Registry, write_token: Option<String>) -> Builder {
         if !writes {
             return Ok(());
         }
-        match req.token {
+        // Trackio's own header decides when it is sent, as in Trackio's server.
+        let header = req
+            .parts
+            .headers
+            .get("x-trackio-write-token")
+            .map(|v| v.to_str().unwrap_or_default());
+        match header.or(req.token) {
             None => Err(AuthRejection::Unauthorized(
-                "this server needs a write token: send Authorization: Bearer <token> or pass hf_token"
+                "this server needs a write token: send Authorization: Bearer <token>, \
+                 X-Trackio-Write-Token: <token>, or pass hf_token"
                     .into(),
             )),
-            Some(token) if token != expected => Err(AuthRejection::Forbidden(
-                "the write token is wrong".into(),
-            )),
+            Some(token) if token != expected => {
+                Err(AuthRejection::Forbidden("the write token is wrong".into()))
+            }
             Some(_) => Ok(()),
         }
     })

@@ -6,11 +6,11 @@
 //! cargo run --example tracking_server -- --port 8000 --host 0.0.0.0
 //! ```
 //!
-//! Options: `--host` (default 127.0.0.1, or 0.0.0.0 on Spaces), `--port` (default the `PORT`
-//! variable, else 7860; `--port` wins), `--write-token` (default the `HF_TOKEN` variable),
-//! `--shutdown-secs` (default 8: on SIGINT or SIGTERM, running calls get this long to finish,
-//! then they are cancelled and every open stream ends with a terminal frame; the process is
-//! gone within 10 s).
+//! Options (`--help` lists them): `--host` (default 127.0.0.1, or 0.0.0.0 on Spaces), `--port`
+//! (default the `PORT` variable, else 7860; `--port` wins), `--write-token` (default the
+//! `TRACKIO_WRITE_TOKEN` variable, else `HF_TOKEN`), `--shutdown-secs` (default 8: on SIGINT
+//! or SIGTERM, running calls get this long to finish, then they are cancelled and every open
+//! stream ends with a terminal frame; the process is gone within 10 s).
 //!
 //! Logs go to stderr, one line per call; set `RUST_LOG` (default `info`; `debug` adds a line
 //! per request).
@@ -20,8 +20,33 @@ mod app;
 use std::sync::Arc;
 use std::time::Duration;
 
-const USAGE: &str =
-    "usage: tracking_server [--host HOST] [--port PORT] [--write-token TOKEN] [--shutdown-secs SECS]";
+/// An experiment tracker that speaks the Gradio API and MCP.
+#[derive(clap::Parser)]
+#[command(name = "tracking_server", version)]
+struct Cli {
+    /// The address to listen on [default: 127.0.0.1, or 0.0.0.0 on Hugging Face Spaces]
+    #[arg(long)]
+    host: Option<String>,
+    /// The port to listen on.
+    #[arg(long, env = "PORT", default_value_t = 7860)]
+    port: u16,
+    /// The token writes need (log, bulk_log, upload_artifact, upload), sent as
+    /// `Authorization: Bearer`, `X-Trackio-Write-Token` or `hf_token` [default: the HF_TOKEN
+    /// variable; none: writes are open]
+    #[arg(long, env = "TRACKIO_WRITE_TOKEN", hide_env_values = true)]
+    write_token: Option<String>,
+    /// On SIGINT or SIGTERM, how long running calls get to finish before they are cancelled
+    /// (0 to 3600 seconds).
+    #[arg(long, default_value_t = 8.0, value_parser = shutdown_secs)]
+    shutdown_secs: f64,
+}
+
+fn shutdown_secs(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| (0.0..=3600.0).contains(s))
+        .ok_or_else(|| format!("{text:?} is not a number of seconds from 0 to 3600"))
+}
 
 struct Options {
     host: String,
@@ -30,75 +55,27 @@ struct Options {
     shutdown: Duration,
 }
 
-fn parse_options() -> Result<Options, String> {
-    let mut host = None;
-    let mut port = None;
-    let mut write_token = None;
-    let mut shutdown = Duration::from_secs(8);
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) => (f.to_owned(), Some(v.to_owned())),
-            None => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
-        };
-        match flag.as_str() {
-            "--host" => host = Some(value()?),
-            "--port" => {
-                let v = value()?;
-                port = Some(
-                    v.parse::<u16>()
-                        .map_err(|_| format!("--port {v:?} is not a port number\n{USAGE}"))?,
-                );
-            }
-            "--write-token" => write_token = Some(value()?),
-            "--shutdown-secs" => {
-                let v = value()?;
-                let secs = v
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|s| (0.0..=3600.0).contains(s))
-                    .ok_or_else(|| {
-                        format!(
-                            "--shutdown-secs {v:?} is not a number of seconds (0-3600)\n{USAGE}"
-                        )
-                    })?;
-                shutdown = Duration::from_secs_f64(secs);
-            }
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown option {other:?}\n{USAGE}")),
-        }
-    }
-    let port = match port {
-        Some(p) => p,
-        None => match std::env::var("PORT") {
-            Ok(v) => v
-                .parse()
-                .map_err(|_| format!("PORT={v:?} is not a port number"))?,
-            Err(_) => 7860,
-        },
-    };
-    let host = host.unwrap_or_else(|| {
+/// The options: the command line, then the environment (`PORT`, `TRACKIO_WRITE_TOKEN`, then
+/// `HF_TOKEN`). Bad options end the process as clap does (status 2, with the usage).
+fn parse_options() -> Options {
+    let cli = <Cli as clap::Parser>::parse();
+    let host = cli.host.unwrap_or_else(|| {
         if on_spaces() {
             "0.0.0.0".to_owned()
         } else {
             "127.0.0.1".to_owned()
         }
     });
-    let write_token = write_token
+    let write_token = cli
+        .write_token
         .or_else(|| std::env::var("HF_TOKEN").ok())
         .filter(|t| !t.trim().is_empty());
-    Ok(Options {
+    Options {
         host,
-        port,
+        port: cli.port,
         write_token,
-        shutdown,
-    })
+        shutdown: Duration::from_secs_f64(cli.shutdown_secs),
+    }
 }
 
 /// Whether the process runs on Hugging Face Spaces (the `SYSTEM` environment variable is
@@ -115,13 +92,7 @@ async fn main() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let options = match parse_options() {
-        Ok(o) => o,
-        Err(message) => {
-            eprintln!("{message}");
-            std::process::exit(2);
-        }
-    };
+    let options = parse_options();
     let tracker = Arc::new(app::Tracker::default());
     let protected = options.write_token.is_some();
     let gradio = match app::service(tracker, options.write_token) {
