@@ -296,6 +296,46 @@ pub(crate) fn info_type(schema: &Value, defs: &Defs) -> Value {
     value
 }
 
+/// Adds to every integer schema with a Rust width `format` (`uint32`, `int64`, ...) the
+/// `minimum` and `maximum` that decoding enforces, where the schema sets none: schemars
+/// names the width but not its bounds, and a client reading the schema should not have to
+/// guess them.
+pub(crate) fn add_integer_bounds(schema: &mut Value) {
+    fn walk(value: &mut Value, depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        match value {
+            Value::Object(map) => {
+                let bounds: Option<(Value, Value)> = match map.get("format").and_then(Value::as_str)
+                {
+                    Some("int8") => Some((i8::MIN.into(), i8::MAX.into())),
+                    Some("int16") => Some((i16::MIN.into(), i16::MAX.into())),
+                    Some("int32") => Some((i32::MIN.into(), i32::MAX.into())),
+                    Some("int64") => Some((i64::MIN.into(), i64::MAX.into())),
+                    Some("uint8") => Some((0.into(), u8::MAX.into())),
+                    Some("uint16") => Some((0.into(), u16::MAX.into())),
+                    Some("uint32") => Some((0.into(), u32::MAX.into())),
+                    Some("uint64" | "uint") => Some((0.into(), u64::MAX.into())),
+                    _ => None,
+                };
+                if let Some((min, max)) = bounds {
+                    if !map.contains_key("minimum") && !map.contains_key("exclusiveMinimum") {
+                        map.insert("minimum".into(), min);
+                    }
+                    if !map.contains_key("maximum") && !map.contains_key("exclusiveMaximum") {
+                        map.insert("maximum".into(), max);
+                    }
+                }
+                map.values_mut().for_each(|v| walk(v, depth + 1));
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, depth + 1)),
+            _ => {}
+        }
+    }
+    walk(schema, 0)
+}
+
 /// Whether a schema describes a Gradio FileData anywhere inside it (following `$ref`s), so
 /// that values of it may hold files.
 pub(crate) fn mentions_file(schema: &Value, defs: &Defs) -> bool {
@@ -418,6 +458,20 @@ fn example_at(schema: &Value, defs: &Defs, depth: usize) -> Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn widths_get_their_bounds_and_explicit_ones_stay() {
+        let mut s = json!({"type": "object", "properties": {
+            "a": {"type": ["integer", "null"], "format": "uint32", "minimum": 0},
+            "b": {"type": "integer", "format": "int8"},
+            "c": {"type": "integer", "format": "uint32", "maximum": 10},
+        }});
+        add_integer_bounds(&mut s);
+        assert_eq!(s["properties"]["a"]["maximum"], json!(4294967295u32));
+        assert_eq!(s["properties"]["b"]["minimum"], json!(-128));
+        assert_eq!(s["properties"]["b"]["maximum"], json!(127));
+        assert_eq!(s["properties"]["c"]["maximum"], json!(10));
+    }
+
     use super::*;
 
     fn no_defs() -> Defs {

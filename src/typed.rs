@@ -198,6 +198,8 @@ impl TypedParts {
                     .unwrap_or_default();
                 if let Some(Value::Object(props)) = root.get("properties") {
                     for (field, schema) in props {
+                        let mut schema = schema.clone();
+                        crate::schema::add_integer_bounds(&mut schema);
                         let mut spec = ParamSpec::new(field.clone(), schema.clone());
                         if !required.contains(&field.as_str()) {
                             spec.default =
@@ -236,6 +238,8 @@ impl TypedParts {
         for (k, v) in output_defs {
             defs.entry(k).or_insert(v);
         }
+        defs.values_mut()
+            .for_each(crate::schema::add_integer_bounds);
         Self {
             description,
             params,

@@ -17,7 +17,7 @@ use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 async fn start(write_token: Option<&str>) -> TestServer {
-    let tracker = Arc::new(app::Tracker::default());
+    let tracker = Arc::new(app::Tracker::temporary());
     let gradio = app::service(tracker, write_token.map(str::to_owned)).unwrap();
     TestServer::start(app::router(gradio)).await
 }
@@ -78,17 +78,24 @@ async fn logging_and_reading_back() {
         None,
     )
     .await;
+    // Trackio's bulk_log answers nothing.
     let n = value(&call(&server, "bulk_log", json!([[{"project": "other", "run": "r", "metrics": {"x": 1}}, {"project": "demo", "run": "run-2", "metrics": {"loss": 1}, "step": 3}]]), None).await);
-    assert_eq!(n, json!(2));
+    assert_eq!(n, Value::Null);
 
     assert_eq!(
         value(&call(&server, "get_all_projects", json!([]), None).await),
         json!(["demo", "other"])
     );
-    assert_eq!(
-        value(&call(&server, "get_runs_for_project", json!(["demo"]), None).await),
-        json!(["run-1", "run-2"])
-    );
+    // Trackio's run records: id (the name when the client gave no run id), name, created_at.
+    let runs = value(&call(&server, "get_runs_for_project", json!(["demo"]), None).await);
+    let names: Vec<(&str, &str)> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap(), r["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, [("run-1", "run-1"), ("run-2", "run-2")]);
+    assert!(runs[0]["created_at"].as_str().unwrap().starts_with("20"));
     assert_eq!(
         value(&call(&server, "get_runs_for_project", json!(["nobody"]), None).await),
         json!([])
@@ -110,7 +117,12 @@ async fn logging_and_reading_back() {
         .map(|v| v["step"].as_u64().unwrap())
         .collect();
     assert_eq!(steps, [0, 1, 10, 11]);
-    assert!(values[0]["timestamp"].as_f64().unwrap() > 1.0e9);
+    // Trackio's timestamps: ISO 8601, UTC.
+    let stamp = values[0]["timestamp"].as_str().unwrap();
+    assert!(
+        stamp.starts_with("20") && stamp.ends_with("+00:00"),
+        "{stamp}"
+    );
     assert_eq!(values[0]["value"], json!(0.5));
     let at_10 = value(
         &call(
@@ -311,7 +323,10 @@ async fn dashboard_fallback_and_gradio_routes_coexist() {
             "/follow_metric",
             "/get_all_projects",
             "/get_runs_for_project",
+            "/get_metrics_for_run",
             "/get_metric_values",
+            "/get_project_summary",
+            "/get_run_summary",
             "/export_metrics",
             "/upload_artifact"
         ]
@@ -354,19 +369,33 @@ async fn info_signatures_match_the_issue() {
         own(&[
             ("project", "str", false),
             ("run", "str", false),
-            ("metrics", "dict[str, float]", false),
+            ("metrics", "dict[str, Any]", false),
             ("step", "int | None", true),
-            ("hf_token", "str | None", true)
+            ("hf_token", "str | None", true),
+            ("run_id", "str | None", true)
         ])
     );
+    // Trackio's order: the CLI passes the first seven by position.
+    let names: Vec<String> = sig("/get_metric_values").into_iter().map(|p| p.0).collect();
     assert_eq!(
-        sig("/get_metric_values").last().unwrap(),
-        &("step".to_owned(), "int | None".to_owned(), true)
+        names,
+        [
+            "project",
+            "run",
+            "metric_name",
+            "step",
+            "around_step",
+            "at_time",
+            "window",
+            "run_id",
+            "max_points"
+        ]
     );
     assert_eq!(sig("/upload_artifact")[1].1, "filepath");
+    // bulk_log answers nothing, like log.
     assert_eq!(
-        info["named_endpoints"]["/bulk_log"]["returns"][0]["python_type"]["type"],
-        "int"
+        info["named_endpoints"]["/bulk_log"]["returns"],
+        info["named_endpoints"]["/log"]["returns"]
     );
     assert_eq!(
         info["named_endpoints"]["/log"]["returns"],
@@ -508,7 +537,7 @@ fn binary_prints_its_address_and_honours_port_precedence() {
 /// only after the previous one arrived.
 #[tokio::test]
 async fn follow_metric_streams_values_as_they_are_logged() {
-    let tracker = Arc::new(app::Tracker::default());
+    let tracker = Arc::new(app::Tracker::temporary());
     let gradio = app::service(tracker.clone(), None).unwrap();
     let server = TestServer::start(app::router(gradio)).await;
     // Logged before the follow starts: never replayed.
@@ -601,8 +630,9 @@ async fn bulk_log_reports_progress_on_the_queue() {
             _ => {}
         }
     }
-    assert_eq!(progress, [(1, 3), (2, 3), (3, 3)]);
-    assert_eq!(result, Some(json!([3])));
+    // One transaction: progress before and after it.
+    assert_eq!(progress, [(0, 3), (3, 3)]);
+    assert_eq!(result, Some(json!([null])));
     let config_dep = &config["dependencies"][index];
     assert_eq!(config_dep["types"]["generator"], false);
     let follow = config["dependencies"]

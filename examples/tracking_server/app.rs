@@ -1,11 +1,12 @@
-//! The tracker behind `examples/tracking_server`: an in-memory experiment tracker, its
-//! Gradio endpoints, and the axum router that serves them beside a dashboard page.
+//! The tracking server's Gradio endpoints (names, parameters and results as Trackio 0.43's
+//! server has them, so that Trackio's own client and CLI work), the write-token check, and
+//! the axum router that serves them beside a dashboard page. The tracker and its SQLite
+//! store are in `tracker.rs` and `store.rs`.
 //!
 //! Integration tests include this file, so it has no `main`.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::response::Html;
 use axum::routing::get;
@@ -15,245 +16,20 @@ use gradio_compat::{
     NoArgs, Registry,
 };
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-/// The most metric values the tracker keeps, over all runs.
-pub const MAX_POINTS: usize = 1_000_000;
+#[path = "tracker.rs"]
+pub mod tracker;
 
-/// One logged value of one metric.
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
-pub struct MetricPoint {
-    /// The step it was logged at.
-    pub step: u64,
-    /// The value.
-    pub value: f64,
-    /// When it was logged, in seconds since the Unix epoch.
-    pub timestamp: f64,
-}
+pub use tracker::store::Entry;
+pub use tracker::{Artifact, Logged, MetricPoint, Tracker, ValueQuery};
 
-#[derive(Default)]
-struct Run {
-    next_step: u64,
-    metrics: BTreeMap<String, Vec<MetricPoint>>,
-}
-
-#[derive(Default)]
-struct Project {
-    runs: BTreeMap<String, Run>,
-    artifacts: Vec<Artifact>,
-}
-
-/// The most artifacts the tracker records, over all projects.
-pub const MAX_ARTIFACTS: usize = 10_000;
-
-/// A value as it is logged, for followers.
-#[derive(Clone, Debug)]
-pub struct Logged {
-    /// The project.
-    pub project: String,
-    /// The run.
-    pub run: String,
-    /// The metric.
-    pub metric: String,
-    /// The value.
-    pub point: MetricPoint,
-}
-
-/// An in-memory tracker of projects, runs and metrics.
-pub struct Tracker {
-    projects: RwLock<BTreeMap<String, Project>>,
-    points: std::sync::atomic::AtomicUsize,
-    artifacts: std::sync::atomic::AtomicUsize,
-    /// Every logged value, for `follow_metric`. Slow followers skip what they missed.
-    logged: tokio::sync::broadcast::Sender<Logged>,
-}
-
-impl Default for Tracker {
-    fn default() -> Self {
-        Self {
-            projects: RwLock::default(),
-            points: Default::default(),
-            artifacts: Default::default(),
-            logged: tokio::sync::broadcast::channel(1024).0,
-        }
-    }
-}
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default()
-}
-
-impl Tracker {
-    /// Logs `metrics` for a run at `step`, or at the run's next step when `step` is `None`.
-    pub fn log(
-        &self,
-        project: &str,
-        run: &str,
-        metrics: &BTreeMap<String, f64>,
-        step: Option<u64>,
-    ) -> Result<(), String> {
-        if project.trim().is_empty() || run.trim().is_empty() {
-            return Err("project and run must be non-empty names".into());
-        }
-        use std::sync::atomic::Ordering;
-        let added = metrics.len();
-        if self.points.fetch_add(added, Ordering::AcqRel) + added > MAX_POINTS {
-            self.points.fetch_sub(added, Ordering::AcqRel);
-            return Err(format!(
-                "the tracker is full: it keeps at most {MAX_POINTS} values"
-            ));
-        }
-        let run_name = run.to_owned();
-        let mut projects = self.projects.write().unwrap_or_else(|e| e.into_inner());
-        let run = projects
-            .entry(project.to_owned())
-            .or_default()
-            .runs
-            .entry(run.to_owned())
-            .or_default();
-        let step = step.unwrap_or(run.next_step);
-        run.next_step = run.next_step.max(step.saturating_add(1));
-        let timestamp = now();
-        for (name, value) in metrics {
-            let point = MetricPoint {
-                step,
-                value: *value,
-                timestamp,
-            };
-            run.metrics
-                .entry(name.clone())
-                .or_default()
-                .push(point.clone());
-            // No follower is fine.
-            let _ = self.logged.send(Logged {
-                project: project.to_owned(),
-                run: run_name.clone(),
-                metric: name.clone(),
-                point,
-            });
-        }
-        Ok(())
-    }
-
-    /// Values logged from now on.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Logged> {
-        self.logged.subscribe()
-    }
-
-    /// How many `follow_metric` calls are listening.
-    #[allow(dead_code)] // for the tests, which wait for a follower before they log
-    pub fn followers(&self) -> usize {
-        self.logged.receiver_count()
-    }
-
-    /// Records an artifact of a project.
-    pub fn add_artifact(&self, project: &str, artifact: Artifact) -> Result<(), String> {
-        use std::sync::atomic::Ordering;
-        if project.trim().is_empty() {
-            return Err("project must be a non-empty name".into());
-        }
-        if self.artifacts.fetch_add(1, Ordering::AcqRel) >= MAX_ARTIFACTS {
-            self.artifacts.fetch_sub(1, Ordering::AcqRel);
-            return Err(format!(
-                "the tracker is full: it keeps at most {MAX_ARTIFACTS} artifacts"
-            ));
-        }
-        let mut projects = self.projects.write().unwrap_or_else(|e| e.into_inner());
-        projects
-            .entry(project.to_owned())
-            .or_default()
-            .artifacts
-            .push(artifact);
-        Ok(())
-    }
-
-    /// A run's metrics as CSV lines: `step,metric,value,timestamp`, by metric then step.
-    pub fn export_csv(&self, project: &str, run: &str) -> Result<String, String> {
-        let projects = self.projects.read().unwrap_or_else(|e| e.into_inner());
-        let r = projects
-            .get(project)
-            .and_then(|p| p.runs.get(run))
-            .ok_or_else(|| format!("unknown run {run:?} in project {project:?}"))?;
-        let mut csv = String::from("step,metric,value,timestamp\n");
-        for (name, values) in &r.metrics {
-            let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-            for v in values {
-                csv.push_str(&format!(
-                    "{},{quoted},{},{}\n",
-                    v.step, v.value, v.timestamp
-                ));
-            }
-        }
-        Ok(csv)
-    }
-
-    /// All project names, sorted.
-    pub fn projects(&self) -> Vec<String> {
-        let projects = self.projects.read().unwrap_or_else(|e| e.into_inner());
-        projects.keys().cloned().collect()
-    }
-
-    /// The runs of a project, sorted; empty for an unknown project.
-    pub fn runs(&self, project: &str) -> Vec<String> {
-        let projects = self.projects.read().unwrap_or_else(|e| e.into_inner());
-        projects
-            .get(project)
-            .map(|p| p.runs.keys().cloned().collect())
-            .unwrap_or_default()
-    }
-
-    /// The values of one metric, optionally only those at `step`.
-    pub fn values(
-        &self,
-        project: &str,
-        run: &str,
-        metric: &str,
-        step: Option<u64>,
-    ) -> Result<Vec<MetricPoint>, String> {
-        let projects = self.projects.read().unwrap_or_else(|e| e.into_inner());
-        let known = |names: Vec<&String>| {
-            if names.is_empty() {
-                "none".to_owned()
-            } else {
-                names
-                    .into_iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-        };
-        let p = projects.get(project).ok_or_else(|| {
-            format!(
-                "unknown project {project:?}; known projects: {}",
-                known(projects.keys().collect())
-            )
-        })?;
-        let r = p.runs.get(run).ok_or_else(|| {
-            format!(
-                "unknown run {run:?} in project {project:?}; known runs: {}",
-                known(p.runs.keys().collect())
-            )
-        })?;
-        let values = r.metrics.get(metric).ok_or_else(|| {
-            format!(
-                "unknown metric {metric:?} in run {run:?} of project {project:?}; known metrics: {}",
-                known(r.metrics.keys().collect())
-            )
-        })?;
-        Ok(values
-            .iter()
-            .filter(|v| step.is_none_or(|s| v.step == s))
-            .cloned()
-            .collect())
-    }
-}
-
-fn example_metrics() -> BTreeMap<String, f64> {
-    BTreeMap::from([("loss".to_owned(), 0.5)])
+fn example_metrics() -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("loss".to_owned(), Value::from(0.5));
+    m
 }
 
 /// Log metrics for one step of a run.
@@ -267,15 +43,18 @@ pub struct LogArgs {
     pub run: String,
     /// Metric names and their values, e.g. {"loss": 0.5}.
     #[schemars(example = example_metrics())]
-    pub metrics: BTreeMap<String, f64>,
+    pub metrics: Map<String, Value>,
     /// The step; when omitted, the run's next step (counting from 0).
-    pub step: Option<u64>,
+    pub step: Option<i64>,
     /// A write token; when omitted, the bearer token of the request is used.
     #[allow(dead_code)] // judged by the authorize hook, before the handler runs
     pub hf_token: Option<String>,
+    /// Trackio's run id; when omitted, the run name.
+    #[serde(default)]
+    pub run_id: Option<String>,
 }
 
-/// One entry of a bulk log.
+/// One entry of a bulk log, as Trackio's client sends it.
 #[derive(Deserialize, JsonSchema)]
 pub struct LogEntry {
     /// The project name.
@@ -284,14 +63,43 @@ pub struct LogEntry {
     /// The run name.
     #[schemars(example = &"run-1")]
     pub run: String,
+    /// Trackio's run id; when omitted, the run name.
+    #[serde(default)]
+    pub run_id: Option<String>,
     /// Metric names and their values.
     #[schemars(example = example_metrics())]
-    pub metrics: BTreeMap<String, f64>,
+    pub metrics: Map<String, Value>,
     /// The step; when omitted, the run's next step.
-    pub step: Option<u64>,
+    #[serde(default)]
+    pub step: Option<i64>,
+    /// The run's config, stored with the run.
+    #[serde(default)]
+    pub config: Option<Map<String, Value>>,
+    /// A unique id of this entry: an entry whose id was already stored is skipped (the
+    /// client retries).
+    #[serde(default)]
+    pub log_id: Option<String>,
+    /// When it was logged (ISO 8601); when omitted, now.
+    #[serde(default)]
+    pub timestamp: Option<String>,
 }
 
-/// Log many entries at once. Returns how many were logged.
+impl From<LogEntry> for Entry {
+    fn from(e: LogEntry) -> Entry {
+        Entry {
+            project: e.project,
+            run: e.run,
+            run_id: e.run_id,
+            metrics: e.metrics,
+            step: e.step,
+            config: e.config.map(Value::Object),
+            log_id: e.log_id,
+            timestamp: e.timestamp,
+        }
+    }
+}
+
+/// Log many entries at once, in one transaction.
 #[derive(Deserialize, JsonSchema)]
 pub struct BulkLogArgs {
     /// The entries, logged in order.
@@ -301,7 +109,7 @@ pub struct BulkLogArgs {
     pub hf_token: Option<String>,
 }
 
-/// List the runs of a project (empty for an unknown project).
+/// A project.
 #[derive(Deserialize, JsonSchema)]
 pub struct ProjectArgs {
     /// The project name.
@@ -309,7 +117,22 @@ pub struct ProjectArgs {
     pub project: String,
 }
 
-/// Get the logged values of one metric of a run.
+/// A run of a project, by name or by Trackio's run id.
+#[derive(Deserialize, JsonSchema)]
+pub struct RunArgs {
+    /// The project name.
+    #[schemars(example = &"demo")]
+    pub project: String,
+    /// The run name.
+    #[serde(default)]
+    #[schemars(example = &"run-1")]
+    pub run: Option<String>,
+    /// Trackio's run id (wins over the name).
+    #[serde(default)]
+    pub run_id: Option<String>,
+}
+
+/// Get the logged values of one metric of a run, by step.
 #[derive(Deserialize, JsonSchema)]
 pub struct MetricArgs {
     /// The project name.
@@ -317,12 +140,28 @@ pub struct MetricArgs {
     pub project: String,
     /// The run name.
     #[schemars(example = &"run-1")]
-    pub run: String,
+    pub run: Option<String>,
     /// The metric name.
     #[schemars(example = &"loss")]
     pub metric_name: String,
-    /// Only the values logged at this step.
-    pub step: Option<u64>,
+    /// Only the value logged at this step.
+    #[serde(default)]
+    pub step: Option<i64>,
+    /// With `window`: only the steps within `window` of this one.
+    #[serde(default)]
+    pub around_step: Option<i64>,
+    /// Not supported here (Trackio reads values around a time); must be empty.
+    #[serde(default)]
+    pub at_time: Option<String>,
+    /// The half-width of the step range around `around_step`.
+    #[serde(default)]
+    pub window: Option<f64>,
+    /// Trackio's run id (wins over the name).
+    #[serde(default)]
+    pub run_id: Option<String>,
+    /// At most this many values, evenly spread (the first and last are kept).
+    #[serde(default)]
+    pub max_points: Option<u32>,
 }
 
 /// Store a file as an artifact of a project, after uploading it with POST /gradio_api/upload.
@@ -381,34 +220,31 @@ pub struct ExportArgs {
     pub run: String,
 }
 
-/// What an artifact upload stored.
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
-pub struct Artifact {
-    /// The file's original name.
-    pub name: String,
-    /// Its size in bytes.
-    pub size: u64,
-    /// The SHA-256 of its content, in hex.
-    pub sha256: String,
-}
-
 /// The endpoints that write, and so need the write token when one is set.
 pub const WRITE_ENDPOINTS: [&str; 3] = ["log", "bulk_log", "upload_artifact"];
 
 /// The tracker's registry.
 pub fn registry(tracker: Arc<Tracker>) -> Registry {
-    let t_log = tracker.clone();
-    let t_bulk = tracker.clone();
-    let t_projects = tracker.clone();
-    let t_runs = tracker.clone();
-    let t_values = tracker.clone();
-    let t_export = tracker.clone();
-    let t_follow = tracker.clone();
-    let t_artifacts = tracker;
+    let t = move || tracker.clone();
+    let (t_log, t_bulk, t_projects, t_runs, t_names) = (t(), t(), t(), t(), t());
+    let (t_values, t_project, t_run, t_export, t_follow, t_artifacts) =
+        (t(), t(), t(), t(), t(), t());
     Registry::new()
         .typed("log", move |a: LogArgs, _: CallContext| {
             let t = t_log.clone();
-            async move { t.log(&a.project, &a.run, &a.metrics, a.step) }
+            async move {
+                let entry = Entry {
+                    project: a.project,
+                    run: a.run,
+                    run_id: a.run_id,
+                    metrics: a.metrics,
+                    step: a.step,
+                    config: None,
+                    log_id: None,
+                    timestamp: None,
+                };
+                t.log(vec![entry]).await.map(|_| ())
+            }
         })
         .endpoint(
             // Writes are serialised: one bulk import at a time; later callers wait in line
@@ -417,12 +253,12 @@ pub fn registry(tracker: Arc<Tracker>) -> Registry {
                 let t = t_bulk.clone();
                 async move {
                     let total = a.logs.len() as u64;
-                    for (i, e) in a.logs.iter().enumerate() {
-                        t.log(&e.project, &e.run, &e.metrics, e.step)
-                            .map_err(|m| format!("entry {i}: {m} ({i} entries were logged)"))?;
-                        ctx.progress(i as u64 + 1, Some(total), "entries", Some("logging"));
-                    }
-                    Ok::<_, String>(a.logs.len())
+                    ctx.progress(0, Some(total), "entries", Some("logging"));
+                    let entries = a.logs.into_iter().map(Entry::from).collect();
+                    t.log(entries).await?;
+                    ctx.progress(total, Some(total), "entries", Some("logging"));
+                    // Trackio's server answers nothing.
+                    Ok::<_, String>(())
                 }
             })
             .concurrency_limit(1),
@@ -432,26 +268,57 @@ pub fn registry(tracker: Arc<Tracker>) -> Registry {
         })
         .typed("get_all_projects", move |_: NoArgs, _: CallContext| {
             let t = t_projects.clone();
-            async move { Ok::<_, String>(t.projects()) }
+            async move { t.projects().await }
         })
-        .typed(
-            "get_runs_for_project",
-            move |a: ProjectArgs, _: CallContext| {
-                let t = t_runs.clone();
-                async move { Ok::<_, String>(t.runs(&a.project)) }
-            },
-        )
+        .typed("get_runs_for_project", move |a: ProjectArgs, _: CallContext| {
+            let t = t_runs.clone();
+            async move { t.run_records(a.project).await }
+        })
+        .typed("get_metrics_for_run", move |a: RunArgs, _: CallContext| {
+            let t = t_names.clone();
+            async move { t.metrics_for_run(a.project, a.run, a.run_id).await }
+        })
         .typed("get_metric_values", move |a: MetricArgs, _: CallContext| {
             let t = t_values.clone();
-            async move { t.values(&a.project, &a.run, &a.metric_name, a.step) }
+            async move {
+                if a.at_time.as_deref().is_some_and(|s| !s.is_empty()) {
+                    return Err(
+                        "at_time is not supported by this server; use step, or around_step with window"
+                            .to_owned(),
+                    );
+                }
+                let around = match (a.around_step, a.window) {
+                    (Some(center), Some(w)) if w.is_finite() && w >= 0.0 => Some((center, w as i64)),
+                    (Some(_), _) => return Err("around_step needs a window (a number of steps >= 0)".to_owned()),
+                    _ => None,
+                };
+                t.metric_values(ValueQuery {
+                    project: a.project,
+                    run: a.run,
+                    run_id: a.run_id,
+                    metric: a.metric_name,
+                    step: a.step,
+                    around,
+                    max_points: a.max_points.map(|m| m as usize),
+                })
+                .await
+            }
+        })
+        .typed("get_project_summary", move |a: ProjectArgs, _: CallContext| {
+            let t = t_project.clone();
+            async move { t.project_summary(a.project).await }
+        })
+        .typed("get_run_summary", move |a: RunArgs, _: CallContext| {
+            let t = t_run.clone();
+            async move { t.run_summary(a.project, a.run, a.run_id).await }
         })
         .typed("export_metrics", move |a: ExportArgs, ctx: CallContext| {
             let t = t_export.clone();
             async move {
-                let csv = t.export_csv(&a.project, &a.run)?;
                 let path = ctx
                     .output_path(&format!("{}-{}.csv", a.project, a.run))
                     .map_err(|e| format!("cannot create the export file: {e}"))?;
+                let csv = t.export_csv(a.project, a.run).await?;
                 tokio::fs::write(&path, csv)
                     .await
                     .map_err(|e| format!("cannot write the export file: {e}"))?;
@@ -471,7 +338,7 @@ pub fn registry(tracker: Arc<Tracker>) -> Registry {
                     size: bytes.len() as u64,
                     sha256,
                 };
-                t.add_artifact(&a.project, artifact.clone())?;
+                t.add_artifact(a.project, artifact.clone()).await?;
                 Ok::<_, String>(artifact)
             }
         })

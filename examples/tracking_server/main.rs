@@ -1,4 +1,5 @@
-//! An in-memory experiment tracker that speaks the Gradio API.
+//! An experiment tracker that keeps its data in SQLite and speaks the Gradio API and MCP;
+//! Trackio's own client and CLI work against it.
 //!
 //! ```sh
 //! cargo run --example tracking_server                 # 127.0.0.1:7860, writes open
@@ -39,6 +40,9 @@ struct Cli {
     /// (0 to 3600 seconds).
     #[arg(long, default_value_t = 8.0, value_parser = shutdown_secs)]
     shutdown_secs: f64,
+    /// Where the data is kept (an SQLite database, created on start).
+    #[arg(long, default_value = "./tracking-data")]
+    data_dir: std::path::PathBuf,
 }
 
 fn shutdown_secs(text: &str) -> Result<f64, String> {
@@ -49,6 +53,7 @@ fn shutdown_secs(text: &str) -> Result<f64, String> {
 }
 
 struct Options {
+    data_dir: std::path::PathBuf,
     host: String,
     port: u16,
     write_token: Option<String>,
@@ -71,6 +76,7 @@ fn parse_options() -> Options {
         .or_else(|| std::env::var("HF_TOKEN").ok())
         .filter(|t| !t.trim().is_empty());
     Options {
+        data_dir: cli.data_dir,
         host,
         port: cli.port,
         write_token,
@@ -93,7 +99,13 @@ async fn main() {
         .with_writer(std::io::stderr)
         .init();
     let options = parse_options();
-    let tracker = Arc::new(app::Tracker::default());
+    let tracker = match app::Tracker::open(&options.data_dir) {
+        Ok(t) => Arc::new(t),
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
     let protected = options.write_token.is_some();
     let gradio = match app::service(tracker, options.write_token) {
         Ok(s) => s,
@@ -116,6 +128,13 @@ async fn main() {
         .unwrap_or_default();
     let shown = addr.replace("0.0.0.0", "127.0.0.1");
     println!("tracking server listening on http://{addr}");
+    println!(
+        "data: {}",
+        options
+            .data_dir
+            .join(app::tracker::store::DB_FILE)
+            .display()
+    );
     println!("API schema: http://{shown}/gradio_api/info");
     println!("MCP server: http://{shown}/gradio_api/mcp (tools as JSON: http://{shown}/gradio_api/mcp/schema)");
     if protected {

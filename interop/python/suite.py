@@ -18,12 +18,15 @@ from gradio_client.exceptions import AppError
 
 URL, TOKEN = sys.argv[1], sys.argv[2]
 ENDPOINTS = {
-    "/log": ["project", "run", "metrics", "step", "hf_token"],
+    "/log": ["project", "run", "metrics", "step", "hf_token", "run_id"],
     "/bulk_log": ["logs", "hf_token"],
     "/follow_metric": ["project", "run", "metric_name", "max_values", "timeout_s"],
     "/get_all_projects": [],
     "/get_runs_for_project": ["project"],
-    "/get_metric_values": ["project", "run", "metric_name", "step"],
+    "/get_metrics_for_run": ["project", "run", "run_id"],
+    "/get_metric_values": ["project", "run", "metric_name", "step", "around_step", "at_time", "window", "run_id", "max_points"],
+    "/get_project_summary": ["project"],
+    "/get_run_summary": ["project", "run", "run_id"],
     "/export_metrics": ["project", "run"],
     "/upload_artifact": ["project", "file", "hf_token"],
     "/count": ["n", "delay_ms"],
@@ -64,9 +67,9 @@ def _():
     assert client.predict("py-pos", "r1", {"loss": 0.5}, api_name="/log") is None
     assert client.predict("py-pos", "r1", {"loss": 0.25}, 7, api_name="/log") is None
     n = client.predict([{"project": "py-pos", "run": "r2", "metrics": {"acc": 1.0}}], api_name="/bulk_log")
-    assert n == 1, n
+    assert n is None, n
     assert "py-pos" in client.predict(api_name="/get_all_projects")
-    assert client.predict("py-pos", api_name="/get_runs_for_project") == ["r1", "r2"]
+    assert [r["name"] for r in client.predict("py-pos", api_name="/get_runs_for_project")] == ["r1", "r2"]
     values = client.predict("py-pos", "r1", "loss", api_name="/get_metric_values")
     assert [v["step"] for v in values] == [0, 7], values
     path = client.predict("py-pos", "r1", api_name="/export_metrics")
@@ -81,8 +84,8 @@ def _():
 def _():
     assert client.predict(project="py-kw", run="r1", metrics={"loss": 1.5}, api_name="/log") is None
     n = client.predict(logs=[{"project": "py-kw", "run": "r1", "metrics": {"loss": 1.0}, "step": 5}], api_name="/bulk_log")
-    assert n == 1
-    assert client.predict(project="py-kw", api_name="/get_runs_for_project") == ["r1"]
+    assert n is None
+    assert [r["id"] for r in client.predict(project="py-kw", api_name="/get_runs_for_project")] == ["r1"]
     at5 = client.predict(project="py-kw", run="r1", metric_name="loss", step=5, api_name="/get_metric_values")
     assert [v["value"] for v in at5] == [1.0], at5
     path = client.predict(project="py-kw", run="r1", api_name="/export_metrics")
@@ -159,7 +162,7 @@ def _():
 def _():
     logs = [{"project": "py-bulk", "run": "r", "metrics": {"x": float(i)}} for i in range(50)]
     jobs = [client.submit(logs, api_name="/bulk_log") for _ in range(3)]
-    assert [j.result(timeout=30) for j in jobs] == [50, 50, 50]
+    assert [j.result(timeout=30) for j in jobs] == [None, None, None]
     values = client.predict("py-bulk", "r", "x", api_name="/get_metric_values")
     assert len(values) == 150
 

@@ -51,7 +51,7 @@ async fn start() -> Harness {
 }
 
 async fn start_at(mount: Mount) -> Harness {
-    let tracker = Arc::new(app::Tracker::default());
+    let tracker = Arc::new(app::Tracker::temporary());
     let slow_cancelled = Arc::new(AtomicUsize::new(0));
     let seen = slow_cancelled.clone();
     let registry =
@@ -198,7 +198,10 @@ mod rust_client {
             .iter()
             .map(|p| p.parameter_name.clone().unwrap_or_default())
             .collect();
-        assert_eq!(names, ["project", "run", "metrics", "step", "hf_token"]);
+        assert_eq!(
+            names,
+            ["project", "run", "metrics", "step", "hf_token", "run_id"]
+        );
         assert_eq!(client.view_config().protocol, "sse_v3");
     }
 

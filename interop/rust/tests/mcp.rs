@@ -49,7 +49,7 @@ struct Harness {
 }
 
 async fn start() -> Harness {
-    let tracker = Arc::new(app::Tracker::default());
+    let tracker = Arc::new(app::Tracker::temporary());
     let slow_cancelled = Arc::new(AtomicUsize::new(0));
     let seen = slow_cancelled.clone();
     let counted = slow_cancelled.clone();
