@@ -157,7 +157,11 @@ impl Store {
                 )
                 .map_err(|e| e.to_string())?;
             let mut set_config = tx
-                .prepare_cached("UPDATE runs SET config = ?3 WHERE project = ?1 AND id = ?2")
+                .prepare_cached(
+                    // A resumed run keeps its config: later keys are merged in (RFC 7396).
+                    "UPDATE runs SET config = json_patch(COALESCE(config, '{}'), ?3) \
+                     WHERE project = ?1 AND id = ?2",
+                )
                 .map_err(|e| e.to_string())?;
             let mut last_step = tx
                 .prepare_cached("SELECT MAX(step) FROM logs WHERE project = ?1 AND run_id = ?2")
