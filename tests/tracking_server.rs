@@ -408,10 +408,23 @@ fn example_binary() -> std::path::PathBuf {
 }
 
 /// Starts the binary, reads its start-up text (up to the `then:` line) and stops it.
+/// A fresh data directory for one binary (inside the system's temporary directory).
+fn temp_data_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    std::env::temp_dir().join(format!(
+        "tracking-test-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ))
+}
+
 fn startup_text(args: &[&str], env: &[(&str, &str)]) -> String {
     let mut command = Command::new(example_binary());
     command
         .args(args)
+        .arg("--data-dir")
+        .arg(temp_data_dir())
+        .env_remove("TRACKIO_WRITE_TOKEN")
         .env_remove("HF_TOKEN")
         .env_remove("SYSTEM")
         .env_remove("PORT");
@@ -653,6 +666,8 @@ async fn binary_shuts_down_gracefully_on_sigterm() {
     let port = free_port();
     let mut child = tokio::process::Command::new(example_binary())
         .args(["--port", &port.to_string(), "--shutdown-secs", "0.2"])
+        .arg("--data-dir")
+        .arg(temp_data_dir())
         .env_remove("HF_TOKEN")
         .env_remove("SYSTEM")
         .stdout(Stdio::piped())
@@ -697,4 +712,131 @@ async fn binary_shuts_down_gracefully_on_sigterm() {
         .unwrap();
     assert!(exit.success(), "{exit:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+/// The binary on `port` with `dir` as its data directory, once it printed its start-up lines.
+async fn spawn_binary(port: u16, dir: &std::path::Path) -> tokio::process::Child {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(example_binary())
+        .args(["--port", &port.to_string(), "--shutdown-secs", "0.2"])
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("HF_TOKEN")
+        .env_remove("TRACKIO_WRITE_TOKEN")
+        .env_remove("SYSTEM")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.starts_with("then:") {
+            break;
+        }
+    }
+    child
+}
+
+fn steps_and_values(frame: &Frame) -> Vec<(i64, f64)> {
+    value(frame)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["step"].as_i64().unwrap(), v["value"].as_f64().unwrap()))
+        .collect()
+}
+
+/// Every write that was acknowledged (its poll answered `complete`) survives a restart, a
+/// graceful one and a SIGKILL; a retried bulk_log entry (same `log_id`) is stored once.
+#[tokio::test]
+async fn binary_keeps_acknowledged_writes_across_restarts_and_sigkill() {
+    let dir = temp_data_dir();
+    let port = free_port();
+    let server = TestServer::remote(([127, 0, 0, 1], port).into());
+
+    let mut child = spawn_binary(port, &dir).await;
+    for (step, loss) in [(0, 0.5), (1, 0.25)] {
+        let f = call(
+            &server,
+            "log",
+            json!(["keep", "r", {"loss": loss}, step]),
+            None,
+        )
+        .await;
+        assert_eq!(f.event.as_deref(), Some("complete"));
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    child.wait().await.unwrap();
+
+    let mut child = spawn_binary(port, &dir).await;
+    let read = || {
+        call(
+            &server,
+            "get_metric_values",
+            json!(["keep", "r", "loss"]),
+            None,
+        )
+    };
+    assert_eq!(steps_and_values(&read().await), [(0, 0.5), (1, 0.25)]);
+    let entry = |step: i64, loss: f64, id: &str| json!({"project": "keep", "run": "r", "metrics": {"loss": loss}, "step": step, "log_id": id});
+    let batch = json!([[entry(2, 0.125, "a"), entry(3, 0.0625, "b")]]);
+    assert_eq!(
+        call(&server, "bulk_log", batch.clone(), None)
+            .await
+            .event
+            .as_deref(),
+        Some("complete")
+    );
+    // The client retries the same batch: nothing is stored twice.
+    assert_eq!(
+        call(&server, "bulk_log", batch, None)
+            .await
+            .event
+            .as_deref(),
+        Some("complete")
+    );
+    child.kill().await.unwrap();
+
+    let _child = spawn_binary(port, &dir).await;
+    assert_eq!(
+        steps_and_values(&read().await),
+        [(0, 0.5), (1, 0.25), (2, 0.125), (3, 0.0625)]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A data directory that cannot be created, or a database file that is not one, stops the
+/// start with a message naming the path.
+#[test]
+fn binary_refuses_an_unusable_data_dir() {
+    let start = |dir: &std::path::Path| {
+        Command::new(example_binary())
+            .args(["--port", &free_port().to_string(), "--data-dir"])
+            .arg(dir)
+            .env_remove("SYSTEM")
+            .output()
+            .unwrap()
+    };
+    // A regular file where the directory should be.
+    let file = temp_data_dir();
+    std::fs::write(&file, b"not a directory").unwrap();
+    let out = start(&file);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&file.display().to_string()), "{err}");
+
+    // A damaged database.
+    let dir = temp_data_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("tracking.sqlite");
+    std::fs::write(&db, vec![0x42u8; 8192]).unwrap();
+    let out = start(&dir);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&db.display().to_string()), "{err}");
+    let _ = (std::fs::remove_file(&file), std::fs::remove_dir_all(&dir));
 }

@@ -18,6 +18,14 @@
 
 mod app;
 
+/// `println!` that does not panic when stdout is gone (a closed pipe): the server stays up.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -127,39 +135,39 @@ async fn main() {
         .map(|a| a.to_string())
         .unwrap_or_default();
     let shown = addr.replace("0.0.0.0", "127.0.0.1");
-    println!("tracking server listening on http://{addr}");
-    println!(
+    say!("tracking server listening on http://{addr}");
+    say!(
         "data: {}",
         options
             .data_dir
             .join(app::tracker::store::DB_FILE)
             .display()
     );
-    println!("API schema: http://{shown}/gradio_api/info");
-    println!("MCP server: http://{shown}/gradio_api/mcp (tools as JSON: http://{shown}/gradio_api/mcp/schema)");
+    say!("API schema: http://{shown}/gradio_api/info");
+    say!("MCP server: http://{shown}/gradio_api/mcp (tools as JSON: http://{shown}/gradio_api/mcp/schema)");
     if protected {
-        println!("writes (log, bulk_log, upload_artifact, upload) need the write token");
-        println!("try: curl -s -X POST http://{shown}/gradio_api/call/log -H 'content-type: application/json' -H \"Authorization: Bearer $HF_TOKEN\" -d '{{\"data\": [\"demo\", \"run-1\", {{\"loss\": 0.5}}]}}'");
+        say!("writes (log, bulk_log, upload_artifact, upload) need the write token");
+        say!("try: curl -s -X POST http://{shown}/gradio_api/call/log -H 'content-type: application/json' -H \"Authorization: Bearer $HF_TOKEN\" -d '{{\"data\": [\"demo\", \"run-1\", {{\"loss\": 0.5}}]}}'");
     } else {
-        println!(
+        say!(
             "writes are OPEN: no write token is set (set HF_TOKEN or --write-token to require one)"
         );
-        println!("try: curl -s -X POST http://{shown}/gradio_api/call/log -H 'content-type: application/json' -d '{{\"data\": [\"demo\", \"run-1\", {{\"loss\": 0.5}}]}}'");
+        say!("try: curl -s -X POST http://{shown}/gradio_api/call/log -H 'content-type: application/json' -d '{{\"data\": [\"demo\", \"run-1\", {{\"loss\": 0.5}}]}}'");
     }
-    println!("then: curl -sN http://{shown}/gradio_api/call/log/<event_id>");
+    say!("then: curl -sN http://{shown}/gradio_api/call/log/<event_id>");
     let app = app::router(gradio.clone());
     let bound = options.shutdown;
     // Installed now, before serving, so that an early signal is not missed.
     let signal = gradio_compat::server::shutdown_signal();
     let shutdown = async move {
         signal.await;
-        println!(
+        say!(
             "shutting down: running calls get {} s to finish",
             bound.as_secs_f64()
         );
         let cancelled = gradio.shutdown(bound).await;
         if cancelled > 0 {
-            println!("cancelled {cancelled} calls that were still running");
+            say!("cancelled {cancelled} calls that were still running");
         }
     };
     let options =
