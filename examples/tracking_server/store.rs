@@ -172,6 +172,8 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
                 )
                 .map_err(|e| e.to_string())?;
+            // Runs seen in this batch (a batch is mostly one run).
+            let mut seen: Vec<(String, String)> = Vec::new();
             for (i, e) in entries.into_iter().enumerate() {
                 if e.project.trim().is_empty() || e.run.trim().is_empty() {
                     return Err(format!(
@@ -180,11 +182,16 @@ impl Store {
                 }
                 let run_id = e.run_id.clone().unwrap_or_else(|| e.run.clone());
                 let timestamp = e.timestamp.clone().unwrap_or_else(now_iso);
-                let known = find_run
-                    .query_row(params![e.project, run_id], |_| Ok(()))
-                    .optional()
-                    .map_err(|e| e.to_string())?
-                    .is_some();
+                let cached = seen.iter().any(|(p, r)| *p == e.project && *r == run_id);
+                let known = cached
+                    || find_run
+                        .query_row(params![e.project, run_id], |_| Ok(()))
+                        .optional()
+                        .map_err(|e| e.to_string())?
+                        .is_some();
+                if !cached {
+                    seen.push((e.project.clone(), run_id.clone()));
+                }
                 let config = e.config.as_ref().map(Value::to_string);
                 if !known {
                     add_run
@@ -202,7 +209,7 @@ impl Store {
                         .map_err(|e| e.to_string())?
                         .map_or(0, |s| s + 1),
                 };
-                let metrics = Value::Object(e.metrics.clone()).to_string();
+                let metrics = serde_json::to_string(&e.metrics).map_err(|e| e.to_string())?;
                 let added = insert
                     .execute(params![
                         e.project, run_id, step, timestamp, metrics, e.log_id
@@ -431,10 +438,9 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::iso_from_unix;
-
     #[test]
     fn iso_dates() {
+        use super::iso_from_unix;
         assert_eq!(iso_from_unix(0, 0), "1970-01-01T00:00:00.000000+00:00");
         assert_eq!(
             iso_from_unix(1_795_780_837, 240_000),

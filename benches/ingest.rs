@@ -1,0 +1,306 @@
+//! Ingestion benchmark: metric points per second through `bulk_log` over loopback into SQLite,
+//! in batches of 1,000 points, for the tracking server example and for Trackio 0.43's own
+//! server (the `trackio` package from `.venv`, installed by `scripts/test.sh`), on the same
+//! workload in the same run.
+//!
+//! `cargo bench --bench ingest` (options: `GC_INGEST_BATCHES`, batches per round, default 40;
+//! `GC_INGEST_ROUNDS`, default 4). Each round sends the batches to one server, then to the
+//! other (the order alternates), one batch at a time on a kept-alive connection, each answered
+//! before the next is sent; the ratio printed is the median of the per-round ratios.
+//!
+//! A batch is 100 entries of 10 metrics (1,000 points) for one run, with steps and `log_id`s,
+//! as Trackio's client sends them. The tracking server gets it as a Gradio call
+//! (`POST /gradio_api/call/bulk_log`, then the poll until `complete`); Trackio's server as its
+//! own HTTP API (`POST /api/bulk_log`), which answers once the batch is written.
+
+#[allow(dead_code)]
+#[path = "../examples/tracking_server/app.rs"]
+mod app;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+
+const TOKEN: &str = "bench-token";
+const ENTRIES: usize = 100;
+const METRICS: usize = 10;
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(addr: SocketAddr) -> Sender {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    sender
+}
+
+async fn send(sender: &mut Sender, method: Method, path: &str, body: Bytes) -> (StatusCode, Bytes) {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "127.0.0.1")
+        .header("content-type", "application/json")
+        .header("x-trackio-write-token", TOKEN)
+        .body(Full::new(body))
+        .expect("request");
+    sender.ready().await.expect("ready");
+    let res = sender.send_request(req).await.expect("response");
+    let status = res.status();
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    (status, body)
+}
+
+/// The entries of batch `n` of round `round` on `server`.
+fn batch(server: &str, round: usize, n: usize) -> Value {
+    let logs: Vec<Value> = (0..ENTRIES)
+        .map(|i| {
+            let step = n * ENTRIES + i;
+            let metrics: serde_json::Map<String, Value> = (0..METRICS)
+                .map(|m| (format!("metric_{m}"), json!(step as f64 * 0.001 + m as f64)))
+                .collect();
+            json!({
+                "project": "ingest",
+                "run": format!("{server}-{round}"),
+                "run_id": format!("{server}-{round}"),
+                "metrics": metrics,
+                "step": step,
+                "config": null,
+                "log_id": format!("{server}-{round}-{step}"),
+            })
+        })
+        .collect();
+    Value::Array(logs)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Ours,
+    Trackio,
+}
+
+/// Sends `batches` batches to a server; returns the points per second.
+async fn ingest(kind: Kind, addr: SocketAddr, round: usize, batches: usize) -> f64 {
+    let name = if kind == Kind::Ours {
+        "ours"
+    } else {
+        "trackio"
+    };
+    // The bodies are built before the clock starts.
+    let bodies: Vec<Bytes> = (0..batches)
+        .map(|n| {
+            let logs = batch(name, round, n);
+            let body = match kind {
+                Kind::Ours => json!({"data": [logs, null]}),
+                Kind::Trackio => json!({"args": [], "kwargs": {"logs": logs, "hf_token": null}}),
+            };
+            Bytes::from(body.to_string())
+        })
+        .collect();
+    let mut sender = connect(addr).await;
+    let started = Instant::now();
+    for body in bodies {
+        match kind {
+            Kind::Ours => {
+                let (status, reply) =
+                    send(&mut sender, Method::POST, "/gradio_api/call/bulk_log", body).await;
+                assert_eq!(status, StatusCode::OK, "{reply:?}");
+                let id: Value = serde_json::from_slice(&reply).expect("json");
+                let id = id["event_id"].as_str().expect("event id").to_owned();
+                let (status, done) = send(
+                    &mut sender,
+                    Method::GET,
+                    &format!("/gradio_api/call/bulk_log/{id}"),
+                    Bytes::new(),
+                )
+                .await;
+                assert_eq!(status, StatusCode::OK);
+                let text = String::from_utf8_lossy(&done);
+                assert!(text.contains("event: complete"), "{text}");
+            }
+            Kind::Trackio => {
+                let (status, reply) = send(&mut sender, Method::POST, "/api/bulk_log", body).await;
+                assert_eq!(status, StatusCode::OK, "{reply:?}");
+                let reply: Value = serde_json::from_slice(&reply).expect("json");
+                assert!(reply.get("error").is_none_or(Value::is_null), "{reply}");
+            }
+        }
+    }
+    (batches * ENTRIES * METRICS) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Points stored for one run, read back through each server's own API (the check that the
+/// work was done).
+async fn stored_points(kind: Kind, addr: SocketAddr, run: &str) -> usize {
+    let mut sender = connect(addr).await;
+    match kind {
+        Kind::Ours => {
+            let body = json!({"data": ["ingest", run, "metric_0"]}).to_string();
+            let (_, reply) = send(
+                &mut sender,
+                Method::POST,
+                "/gradio_api/call/get_metric_values",
+                body.into(),
+            )
+            .await;
+            let id: Value = serde_json::from_slice(&reply).expect("json");
+            let (_, done) = send(
+                &mut sender,
+                Method::GET,
+                &format!(
+                    "/gradio_api/call/get_metric_values/{}",
+                    id["event_id"].as_str().unwrap()
+                ),
+                Bytes::new(),
+            )
+            .await;
+            let text = String::from_utf8_lossy(&done);
+            let data = text
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .unwrap_or("[[]]");
+            let v: Value = serde_json::from_str(data).unwrap_or(Value::Null);
+            v[0].as_array().map_or(0, Vec::len) * METRICS
+        }
+        Kind::Trackio => {
+            let body = json!({"args": ["ingest", run, "metric_0"], "kwargs": {}}).to_string();
+            let (_, reply) = send(
+                &mut sender,
+                Method::POST,
+                "/api/get_metric_values",
+                body.into(),
+            )
+            .await;
+            let v: Value = serde_json::from_slice(&reply).unwrap_or(Value::Null);
+            v["data"].as_array().map_or(0, Vec::len) * METRICS
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Trackio's server (its dashboard process, which serves the API) on `port`, with its data in
+/// `dir`.
+fn start_trackio(port: u16, dir: &std::path::Path) -> std::process::Child {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/test.sh, which installs trackio into .venv",
+        python.display()
+    );
+    let script = format!(
+        "import trackio; trackio.show(open_browser=False, block_thread=True, server_port={port}, host='127.0.0.1')"
+    );
+    std::process::Command::new(python)
+        .args(["-c", &script])
+        .env("TRACKIO_DIR", dir)
+        .env("HF_HOME", dir.join("hf"))
+        .env("TRACKIO_WRITE_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("trackio starts")
+}
+
+async fn wait_ready(addr: SocketAddr, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(stream) = tokio::net::TcpStream::connect(addr).await {
+            drop(stream);
+            let mut sender = connect(addr).await;
+            let (status, _) = send(&mut sender, Method::GET, path, Bytes::new()).await;
+            if status.is_success() {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server on {addr} did not start within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn main() {
+    let batches: usize = std::env::var("GC_INGEST_BATCHES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let rounds: usize = std::env::var("GC_INGEST_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4)
+        .max(1);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let base = std::env::temp_dir().join(format!("ingest-bench-{}", std::process::id()));
+        // Ours, in process (its own threads), with a write token like Trackio's.
+        let tracker = Arc::new(app::Tracker::open(&base.join("ours")).expect("tracker"));
+        let service = app::builder(app::registry(tracker), Some(TOKEN.to_owned()))
+            .build()
+            .expect("service");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let ours = listener.local_addr().expect("addr");
+        tokio::spawn(gradio_compat::server::serve(
+            listener,
+            app::router(service),
+            std::future::pending::<()>(),
+        ));
+        let port = free_port();
+        let trackio: SocketAddr = ([127, 0, 0, 1], port).into();
+        let mut child = start_trackio(port, &base.join("trackio"));
+        wait_ready(trackio, "/version").await;
+        wait_ready(ours, "/gradio_api/info").await;
+        println!(
+            "ingest bench: {rounds} rounds of {batches} batches of {} points ({ENTRIES} entries x {METRICS} metrics), one batch at a time",
+            ENTRIES * METRICS
+        );
+        let (mut ratios, mut our_rates, mut their_rates) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let (a, b) = if round % 2 == 0 {
+                let a = ingest(Kind::Ours, ours, round, batches).await;
+                (a, ingest(Kind::Trackio, trackio, round, batches).await)
+            } else {
+                let b = ingest(Kind::Trackio, trackio, round, batches).await;
+                (ingest(Kind::Ours, ours, round, batches).await, b)
+            };
+            let expected = batches * ENTRIES * METRICS;
+            assert_eq!(stored_points(Kind::Ours, ours, &format!("ours-{round}")).await, expected);
+            assert_eq!(stored_points(Kind::Trackio, trackio, &format!("trackio-{round}")).await, expected);
+            println!("round {round}: tracking server {a:.0} points/s, Trackio {b:.0} points/s, ratio {:.1}", a / b);
+            ratios.push(a / b);
+            our_rates.push(a);
+            their_rates.push(b);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(|a, b| a.total_cmp(b));
+            v[v.len() / 2]
+        };
+        println!(
+            "ingest: tracking server median {:.0} points/s, Trackio 0.43 median {:.0} points/s, median ratio {:.1} (goal >= 10)",
+            median(our_rates),
+            median(their_rates),
+            median(ratios)
+        );
+        let _ = std::fs::remove_dir_all(&base);
+    });
+}
