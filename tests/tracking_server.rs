@@ -662,24 +662,9 @@ async fn bulk_log_reports_progress_on_the_queue() {
 #[cfg(unix)]
 #[tokio::test]
 async fn binary_shuts_down_gracefully_on_sigterm() {
-    use tokio::io::AsyncBufReadExt;
     let port = free_port();
-    let mut child = tokio::process::Command::new(example_binary())
-        .args(["--port", &port.to_string(), "--shutdown-secs", "0.2"])
-        .arg("--data-dir")
-        .arg(temp_data_dir())
-        .env_remove("HF_TOKEN")
-        .env_remove("SYSTEM")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    while let Some(line) = lines.next_line().await.unwrap() {
-        if line.starts_with("then:") {
-            break;
-        }
-    }
+    let dir = temp_data_dir();
+    let mut child = spawn_binary(port, &dir).await;
     let server = TestServer::remote(([127, 0, 0, 1], port).into());
     let id = server
         .post_json(
