@@ -59,8 +59,8 @@ async fn send(sender: &mut Sender, method: Method, path: &str, body: Bytes) -> (
     (status, body)
 }
 
-/// The entries of batch `n` of round `round` on `server`.
-fn batch(server: &str, round: usize, n: usize) -> Value {
+/// The entries of batch `n` of the run `run`.
+fn batch(run: &str, n: usize) -> Value {
     let logs: Vec<Value> = (0..ENTRIES)
         .map(|i| {
             let step = n * ENTRIES + i;
@@ -69,12 +69,12 @@ fn batch(server: &str, round: usize, n: usize) -> Value {
                 .collect();
             json!({
                 "project": "ingest",
-                "run": format!("{server}-{round}"),
-                "run_id": format!("{server}-{round}"),
+                "run": run,
+                "run_id": run,
                 "metrics": metrics,
                 "step": step,
                 "config": null,
-                "log_id": format!("{server}-{round}-{step}"),
+                "log_id": format!("{run}-{step}"),
             })
         })
         .collect();
@@ -87,26 +87,55 @@ enum Kind {
     Trackio,
 }
 
-/// Sends `batches` batches to a server; returns the points per second.
-async fn ingest(kind: Kind, addr: SocketAddr, round: usize, batches: usize) -> f64 {
+/// Sends `batches` batches to a server from `writers` clients at once (each its own run and
+/// connection, one batch at a time, each answered before its next is sent); returns the
+/// points per second and the runs written.
+async fn ingest(
+    kind: Kind,
+    addr: SocketAddr,
+    round: usize,
+    batches: usize,
+    writers: usize,
+) -> (f64, Vec<String>) {
     let name = if kind == Kind::Ours {
         "ours"
     } else {
         "trackio"
     };
-    // The bodies are built before the clock starts.
-    let bodies: Vec<Bytes> = (0..batches)
-        .map(|n| {
-            let logs = batch(name, round, n);
-            let body = match kind {
-                Kind::Ours => json!({"data": [logs, null]}),
-                Kind::Trackio => json!({"args": [], "kwargs": {"logs": logs, "hf_token": null}}),
-            };
-            Bytes::from(body.to_string())
-        })
+    let runs: Vec<String> = (0..writers)
+        .map(|w| format!("{name}-{round}-{writers}w{w}"))
         .collect();
-    let mut sender = connect(addr).await;
+    // The bodies are built before the clock starts.
+    let mut work = Vec::new();
+    for run in &runs {
+        let bodies: Vec<Bytes> = (0..batches / writers)
+            .map(|n| {
+                let logs = batch(run, n);
+                let body = match kind {
+                    Kind::Ours => json!({"data": [logs, null]}),
+                    Kind::Trackio => {
+                        json!({"args": [], "kwargs": {"logs": logs, "hf_token": null}})
+                    }
+                };
+                Bytes::from(body.to_string())
+            })
+            .collect();
+        work.push((connect(addr).await, bodies));
+    }
     let started = Instant::now();
+    let tasks: Vec<_> = work
+        .into_iter()
+        .map(|(sender, bodies)| tokio::spawn(write_batches(kind, sender, bodies)))
+        .collect();
+    for task in tasks {
+        task.await.expect("writer");
+    }
+    let points = (batches / writers * writers * ENTRIES * METRICS) as f64;
+    (points / started.elapsed().as_secs_f64(), runs)
+}
+
+/// One writer: its batches, one at a time.
+async fn write_batches(kind: Kind, mut sender: Sender, bodies: Vec<Bytes>) {
     for body in bodies {
         match kind {
             Kind::Ours => {
@@ -134,7 +163,6 @@ async fn ingest(kind: Kind, addr: SocketAddr, round: usize, batches: usize) -> f
             }
         }
     }
-    (batches * ENTRIES * METRICS) as f64 / started.elapsed().as_secs_f64()
 }
 
 /// Points stored for one run, read back through each server's own API (the check that the
@@ -244,6 +272,11 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(4)
         .max(1);
+    let writers: usize = std::env::var("GC_INGEST_WRITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4)
+        .clamp(1, batches.max(1));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -269,38 +302,50 @@ fn main() {
         wait_ready(trackio, "/version").await;
         wait_ready(ours, "/gradio_api/info").await;
         println!(
-            "ingest bench: {rounds} rounds of {batches} batches of {} points ({ENTRIES} entries x {METRICS} metrics), one batch at a time",
+            "ingest bench: {rounds} rounds of {batches} batches of {} points ({ENTRIES} entries x {METRICS} metrics) from 1 writer, then from {writers} writers at once",
             ENTRIES * METRICS
         );
-        let (mut ratios, mut our_rates, mut their_rates) = (Vec::new(), Vec::new(), Vec::new());
-        for round in 0..rounds {
-            let (a, b) = if round % 2 == 0 {
-                let a = ingest(Kind::Ours, ours, round, batches).await;
-                (a, ingest(Kind::Trackio, trackio, round, batches).await)
-            } else {
-                let b = ingest(Kind::Trackio, trackio, round, batches).await;
-                (ingest(Kind::Ours, ours, round, batches).await, b)
-            };
-            let expected = batches * ENTRIES * METRICS;
-            assert_eq!(stored_points(Kind::Ours, ours, &format!("ours-{round}")).await, expected);
-            assert_eq!(stored_points(Kind::Trackio, trackio, &format!("trackio-{round}")).await, expected);
-            println!("round {round}: tracking server {a:.0} points/s, Trackio {b:.0} points/s, ratio {:.1}", a / b);
-            ratios.push(a / b);
-            our_rates.push(a);
-            their_rates.push(b);
-        }
-        let _ = child.kill();
-        let _ = child.wait();
         let median = |mut v: Vec<f64>| {
             v.sort_by(|a, b| a.total_cmp(b));
             v[v.len() / 2]
         };
-        println!(
-            "ingest: tracking server median {:.0} points/s, Trackio 0.43 median {:.0} points/s, median ratio {:.1} (goal >= 10)",
-            median(our_rates),
-            median(their_rates),
-            median(ratios)
-        );
+        for writers in [1, writers] {
+            let (mut ratios, mut our_rates, mut their_rates) = (Vec::new(), Vec::new(), Vec::new());
+            for round in 0..rounds {
+                let round = round + 100 * writers;
+                let ((a, our_runs), (b, their_runs)) = if round % 2 == 0 {
+                    let a = ingest(Kind::Ours, ours, round, batches, writers).await;
+                    (a, ingest(Kind::Trackio, trackio, round, batches, writers).await)
+                } else {
+                    let b = ingest(Kind::Trackio, trackio, round, batches, writers).await;
+                    (ingest(Kind::Ours, ours, round, batches, writers).await, b)
+                };
+                // The check that the work was done: every point of every run reads back.
+                let expected = batches / writers * ENTRIES * METRICS;
+                for run in &our_runs {
+                    assert_eq!(stored_points(Kind::Ours, ours, run).await, expected, "{run}");
+                }
+                for run in &their_runs {
+                    assert_eq!(stored_points(Kind::Trackio, trackio, run).await, expected, "{run}");
+                }
+                println!(
+                    "{writers} writer(s), round {}: tracking server {a:.0} points/s, Trackio {b:.0} points/s, ratio {:.1}",
+                    round % 100,
+                    a / b
+                );
+                ratios.push(a / b);
+                our_rates.push(a);
+                their_rates.push(b);
+            }
+            println!(
+                "ingest, {writers} writer(s): tracking server median {:.0} points/s, Trackio 0.43 median {:.0} points/s, median ratio {:.1} (goal >= 10)",
+                median(our_rates),
+                median(their_rates),
+                median(ratios)
+            );
+        }
+        let _ = child.kill();
+        let _ = child.wait();
         let _ = std::fs::remove_dir_all(&base);
     });
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::auth::is_blank_token;
 use crate::error::{ApiError, ArgProblem};
-use crate::registry::{Binder, BoundCall, ParamSpec};
+use crate::registry::{Binder, BoundCall, DirectBinder, ParamSpec};
 use crate::schema::Defs;
 use crate::validate::{describe, Checker};
 
@@ -23,6 +23,10 @@ pub(crate) struct Signature {
     pub(crate) params: Vec<CompiledParam>,
     pub(crate) defs: Defs,
     pub(crate) binder: Binder,
+    /// The parameter names, in order.
+    pub(crate) names: Vec<Arc<str>>,
+    /// The direct way in (`direct.rs`), when the endpoint is typed and its schemas let it.
+    pub(crate) direct: Option<DirectBinder>,
     /// Index of the token parameter (`hf_token` by default), if the endpoint has one.
     pub(crate) token_index: Option<usize>,
 }

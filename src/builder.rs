@@ -14,6 +14,7 @@ use crate::cancel::Running;
 use crate::concurrency::Limiter;
 use crate::config::Config;
 use crate::cors::Cors;
+use crate::direct::serde_enforces;
 use crate::documents::{app_config, info, openapi};
 use crate::error::BuildError;
 use crate::files::{delete_files, FileStore};
@@ -394,12 +395,19 @@ impl Builder {
                 });
             }
             let token_index = params.iter().position(|p| *p.name == *config.token_param);
+            let direct = endpoint.direct.filter(|_| {
+                params
+                    .iter()
+                    .all(|p| serde_enforces(&p.spec.schema, &endpoint.defs))
+            });
             built.push(Built {
                 sig: Signature {
                     name: Arc::from(endpoint.name.as_str()),
+                    names: params.iter().map(|p| p.name.clone()).collect(),
                     params,
                     defs: endpoint.defs,
                     binder: endpoint.binder,
+                    direct,
                     token_index,
                 },
                 description: endpoint.description,

@@ -15,6 +15,7 @@ mod concurrency;
 mod config;
 mod context;
 mod cors;
+mod direct;
 mod documents;
 mod error;
 mod event_id;
@@ -24,6 +25,7 @@ mod housekeeping;
 #[cfg(feature = "mcp")]
 mod mcp;
 mod mcp_seam;
+mod positional;
 mod registry;
 mod request_body;
 mod root_url;

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::context::CallContext;
 use crate::error::{ArgProblem, BuildError};
+use crate::positional::PositionalArgs;
 use crate::schema::Defs;
 
 /// The future a bound call runs: the encoded output list, or an error message.
@@ -32,6 +33,11 @@ pub(crate) type BoundCall = Box<dyn FnOnce(CallContext) -> Run + Send>;
 /// default) into a runnable call.
 pub(crate) type Binder =
     Arc<dyn Fn(Vec<(Arc<str>, Option<Value>)>) -> Result<BoundCall, ArgProblem> + Send + Sync>;
+
+/// Decodes a positional `data` array straight from its JSON text into a runnable call (typed
+/// endpoints). An error only means "take the checked way", which names the problem.
+pub(crate) type DirectBinder =
+    Arc<dyn Fn(PositionalArgs<'_>) -> Result<BoundCall, serde_json::Error> + Send + Sync>;
 
 /// One parameter of a raw endpoint: its name, JSON Schema, and default.
 #[derive(Clone, Debug)]
@@ -128,6 +134,8 @@ pub struct Endpoint {
     pub(crate) output: Value,
     pub(crate) output_label: String,
     pub(crate) binder: Binder,
+    /// The direct way in, for typed endpoints.
+    pub(crate) direct: Option<DirectBinder>,
     pub(crate) error: Option<BuildError>,
     pub(crate) visibility: Visibility,
     pub(crate) streaming: bool,
@@ -242,6 +250,7 @@ impl Endpoint {
             output: returns,
             output_label: default_output_label(unit).to_owned(),
             binder,
+            direct: None,
             error: None,
             visibility: Visibility::Public,
             streaming: false,

@@ -94,25 +94,29 @@ pub(crate) enum BodyForm {
 }
 
 /// The body of `POST {p}/call/{api}`: `{"data": …}`, other keys ignored. Read without
-/// building a map for the whole body.
-#[derive(Debug, Default)]
-pub(crate) struct CallBody {
+/// building a map for the whole body. `D` is what `data` is read as: a `Value`, or its text
+/// (`&RawValue`) for the direct way in.
+#[derive(Debug)]
+pub(crate) struct CallBody<D = Value> {
     /// The `data` value, when the body has one.
-    pub(crate) data: Option<Value>,
+    pub(crate) data: Option<D>,
     /// Whether `data` appeared more than once.
     pub(crate) repeated: bool,
 }
 
-impl<'de> Deserialize<'de> for CallBody {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct CallBodyVisitor;
-        impl<'de> Visitor<'de> for CallBodyVisitor {
-            type Value = CallBody;
+impl<'de, D: Deserialize<'de>> Deserialize<'de> for CallBody<D> {
+    fn deserialize<De: Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
+        struct CallBodyVisitor<D>(std::marker::PhantomData<D>);
+        impl<'de, D: Deserialize<'de>> Visitor<'de> for CallBodyVisitor<D> {
+            type Value = CallBody<D>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<CallBody, M::Error> {
-                let mut body = CallBody::default();
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<CallBody<D>, M::Error> {
+                let mut body = CallBody {
+                    data: None,
+                    repeated: false,
+                };
                 while let Some(key) = map.next_key::<KeyName>()? {
                     match key {
                         KeyName::Data if body.data.is_some() => {
@@ -128,7 +132,7 @@ impl<'de> Deserialize<'de> for CallBody {
                 Ok(body)
             }
         }
-        deserializer.deserialize_map(CallBodyVisitor)
+        deserializer.deserialize_map(CallBodyVisitor(std::marker::PhantomData))
     }
 }
 

@@ -296,6 +296,21 @@ pub(crate) fn info_type(schema: &Value, defs: &Defs) -> Value {
     value
 }
 
+/// The bounds of the integer width a schemars `format` names (`int32`, `uint8`, …).
+pub(crate) fn integer_width_bounds(format: &str) -> Option<(Value, Value)> {
+    Some(match format {
+        "int8" => (i8::MIN.into(), i8::MAX.into()),
+        "int16" => (i16::MIN.into(), i16::MAX.into()),
+        "int32" => (i32::MIN.into(), i32::MAX.into()),
+        "int64" => (i64::MIN.into(), i64::MAX.into()),
+        "uint8" => (0.into(), u8::MAX.into()),
+        "uint16" => (0.into(), u16::MAX.into()),
+        "uint32" => (0.into(), u32::MAX.into()),
+        "uint64" | "uint" => (0.into(), u64::MAX.into()),
+        _ => return None,
+    })
+}
+
 /// Adds to every integer schema with a Rust width `format` (`uint32`, `int64`, ...) the
 /// `minimum` and `maximum` that decoding enforces, where the schema sets none: schemars
 /// names the width but not its bounds, and a client reading the schema should not have to
@@ -307,18 +322,10 @@ pub(crate) fn add_integer_bounds(schema: &mut Value) {
         }
         match value {
             Value::Object(map) => {
-                let bounds: Option<(Value, Value)> = match map.get("format").and_then(Value::as_str)
-                {
-                    Some("int8") => Some((i8::MIN.into(), i8::MAX.into())),
-                    Some("int16") => Some((i16::MIN.into(), i16::MAX.into())),
-                    Some("int32") => Some((i32::MIN.into(), i32::MAX.into())),
-                    Some("int64") => Some((i64::MIN.into(), i64::MAX.into())),
-                    Some("uint8") => Some((0.into(), u8::MAX.into())),
-                    Some("uint16") => Some((0.into(), u16::MAX.into())),
-                    Some("uint32") => Some((0.into(), u32::MAX.into())),
-                    Some("uint64" | "uint") => Some((0.into(), u64::MAX.into())),
-                    _ => None,
-                };
+                let bounds = map
+                    .get("format")
+                    .and_then(Value::as_str)
+                    .and_then(integer_width_bounds);
                 if let Some((min, max)) = bounds {
                     if !map.contains_key("minimum") && !map.contains_key("exclusiveMinimum") {
                         map.insert("minimum".into(), min);

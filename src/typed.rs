@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 use crate::context::CallContext;
 use crate::error::{ArgProblem, BuildError};
 use crate::registry::{
-    default_output_label, encode_outputs, is_unit_schema, Binder, BoundCall, Endpoint, ParamSpec,
-    Run,
+    default_output_label, encode_outputs, is_unit_schema, Binder, BoundCall, DirectBinder,
+    Endpoint, ParamSpec, Run,
 };
 use crate::schema::Defs;
 
@@ -79,18 +79,17 @@ impl Endpoint {
         let name = name.into();
         let parts = TypedParts::of::<A, O>(&name);
         let handler = Arc::new(handler);
-        let binder: Binder = Arc::new(move |args| {
-            let decoded: A = decode(args)?;
+        let call = move |decoded: A| -> BoundCall {
             let handler = handler.clone();
-            Ok(Box::new(move |ctx| {
+            Box::new(move |ctx| {
                 let fut = handler(decoded, ctx);
                 Run::Once(Box::pin(async move {
                     let out = fut.await.map_err(|e| e.to_string())?;
                     encode_outputs(&out)
                 }))
-            }) as BoundCall)
-        });
-        parts.into_endpoint(name, binder, false)
+            })
+        };
+        parts.into_endpoint(name, binders(call), false)
     }
 
     /// A streaming typed endpoint: the handler returns a [`Stream`](futures_util::Stream) of
@@ -131,19 +130,30 @@ impl Endpoint {
         let name = name.into();
         let parts = TypedParts::of::<A, O>(&name);
         let handler = Arc::new(handler);
-        let binder: Binder = Arc::new(move |args| {
-            let decoded: A = decode(args)?;
+        let call = move |decoded: A| -> BoundCall {
             let handler = handler.clone();
-            Ok(Box::new(move |ctx| {
+            Box::new(move |ctx| {
                 let items = handler(decoded, ctx).map(move |item| match item {
                     Ok(out) => encode_outputs(&out),
                     Err(e) => Err(e.to_string()),
                 });
                 Run::Stream(Box::pin(items))
-            }) as BoundCall)
-        });
-        parts.into_endpoint(name, binder, true)
+            })
+        };
+        parts.into_endpoint(name, binders(call), true)
     }
+}
+
+/// The two ways from a call's `data` to the handler: checked values decoded into `A`, and a
+/// positional array decoded straight from its text.
+fn binders<A: DeserializeOwned + 'static>(
+    call: impl Fn(A) -> BoundCall + Send + Sync + 'static,
+) -> (Binder, DirectBinder) {
+    let call = Arc::new(call);
+    let checked = call.clone();
+    let binder: Binder = Arc::new(move |args| decode(args).map(|a| checked(a)));
+    let direct: DirectBinder = Arc::new(move |args| A::deserialize(args).map(|a| call(a)));
+    (binder, direct)
 }
 
 /// Decodes checked arguments into the argument struct.
@@ -152,7 +162,11 @@ fn decode<A: DeserializeOwned>(args: Vec<(Arc<str>, Option<Value>)>) -> Result<A
         .into_iter()
         .filter_map(|(name, value)| value.map(|v| (name.to_string(), v)))
         .collect();
-    serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| decode_problem(&e))
+    let value = Value::Object(map);
+    // The values were checked against the schema, so decoding rarely fails: the plain decoder
+    // runs first, and the path-tracking one (slower) only to name what did not fit.
+    A::deserialize(&value)
+        .or_else(|_| serde_path_to_error::deserialize(&value).map_err(|e| decode_problem(&e)))
 }
 
 /// What the schemas of a typed endpoint's argument and output types say.
@@ -249,7 +263,12 @@ impl TypedParts {
         }
     }
 
-    fn into_endpoint(self, name: String, binder: Binder, streaming: bool) -> Endpoint {
+    fn into_endpoint(
+        self,
+        name: String,
+        (binder, direct): (Binder, DirectBinder),
+        streaming: bool,
+    ) -> Endpoint {
         Endpoint {
             name,
             description: self.description,
@@ -258,6 +277,7 @@ impl TypedParts {
             output_label: default_output_label(is_unit_schema(&self.output)).to_owned(),
             output: self.output,
             binder,
+            direct: Some(direct),
             error: self.error,
             visibility: crate::registry::Visibility::Public,
             streaming,

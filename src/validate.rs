@@ -40,20 +40,55 @@ pub(crate) struct Mismatch {
     pub(crate) msg: String,
 }
 
-impl Checker<'_> {
-    pub(crate) fn check(&self, value: &mut Value, schema: &Value) -> Result<(), Mismatch> {
-        let mut pointer = String::new();
-        self.check_at(value, schema, &mut pointer, 0)
-            .map_err(|msg| Mismatch { pointer, msg })
+/// A failed check while it unwinds: the message, and the path to the value that failed,
+/// innermost segment first. Nothing is allocated for a value that fits.
+struct Fail {
+    path: Vec<String>,
+    msg: String,
+}
+
+impl From<String> for Fail {
+    fn from(msg: String) -> Self {
+        Fail {
+            path: Vec::new(),
+            msg,
+        }
+    }
+}
+
+impl From<&str> for Fail {
+    fn from(msg: &str) -> Self {
+        Fail::from(msg.to_owned())
+    }
+}
+
+impl Fail {
+    /// Adds the segment of the enclosing array item or object field.
+    fn inside(mut self, segment: String) -> Self {
+        self.path.push(segment);
+        self
     }
 
-    fn check_at(
-        &self,
-        value: &mut Value,
-        schema: &Value,
-        pointer: &mut String,
-        depth: usize,
-    ) -> Result<(), String> {
+    /// The path as a JSON Pointer (RFC 6901).
+    fn pointer(&self) -> String {
+        let mut pointer = String::new();
+        for segment in self.path.iter().rev() {
+            pointer.push('/');
+            pointer.push_str(&segment.replace('~', "~0").replace('/', "~1"));
+        }
+        pointer
+    }
+}
+
+impl Checker<'_> {
+    pub(crate) fn check(&self, value: &mut Value, schema: &Value) -> Result<(), Mismatch> {
+        self.check_at(value, schema, 0).map_err(|fail| Mismatch {
+            pointer: fail.pointer(),
+            msg: fail.msg,
+        })
+    }
+
+    fn check_at(&self, value: &mut Value, schema: &Value, depth: usize) -> Result<(), Fail> {
         if depth > MAX_DEPTH {
             return Err("the value is nested too deeply".into());
         }
@@ -76,22 +111,23 @@ impl Checker<'_> {
                     "expected one of {}, got {}",
                     Value::from(allowed.clone()),
                     describe(value)
-                ));
+                )
+                .into());
             }
         }
         if let Some(expected) = object.get("const") {
             if !json_eq(expected, value) {
-                return Err(format!("expected {expected}, got {}", describe(value)));
+                return Err(format!("expected {expected}, got {}", describe(value)).into());
             }
         }
         for key in ["anyOf", "oneOf"] {
             if let Some(branches) = object.get(key).and_then(Value::as_array) {
-                self.check_any(value, branches, schema, pointer, depth)?;
+                self.check_any(value, branches, schema, depth)?;
             }
         }
         if let Some(all) = object.get("allOf").and_then(Value::as_array) {
             for branch in all {
-                self.check_at(value, branch, pointer, depth + 1)?;
+                self.check_at(value, branch, depth + 1)?;
             }
         }
         match value {
@@ -100,32 +136,34 @@ impl Checker<'_> {
                 let len = s.chars().count() as u64;
                 if let Some(min) = object.get("minLength").and_then(Value::as_u64) {
                     if len < min {
-                        return Err(format!("expected at least {min} characters, got {len}"));
+                        return Err(format!("expected at least {min} characters, got {len}").into());
                     }
                 }
                 if let Some(max) = object.get("maxLength").and_then(Value::as_u64) {
                     if len > max {
-                        return Err(format!("expected at most {max} characters, got {len}"));
+                        return Err(format!("expected at most {max} characters, got {len}").into());
                     }
                 }
             }
-            Value::Array(items) => self.check_array(items, object, pointer, depth)?,
-            Value::Object(fields) => self.check_object(fields, object, pointer, depth)?,
+            Value::Array(items) => self.check_array(items, object, depth)?,
+            Value::Object(fields) => self.check_object(fields, object, depth)?,
             _ => {}
         }
         Ok(())
     }
 
     fn check_type(&self, value: &mut Value, types: &Value, schema: &Value) -> Result<(), String> {
-        let names: Vec<&str> = match types {
-            Value::String(t) => vec![t.as_str()],
-            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        let one = std::slice::from_ref(types);
+        let names = match types {
+            Value::String(_) => one,
+            Value::Array(ts) => ts.as_slice(),
             _ => return Ok(()),
         };
-        if names.iter().any(|t| type_matches(value, t)) {
+        let names = || names.iter().filter_map(Value::as_str);
+        if names().any(|t| type_matches(value, t)) {
             return Ok(());
         }
-        if names.contains(&"integer") {
+        if names().any(|t| t == "integer") {
             if let Some(whole) = whole_number(value) {
                 *value = whole;
                 return Ok(());
@@ -143,15 +181,13 @@ impl Checker<'_> {
         value: &mut Value,
         branches: &[Value],
         schema: &Value,
-        pointer: &mut String,
         depth: usize,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fail> {
         let mut first_error = None;
         for branch in branches {
             let mut candidate = value.clone();
-            let mut inner = pointer.clone();
             let files_before = self.files.borrow().len();
-            match self.check_at(&mut candidate, branch, &mut inner, depth + 1) {
+            match self.check_at(&mut candidate, branch, depth + 1) {
                 Ok(()) => {
                     *value = candidate;
                     return Ok(());
@@ -159,20 +195,18 @@ impl Checker<'_> {
                 Err(e) => {
                     // A branch that did not match names no files.
                     self.files.borrow_mut().truncate(files_before);
-                    first_error.get_or_insert((inner, e));
+                    first_error.get_or_insert(e);
                 }
             }
         }
         match first_error {
-            Some((inner, e)) if branches.len() == 1 => {
-                *pointer = inner;
-                Err(e)
-            }
+            Some(e) if branches.len() == 1 => Err(e),
             _ => Err(format!(
                 "expected {}, got {}",
                 python_type(schema, self.defs),
                 describe(value)
-            )),
+            )
+            .into()),
         }
     }
 
@@ -180,18 +214,17 @@ impl Checker<'_> {
         &self,
         items: &mut [Value],
         schema: &serde_json::Map<String, Value>,
-        pointer: &mut String,
         depth: usize,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fail> {
         let len = items.len() as u64;
         if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
             if len < min {
-                return Err(format!("expected at least {min} items, got {len}"));
+                return Err(format!("expected at least {min} items, got {len}").into());
             }
         }
         if let Some(max) = schema.get("maxItems").and_then(Value::as_u64) {
             if len > max {
-                return Err(format!("expected at most {max} items, got {len}"));
+                return Err(format!("expected at most {max} items, got {len}").into());
             }
         }
         let prefix = schema
@@ -208,11 +241,8 @@ impl Checker<'_> {
                     None => continue,
                 },
             };
-            let len_before = pointer.len();
-            pointer.push('/');
-            pointer.push_str(&i.to_string());
-            self.check_at(item, item_schema, pointer, depth + 1)?;
-            pointer.truncate(len_before);
+            self.check_at(item, item_schema, depth + 1)
+                .map_err(|fail| fail.inside(i.to_string()))?;
         }
         Ok(())
     }
@@ -221,14 +251,13 @@ impl Checker<'_> {
         &self,
         fields: &mut serde_json::Map<String, Value>,
         schema: &serde_json::Map<String, Value>,
-        pointer: &mut String,
         depth: usize,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fail> {
         let properties = schema.get("properties").and_then(Value::as_object);
         if let Some(required) = schema.get("required").and_then(Value::as_array) {
             for name in required.iter().filter_map(Value::as_str) {
                 if !fields.contains_key(name) {
-                    return Err(format!("missing required field {name:?}"));
+                    return Err(format!("missing required field {name:?}").into());
                 }
             }
         }
@@ -244,22 +273,20 @@ impl Checker<'_> {
                         return Err(format!(
                             "unknown field {key:?}; expected fields: {}",
                             known.join(", ")
-                        ));
+                        )
+                        .into());
                     }
                     Some(s) => s,
                     None => continue,
                 },
             };
-            let len_before = pointer.len();
-            pointer.push('/');
-            pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
-            self.check_at(item, item_schema, pointer, depth + 1)?;
-            pointer.truncate(len_before);
+            self.check_at(item, item_schema, depth + 1)
+                .map_err(|fail| fail.inside(key.clone()))?;
         }
         Ok(())
     }
 
-    fn check_file(&self, value: &Value) -> Result<(), String> {
+    fn check_file(&self, value: &Value) -> Result<(), Fail> {
         let path = value.get("path").and_then(Value::as_str).ok_or_else(|| {
             format!(
                 "expected a file object {{\"path\": <path from POST /upload>, \"meta\": \
@@ -353,6 +380,22 @@ mod tests {
         let checker = Checker::new(&defs);
         let mut v = value;
         checker.check(&mut v, &schema).map(|()| v)
+    }
+
+    #[test]
+    fn the_pointer_names_the_failing_value() {
+        let schema = json!({
+            "type": "array",
+            "items": {"type": "object", "additionalProperties": {"type": "integer"}}
+        });
+        let err = check(json!([{"a": 1}, {"b": 2, "c/d~e": "x"}]), schema).unwrap_err();
+        assert_eq!(err.pointer, "/1/c~1d~0e");
+        assert_eq!(err.msg, "expected int, got the string \"x\"");
+        let one_branch =
+            json!({"anyOf": [{"type": "object", "properties": {"n": {"type": "integer"}}}]});
+        let err = check(json!({"n": "x"}), one_branch).unwrap_err();
+        assert_eq!(err.pointer, "/n");
+        assert!(check(json!(5), json!({"type": "integer"})).is_ok());
     }
 
     #[test]

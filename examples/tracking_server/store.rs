@@ -4,12 +4,17 @@
 //!
 //! Tables: `runs` (project, id, name, created_at, config), `logs` (one row per logged step:
 //! its metrics as JSON, with Trackio's `log_id` unique per project so that a retried batch is
-//! not stored twice) and `artifacts`.
+//! not stored twice) and `artifacts`. The write-ahead log is checkpointed on a thread of its
+//! own (`checkpoint.rs`).
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
+
+#[path = "checkpoint.rs"]
+mod checkpoint;
+use checkpoint::Checkpointer;
 
 /// One entry to store (a `log` call, or one entry of `bulk_log`).
 #[derive(Clone, Debug)]
@@ -39,6 +44,7 @@ pub struct Stored {
 /// The database.
 pub struct Store {
     conn: Connection,
+    _checkpointer: Checkpointer,
 }
 
 /// The file inside the data directory.
@@ -131,8 +137,11 @@ impl Store {
                 format!("WAL mode is not available ({mode})"),
             ));
         }
-        conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
-            .map_err(|e| db_error(&path, e))?;
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint={};",
+            checkpoint::BACKSTOP_PAGES
+        ))
+        .map_err(|e| db_error(&path, e))?;
         conn.execute_batch(SCHEMA).map_err(|e| db_error(&path, e))?;
         let check: String = conn
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
@@ -140,7 +149,11 @@ impl Store {
         if check != "ok" {
             return Err(db_error(&path, check));
         }
-        Ok(Store { conn })
+        let checkpointer = Checkpointer::start(&path)?;
+        Ok(Store {
+            conn,
+            _checkpointer: checkpointer,
+        })
     }
 
     /// Stores entries in one transaction, in order. Steps left out continue their run.

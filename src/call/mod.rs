@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use http::request::Parts;
 use http::StatusCode;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::auth::{bearer_token, AuthRequest, AuthTarget};
@@ -31,17 +32,37 @@ pub(crate) struct Prepared {
     pub(crate) token: Option<String>,
 }
 
+/// A call's `data`: parsed, or still the text of a `/call` body, which a typed endpoint may
+/// decode directly (`direct.rs`).
+pub(crate) enum CallData<'a> {
+    Parsed(Value),
+    Text(&'a RawValue),
+}
+
 /// Binds `data`, checks the files it names (off the async threads), then runs the authorize
 /// hook: all before any job exists.
 pub(crate) async fn prepare(
     inner: &Inner,
     endpoint: &CompiledEndpoint,
     parts: &Parts,
-    data: Value,
+    data: CallData<'_>,
 ) -> Result<Prepared, ApiError> {
     let bearer = bearer_token(&parts.headers);
     let sig = &endpoint.sig;
-    let bound = sig.bind(data, bearer.as_deref())?;
+    let bound = match data {
+        CallData::Parsed(data) => sig.bind(data, bearer.as_deref())?,
+        CallData::Text(text) => match sig.bind_direct(text, bearer.as_deref()) {
+            Some(bound) => bound,
+            None => {
+                // The checked way, which coerces or names the problem. The text is valid
+                // JSON (it was read as part of the body).
+                let data: Value = serde_json::from_str(text.get()).map_err(|e| {
+                    ApiError::unprocessable(format!("/{}: \"data\" is not JSON: {e}", sig.name))
+                })?;
+                sig.bind(data, bearer.as_deref())?
+            }
+        },
+    };
     if !bound.files.is_empty() {
         let paths: Vec<String> = bound.files.iter().map(|(_, p)| p.clone()).collect();
         if let Some((index, path)) = inner.files.first_refused(bound.files).await {
@@ -199,7 +220,7 @@ pub(crate) async fn start(
     inner: &Arc<Inner>,
     endpoint: &CompiledEndpoint,
     parts: Parts,
-    data: Value,
+    data: CallData<'_>,
     route: &(dyn std::fmt::Display + Sync),
     delivery: Delivery,
 ) -> Result<EventId, ApiError> {

@@ -106,7 +106,7 @@ impl ServerHandler for Handler {
             &inner,
             endpoint,
             parts,
-            Value::Object(args),
+            call::CallData::Parsed(Value::Object(args)),
             &route,
             Delivery::Mcp,
         )

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::request::Parts;
 use http::Response;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::backend::LookupError;
 use crate::body::{empty, event_id_response, ResponseBody};
 use crate::call;
-use crate::call::unavailable;
+use crate::call::{unavailable, CallData};
 use crate::error::{ApiError, RouteName};
 use crate::event_id::EventId;
 use crate::request_body::{
@@ -58,14 +59,14 @@ where
                     params()
                 ))
             };
-            match parse_strict::<CallBody>(&bytes) {
+            match parse_strict::<CallBody<&RawValue>>(&bytes) {
                 Ok(CallBody {
                     data: Some(_),
                     repeated: true,
                 }) => return Err(shape(" (this one has \"data\" twice)")),
                 Ok(CallBody {
                     data: Some(data), ..
-                }) => data,
+                }) => CallData::Text(data),
                 Ok(CallBody { data: None, .. }) | Err(BodyProblem::NotObject) => {
                     return Err(shape(""))
                 }
@@ -84,7 +85,7 @@ where
                     repeated: Some(key),
                     ..
                 }) => return Err(shape(&format!(" (this one has {key:?} twice)"))),
-                Ok(UniqueObject { map, .. }) => Value::Object(map),
+                Ok(UniqueObject { map, .. }) => CallData::Parsed(Value::Object(map)),
                 Err(BodyProblem::NotObject) => return Err(shape("")),
                 Err(BodyProblem::Syntax(e)) => return Err(not_json(&route, &e)),
             }

@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::backend::Outcome;
 use crate::body::event_id_response;
 use crate::body::{full, ResponseBody};
-use crate::call::{admit, launch, prepare, unavailable, Delivery};
+use crate::call::{admit, launch, prepare, unavailable, CallData, Delivery};
 use crate::error::ApiError;
 use crate::event_id::EventId;
 use crate::frames::queue::{estimation, process_completed, session_not_found};
@@ -97,7 +97,7 @@ where
                 "/{}: the body has no \"data\" field",
                 endpoint.sig.name
             )),
-            Some(data) => prepare(inner, endpoint, &parts, data)
+            Some(data) => prepare(inner, endpoint, &parts, CallData::Parsed(data))
                 .await
                 .map(|prepared| (endpoint, prepared))
                 .map_err(|e| e.message),
