@@ -4,9 +4,12 @@
 //! workload in the same run.
 //!
 //! `cargo bench --bench ingest` (options: `GC_INGEST_BATCHES`, batches per round, default 40;
-//! `GC_INGEST_ROUNDS`, default 4). Each round sends the batches to one server, then to the
-//! other (the order alternates), one batch at a time on a kept-alive connection, each answered
-//! before the next is sent; the ratio printed is the median of the per-round ratios.
+//! `GC_INGEST_ROUNDS`, default 4; `GC_INGEST_WRITERS`, default 4). It measures twice: from one
+//! writer, as one training script logs, then from several writers at once, as several scripts
+//! log to one server. Each writer has its own run and kept-alive connection and sends its
+//! batches one at a time, each answered before the next is sent. Each round sends the batches
+//! to one server, then to the other (the order alternates); the ratio printed is the median
+//! of the per-round ratios. After each round every point of every run is read back.
 //!
 //! A batch is 100 entries of 10 metrics (1,000 points) for one run, with steps and `log_id`s,
 //! as Trackio's client sends them. The tracking server gets it as a Gradio call

@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 #[path = "tracker.rs"]
 pub mod tracker;
 
+pub use tracker::store::metrics_json::MetricsJson;
 pub use tracker::store::Entry;
 pub use tracker::{Artifact, Logged, MetricPoint, Tracker, ValueQuery};
 
@@ -43,7 +44,7 @@ pub struct LogArgs {
     pub run: String,
     /// Metric names and their values, e.g. {"loss": 0.5}.
     #[schemars(example = example_metrics())]
-    pub metrics: Map<String, Value>,
+    pub metrics: MetricsJson,
     /// The step; when omitted, the run's next step (counting from 0).
     pub step: Option<i64>,
     /// A write token; when omitted, the bearer token of the request is used.
@@ -68,7 +69,7 @@ pub struct LogEntry {
     pub run_id: Option<String>,
     /// Metric names and their values.
     #[schemars(example = example_metrics())]
-    pub metrics: Map<String, Value>,
+    pub metrics: MetricsJson,
     /// The step; when omitted, the run's next step.
     #[serde(default)]
     pub step: Option<i64>,

@@ -10,11 +10,14 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 #[path = "checkpoint.rs"]
 mod checkpoint;
+#[path = "metrics_json.rs"]
+pub mod metrics_json;
 use checkpoint::Checkpointer;
+use metrics_json::MetricsJson;
 
 /// One entry to store (a `log` call, or one entry of `bulk_log`).
 #[derive(Clone, Debug)]
@@ -23,7 +26,7 @@ pub struct Entry {
     pub run: String,
     /// Trackio's run id; the run's name when absent.
     pub run_id: Option<String>,
-    pub metrics: Map<String, Value>,
+    pub metrics: MetricsJson,
     pub step: Option<i64>,
     pub config: Option<Value>,
     pub log_id: Option<String>,
@@ -38,7 +41,7 @@ pub struct Stored {
     pub run: String,
     pub step: i64,
     pub timestamp: String,
-    pub metrics: Map<String, Value>,
+    pub metrics: MetricsJson,
 }
 
 /// The database.
@@ -222,10 +225,14 @@ impl Store {
                         .map_err(|e| e.to_string())?
                         .map_or(0, |s| s + 1),
                 };
-                let metrics = serde_json::to_string(&e.metrics).map_err(|e| e.to_string())?;
                 let added = insert
                     .execute(params![
-                        e.project, run_id, step, timestamp, metrics, e.log_id
+                        e.project,
+                        run_id,
+                        step,
+                        timestamp,
+                        e.metrics.as_str(),
+                        e.log_id
                     ])
                     .map_err(|e| e.to_string())?;
                 if added == 1 {

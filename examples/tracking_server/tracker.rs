@@ -132,7 +132,7 @@ impl Tracker {
         let count = stored.len();
         if self.logged.receiver_count() > 0 {
             for s in stored {
-                for (metric, value) in s.metrics {
+                for (metric, value) in s.metrics.parse() {
                     // No follower is fine.
                     let _ = self.logged.send(Logged {
                         project: s.project.clone(),
