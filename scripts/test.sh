@@ -38,6 +38,18 @@ if ! command -v redis-server >/dev/null; then
 fi
 redis-server --version
 
+# Debian's Chromium for the dashboard's browser test (Playwright drives it).
+step "chromium (Debian's package when missing)"
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; })
+  else
+    echo "error: chromium is needed for the dashboard test: install Debian's chromium (as root: apt-get install chromium)" >&2
+    exit 1
+  fi
+fi
+/usr/bin/chromium --version
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

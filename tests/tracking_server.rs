@@ -545,18 +545,10 @@ fn binary_prints_its_address_and_honours_port_precedence() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Usage: tracking_server"));
 }
 
-/// `follow_metric` over the curl flow: each value arrives as it is logged, every `generating`
-/// frame before `complete`, which repeats the last. Ordering, not timing: each value is logged
-/// only after the previous one arrived.
-#[tokio::test]
-async fn follow_metric_streams_values_as_they_are_logged() {
-    let tracker = Arc::new(app::Tracker::temporary());
-    let gradio = app::service(tracker.clone(), None).unwrap();
-    let server = TestServer::start(app::router(gradio)).await;
-    // Logged before the follow starts: never replayed.
-    call(&server, "log", json!(["demo", "live", {"loss": 9.0}]), None).await;
+/// Starts a `follow_metric` call with `body`, opens its poll, and waits until it listens.
+async fn follow(server: &TestServer, tracker: &app::Tracker, body: &str) -> common::SseReader {
     let id = server
-        .post_json("/gradio_api/call/follow_metric", r#"{"data": {"project": "demo", "run": "live", "metric_name": "loss", "max_values": 3}}"#)
+        .post_json("/gradio_api/call/follow_metric", body)
         .await
         .event_id();
     let response = server
@@ -567,10 +559,29 @@ async fn follow_metric_streams_values_as_they_are_logged() {
             Bytes::new(),
         ))
         .await;
-    let mut sse = common::SseReader::new(response.into_body());
+    let sse = common::SseReader::new(response.into_body());
     while tracker.followers() == 0 {
         tokio::task::yield_now().await;
     }
+    sse
+}
+
+/// `follow_metric` over the curl flow: each value arrives as it is logged, every `generating`
+/// frame before `complete`, which repeats the last. Ordering, not timing: each value is logged
+/// only after the previous one arrived.
+#[tokio::test]
+async fn follow_metric_streams_values_as_they_are_logged() {
+    let tracker = Arc::new(app::Tracker::temporary());
+    let gradio = app::service(tracker.clone(), None).unwrap();
+    let server = TestServer::start(app::router(gradio)).await;
+    // Logged before the follow starts: never replayed.
+    call(&server, "log", json!(["demo", "live", {"loss": 9.0}]), None).await;
+    let mut sse = follow(
+        &server,
+        &tracker,
+        r#"{"data": {"project": "demo", "run": "live", "metric_name": "loss", "max_values": 3}}"#,
+    )
+    .await;
     for (i, loss) in [0.5, 0.4, 0.3].into_iter().enumerate() {
         call(
             &server,
@@ -600,6 +611,88 @@ async fn follow_metric_streams_values_as_they_are_logged() {
     )
     .await;
     assert_eq!(f.data, "[null]");
+}
+
+/// `follow_metric` without a run or metric name follows the whole project: every value of
+/// every run, each naming its run and metric; other projects' values are not sent.
+#[tokio::test]
+async fn follow_metric_without_run_or_metric_follows_the_project() {
+    let tracker = Arc::new(app::Tracker::temporary());
+    let gradio = app::service(tracker.clone(), None).unwrap();
+    let server = TestServer::start(app::router(gradio)).await;
+    let mut sse = follow(&server, &tracker, r#"{"data": ["proj", null, "", 3, 30]}"#).await;
+    let logs = json!([[
+        {"project": "elsewhere", "run": "a", "metrics": {"loss": 7.0}, "step": 0},
+        {"project": "proj", "run": "a", "metrics": {"loss": 1.0, "acc": 0.5}, "step": 4},
+        {"project": "proj", "run": "b", "metrics": {"loss": 2.0}, "step": 9}
+    ]]);
+    call(&server, "bulk_log", logs, None).await;
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let frame = sse.next().await.unwrap();
+        assert_eq!(frame.event.as_deref(), Some("generating"));
+        let v: Value = serde_json::from_str(&frame.data).unwrap();
+        let p = &v[0];
+        seen.push((
+            p["run"].as_str().unwrap().to_owned(),
+            p["metric"].as_str().unwrap().to_owned(),
+            p["step"].as_i64().unwrap(),
+            p["value"].as_f64().unwrap(),
+        ));
+    }
+    seen.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    assert_eq!(
+        seen,
+        [
+            ("a".to_owned(), "acc".to_owned(), 4, 0.5),
+            ("a".to_owned(), "loss".to_owned(), 4, 1.0),
+            ("b".to_owned(), "loss".to_owned(), 9, 2.0)
+        ]
+    );
+    let complete = sse.next().await.unwrap();
+    assert_eq!(complete.event.as_deref(), Some("complete"));
+}
+
+/// The dashboard's page and files come from the binary; the page loads nothing from
+/// elsewhere; an unknown file is a JSON 404 naming the files there are.
+#[tokio::test]
+async fn dashboard_files_are_served_from_the_binary() {
+    let server = start(None).await;
+    let home = server.get("/").await;
+    let page = home.text();
+    for attr in ["src=\"", "href=\""] {
+        for (i, _) in page.match_indices(attr) {
+            let target = &page[i + attr.len()..];
+            assert!(
+                target.starts_with('/'),
+                "{attr}{}",
+                &target[..40.min(target.len())]
+            );
+        }
+    }
+    for (file, kind) in [
+        ("main.js", "text/javascript; charset=utf-8"),
+        ("chart.js", "text/javascript; charset=utf-8"),
+        ("dashboard.css", "text/css; charset=utf-8"),
+    ] {
+        let r = server.get(&format!("/dashboard/{file}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{file}");
+        assert_eq!(r.header("content-type"), Some(kind), "{file}");
+        for line in r.text().lines().filter(|l| l.starts_with("import ")) {
+            assert!(
+                line.contains("from \"./"),
+                "{file} imports only its siblings: {line}"
+            );
+        }
+    }
+    let missing = server.get("/dashboard/nope.js").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.header("content-type"), Some("application/json"));
+    let error = missing.json()["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.contains("nope.js") && error.contains("main.js"),
+        "{error}"
+    );
 }
 
 /// `bulk_log` reports progress per entry on the queue.

@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
 use gradio_compat::{
@@ -20,12 +19,16 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+#[path = "dashboard.rs"]
+pub mod dashboard;
+#[path = "follow.rs"]
+pub mod follow;
 #[path = "tracker.rs"]
 pub mod tracker;
 
 pub use tracker::store::metrics_json::MetricsJson;
 pub use tracker::store::Entry;
-pub use tracker::{Artifact, Logged, MetricPoint, Tracker, ValueQuery};
+pub use tracker::{Artifact, Tracker, ValueQuery};
 
 fn example_metrics() -> Map<String, Value> {
     let mut m = Map::new();
@@ -186,20 +189,24 @@ fn default_timeout_s() -> f64 {
     60.0
 }
 
-/// Follow a metric live: yields each value logged after the call starts (older values are not
-/// replayed; the run need not exist yet). Ends after `max_values` values, or after `timeout_s`
-/// seconds without a new one; the final result is the last value, or null if none came.
+/// Follow metrics live: yields each value logged after the call starts (older values are not
+/// replayed; the run need not exist yet), naming its run and metric. Without a run, every run
+/// of the project; without a metric name, every metric. Ends after `max_values` values, or
+/// after `timeout_s` seconds without a new one; the final result is the last value, or null if
+/// none came. A follower that falls far behind the writes ends with an error saying so.
 #[derive(Deserialize, JsonSchema)]
 pub struct FollowArgs {
     /// The project name.
     #[schemars(example = &"demo")]
     pub project: String,
-    /// The run name.
+    /// The run name; empty or null: every run of the project.
+    #[serde(default)]
     #[schemars(example = &"run-1")]
-    pub run: String,
-    /// The metric name.
+    pub run: Option<String>,
+    /// The metric name; empty or null: every metric.
+    #[serde(default)]
     #[schemars(example = &"loss")]
-    pub metric_name: String,
+    pub metric_name: Option<String>,
     /// Stop after this many values.
     #[serde(default = "default_max_values")]
     #[schemars(range(min = 1, max = 100000))]
@@ -208,6 +215,19 @@ pub struct FollowArgs {
     #[serde(default = "default_timeout_s")]
     #[schemars(range(min = 0.0, max = 3600.0))]
     pub timeout_s: f64,
+}
+
+impl FollowArgs {
+    fn following(self) -> follow::Following {
+        let named = |s: Option<String>| s.filter(|s| !s.is_empty());
+        follow::Following {
+            project: self.project,
+            run: named(self.run),
+            metric: named(self.metric_name),
+            max_values: self.max_values,
+            quiet: Duration::from_secs_f64(self.timeout_s.clamp(0.0, 3600.0)),
+        }
+    }
 }
 
 /// Export all metrics of a run as a CSV file (step, metric, value, timestamp).
@@ -265,7 +285,7 @@ pub fn registry(tracker: Arc<Tracker>) -> Registry {
             .concurrency_limit(1),
         )
         .typed_stream("follow_metric", move |a: FollowArgs, _: CallContext| {
-            follow(t_follow.subscribe(), a)
+            follow::follow(t_follow.subscribe(), a.following())
         })
         .typed("get_all_projects", move |_: NoArgs, _: CallContext| {
             let t = t_projects.clone();
@@ -345,39 +365,6 @@ pub fn registry(tracker: Arc<Tracker>) -> Registry {
         })
 }
 
-/// The values of one metric as they are logged, per `FollowArgs`.
-fn follow(
-    receiver: tokio::sync::broadcast::Receiver<Logged>,
-    args: FollowArgs,
-) -> impl futures_util::Stream<Item = Result<MetricPoint, String>> + Send {
-    use tokio::sync::broadcast::error::RecvError;
-    let quiet = Duration::from_secs_f64(args.timeout_s.clamp(0.0, 3600.0));
-    futures_util::stream::unfold(
-        (receiver, 0u32, args),
-        move |(mut rx, seen, args)| async move {
-            if seen >= args.max_values {
-                return None;
-            }
-            let deadline = tokio::time::Instant::now() + quiet;
-            loop {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Err(_) | Ok(Err(RecvError::Closed)) => return None,
-                    // A slow follower skips what it missed.
-                    Ok(Err(RecvError::Lagged(_))) => continue,
-                    Ok(Ok(v))
-                        if v.project == args.project
-                            && v.run == args.run
-                            && v.metric == args.metric_name =>
-                    {
-                        return Some((Ok(v.point), (rx, seen + 1, args)));
-                    }
-                    Ok(Ok(_)) => continue,
-                }
-            }
-        },
-    )
-}
-
 /// The service builder for a registry (the tracker's, possibly extended), with the
 /// write-token check when a token is given.
 pub fn builder(registry: Registry, write_token: Option<String>) -> Builder {
@@ -422,23 +409,13 @@ pub fn service(
     builder(registry(tracker), write_token).build()
 }
 
-const PAGE: &str = "<!doctype html>
-<html><head><meta charset=\"utf-8\"><title>tracking server</title></head>
-<body><h1>Tracking server</h1>
-<p>This dashboard is a placeholder. The API is described at
-<a href=\"/gradio_api/info\">/gradio_api/info</a>.</p></body></html>
-";
-
-async fn page() -> Html<&'static str> {
-    Html(PAGE)
-}
-
-/// The router: the dashboard at `/` with a catch-all fallback, as a single-page app has, and
+/// The router: the dashboard at `/` (its files under `/dashboard/`) with a catch-all fallback, as a single-page app has, and
 /// the Gradio routes beside it, which must win over the fallback.
 pub fn router(gradio: GradioCompat) -> Router {
     Router::new()
-        .route("/", get(page))
+        .route("/", get(dashboard::page))
+        .route("/dashboard/{file}", get(dashboard::file))
         .route_service("/config", gradio.clone())
         .route_service("/gradio_api/{*rest}", gradio)
-        .fallback(page)
+        .fallback(dashboard::page)
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 #[path = "store.rs"]
 pub mod store;
@@ -25,17 +25,36 @@ pub struct MetricPoint {
     pub value: Value,
 }
 
-/// A value as it is logged, for followers.
-#[derive(Clone, Debug)]
+/// One stored entry as followers see it: a `log` call or one entry of a `bulk_log`. Each
+/// write sends its entries to followers as one message.
+#[derive(Debug)]
 pub struct Logged {
     /// The project.
     pub project: String,
     /// The run.
     pub run: String,
+    /// The step it was stored at.
+    pub step: i64,
+    /// When it was stored (ISO 8601, UTC).
+    pub timestamp: String,
+    /// The metrics and their values.
+    pub metrics: Map<String, Value>,
+}
+
+/// One value as `follow_metric` yields it: which run and metric, then as
+/// `get_metric_values` returns values.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct LivePoint {
+    /// The run it was logged to.
+    pub run: String,
     /// The metric.
     pub metric: String,
+    /// When it was logged (ISO 8601, UTC).
+    pub timestamp: String,
+    /// The step it was logged at.
+    pub step: i64,
     /// The value.
-    pub point: MetricPoint,
+    pub value: Value,
 }
 
 /// What an artifact upload stored.
@@ -60,12 +79,16 @@ pub struct ValueQuery {
     pub max_points: Option<usize>,
 }
 
+/// How many writes a follower may fall behind before it has missed some.
+pub const FOLLOW_BACKLOG: usize = 1024;
+
 /// The tracker of one data directory.
 pub struct Tracker {
     store: Arc<Mutex<Store>>,
     dir: PathBuf,
-    /// Every logged value, for `follow_metric`. Slow followers skip what they missed.
-    logged: tokio::sync::broadcast::Sender<Logged>,
+    /// Every write's entries, for `follow_metric`, one message per write. A follower that
+    /// falls this many writes behind is told so (`follow_metric` ends with an error).
+    logged: tokio::sync::broadcast::Sender<Arc<[Logged]>>,
 }
 
 fn known(names: &[String]) -> String {
@@ -84,7 +107,7 @@ impl Tracker {
         Ok(Tracker {
             store: Arc::new(Mutex::new(store)),
             dir: dir.to_owned(),
-            logged: tokio::sync::broadcast::channel(1024).0,
+            logged: tokio::sync::broadcast::channel(FOLLOW_BACKLOG).0,
         })
     }
 
@@ -130,28 +153,25 @@ impl Tracker {
     pub async fn log(&self, entries: Vec<Entry>) -> Result<usize, String> {
         let stored = self.with_store(move |s| s.log(entries)).await?;
         let count = stored.len();
-        if self.logged.receiver_count() > 0 {
-            for s in stored {
-                for (metric, value) in s.metrics.parse() {
-                    // No follower is fine.
-                    let _ = self.logged.send(Logged {
-                        project: s.project.clone(),
-                        run: s.run.clone(),
-                        metric,
-                        point: MetricPoint {
-                            timestamp: s.timestamp.clone(),
-                            step: s.step,
-                            value,
-                        },
-                    });
-                }
-            }
+        if self.logged.receiver_count() > 0 && count > 0 {
+            let batch: Arc<[Logged]> = stored
+                .into_iter()
+                .map(|s| Logged {
+                    metrics: s.metrics.parse(),
+                    project: s.project,
+                    run: s.run,
+                    step: s.step,
+                    timestamp: s.timestamp,
+                })
+                .collect();
+            // No follower is fine.
+            let _ = self.logged.send(batch);
         }
         Ok(count)
     }
 
-    /// Values logged from now on.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Logged> {
+    /// Entries logged from now on, a message per write.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<[Logged]>> {
         self.logged.subscribe()
     }
 
