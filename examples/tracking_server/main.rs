@@ -1,5 +1,5 @@
 //! An experiment tracker that keeps its data in SQLite and speaks the Gradio API and MCP;
-//! Trackio's own client and CLI work against it.
+//! Trackio's own client and CLI work against it, and its live dashboard is at `/`.
 //!
 //! ```sh
 //! cargo run --example tracking_server                 # 127.0.0.1:7860, writes open
@@ -143,6 +143,7 @@ async fn main() {
             .join(app::tracker::store::DB_FILE)
             .display()
     );
+    say!("dashboard: http://{shown}/");
     say!("API schema: http://{shown}/gradio_api/info");
     say!("MCP server: http://{shown}/gradio_api/mcp (tools as JSON: http://{shown}/gradio_api/mcp/schema)");
     if protected {

@@ -194,8 +194,11 @@ with sync_playwright() as pw:
         # Still answering: a script runs at once, and a live point lands on the long line.
         page.wait_for_selector("body[data-live=live]")
         api("log", ["big", "long", {"loss": 2.0}, 100000])
-        wait_for(page, "the live point", lambda: page.get_attribute(
-            'figure.chart[data-metric="loss"] polyline[data-run="long"]', "data-count") == str(count + 1))
+        line = 'figure.chart[data-metric="loss"] polyline[data-run="long"]'
+        wait_for(page, "the live point", lambda: page.get_attribute(line, "data-count") == str(count + 1))
+        # A whole batch arrives live too, every point of it.
+        api("bulk_log", [[{"project": "big", "run": "long", "step": s, "metrics": {"loss": 0.5}} for s in range(100001, 101001)]])
+        wait_for(page, "the live batch", lambda: page.get_attribute(line, "data-count") == str(count + 1001))
         print(f"       (100,000 points: drawn through {drawn} in {shown:.2f}s)", flush=True)
 
     @scenario("the page raised no script errors")

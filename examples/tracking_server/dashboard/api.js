@@ -18,19 +18,19 @@ function reason(body, status) {
  */
 export function splitFrames(buffer) {
   const frames = [];
+  let start = 0;
   let end;
-  while ((end = buffer.indexOf("\n\n")) >= 0) {
-    const block = buffer.slice(0, end);
-    buffer = buffer.slice(end + 2);
+  while ((end = buffer.indexOf("\n\n", start)) >= 0) {
     let event = "message";
     const data = [];
-    for (const line of block.split("\n")) {
+    for (const line of buffer.slice(start, end).split("\n")) {
       if (line.startsWith("event:")) event = line.slice(6).trim();
       else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
     }
     frames.push({ event, data: data.join("\n") });
+    start = end + 2;
   }
-  return [frames, buffer];
+  return [frames, buffer.slice(start)];
 }
 
 // At most this many calls at once, so that the live stream always has a connection of the
