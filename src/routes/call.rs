@@ -6,7 +6,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::request::Parts;
 use http::Response;
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::backend::LookupError;
@@ -59,18 +58,12 @@ where
                     params()
                 ))
             };
-            match parse_strict::<CallBody<&RawValue>>(&bytes) {
-                Ok(CallBody {
-                    data: Some(_),
-                    repeated: true,
-                }) => return Err(shape(" (this one has \"data\" twice)")),
-                Ok(CallBody {
-                    data: Some(data), ..
-                }) => CallData::Text(data),
-                Ok(CallBody { data: None, .. }) | Err(BodyProblem::NotObject) => {
-                    return Err(shape(""))
-                }
-                Err(BodyProblem::Syntax(e)) => return Err(not_json(&route, &e)),
+            // Endpoints with a direct way in get the text of `data`; the others its parsed
+            // value, so that the body is read once.
+            if endpoint.sig.direct.is_some() {
+                CallData::Text(data_field(parse_strict(&bytes), &route, shape)?)
+            } else {
+                CallData::Parsed(data_field(parse_strict(&bytes), &route, shape)?)
             }
         }
         BodyForm::Keywords => {
@@ -94,6 +87,25 @@ where
     call::start(inner, endpoint, parts, data, &route, call::Delivery::Call)
         .await
         .map(event_id_response)
+}
+
+/// The `data` field of a parsed call body, or the error that names what is wrong with it.
+fn data_field<D>(
+    parsed: Result<CallBody<D>, BodyProblem>,
+    route: &RouteName<'_>,
+    shape: impl Fn(&str) -> ApiError,
+) -> Result<D, ApiError> {
+    match parsed {
+        Ok(CallBody {
+            data: Some(_),
+            repeated: true,
+        }) => Err(shape(" (this one has \"data\" twice)")),
+        Ok(CallBody {
+            data: Some(data), ..
+        }) => Ok(data),
+        Ok(CallBody { data: None, .. }) | Err(BodyProblem::NotObject) => Err(shape("")),
+        Err(BodyProblem::Syntax(e)) => Err(not_json(route, &e)),
+    }
 }
 
 pub(crate) async fn poll(
