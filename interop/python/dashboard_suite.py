@@ -102,6 +102,8 @@ with sync_playwright() as pw:
         for metric in ["loss", "acc"]:
             for run in ["baseline", "wider"]:
                 wait_for(page, f"{metric}/{run} drawn", lambda: vertices(page, metric, run) == 50)
+        charts = page.eval_on_selector_all("figure.chart", "fs => fs.map(f => f.dataset.metric)")
+        assert charts == ["acc", "loss"], charts
         runs = page.eval_on_selector_all("#runs li", "ls => ls.map(l => l.dataset.run)")
         assert runs == ["baseline", "wider"], runs
         legend = page.inner_text('figure.chart[data-metric="loss"] .legend')

@@ -83,14 +83,16 @@ function redraw() {
     }
   }
   const box = $("charts");
-  for (const m of [...metrics].sort()) {
+  let added = false;
+  for (const m of metrics) {
     if (!view.charts.has(m)) {
       view.charts.set(m, new Chart(m, box));
       view.dirty.add(m);
+      added = true;
     }
   }
   // Keep the charts sorted by metric name.
-  for (const m of [...view.charts.keys()].sort()) box.appendChild(view.charts.get(m).figure);
+  if (added) for (const m of [...view.charts.keys()].sort()) box.appendChild(view.charts.get(m).figure);
   for (const m of view.dirty) {
     const chart = view.charts.get(m);
     if (!chart) continue;
