@@ -10,7 +10,9 @@ reload, deep links and their messages, a large project."""
 import json
 import math
 import os
+import socket
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -54,6 +56,59 @@ def metrics(step, scale=1.0):
 def log_steps(project, run, steps, scale=1.0):
     logs = [{"project": project, "run": run, "step": s, "metrics": metrics(s, scale)} for s in steps]
     api("bulk_log", [logs])
+
+
+class CuttableProxy:
+    """A loopback TCP proxy in front of the server whose open connections can be cut at once,
+    as a network drop or a restarting server would."""
+
+    def __init__(self, target):
+        host, port = target.removeprefix("http://").split(":")
+        self.target = (host, int(port))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.open = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            with self.lock:
+                self.open += [client, upstream]
+            for a, b in [(client, upstream), (upstream, client)]:
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pump(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for s in (source, sink):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        with self.lock:
+            cut, self.open = self.open, []
+        for s in cut:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self):
+        self.listener.close()
+        self.cut()
 
 
 def vertices(page, metric, run):
@@ -143,11 +198,29 @@ with sync_playwright() as pw:
         wait_for(page, "the line", lambda: vertices(page, "loss", "baseline") == 60)
         page.wait_for_selector("body[data-live=live]")
         # The server ends the quiet stream after 1 s; the page starts a new one.
-        page.wait_for_selector("body[data-live=reconnecting]", timeout=10000)
+        wait_for(page, "a second stream", lambda: int(page.get_attribute("body", "data-streams") or 0) >= 2)
         page.wait_for_selector("body[data-live=live]", timeout=10000)
         log_steps("demo", "baseline", range(60, 65))
         wait_for(page, "growth after the reconnect", lambda: vertices(page, "loss", "baseline") == 65)
         assert vertices(page, "loss", "wider") == 0, "only the linked run is drawn"
+
+    @scenario("a dropped connection is made again and misses nothing")
+    def _():
+        proxy = CuttableProxy(URL)
+        try:
+            page.goto(proxy.url + "/?project=demo&run=baseline")
+            wait_for(page, "the line", lambda: vertices(page, "loss", "baseline") == 65)
+            wait_for(page, "the stream", lambda: page.get_attribute("body", "data-streams") == "1")
+            # Every connection through the proxy is closed under the page's feet ...
+            proxy.cut()
+            # ... and these are logged while it has no stream: read when it is back.
+            log_steps("demo", "baseline", range(65, 70))
+            wait_for(page, "a new stream", lambda: page.get_attribute("body", "data-streams") == "2")
+            wait_for(page, "the missed points", lambda: vertices(page, "loss", "baseline") == 70)
+            log_steps("demo", "baseline", range(70, 72))
+            wait_for(page, "live growth again", lambda: vertices(page, "loss", "baseline") == 72)
+        finally:
+            proxy.close()
 
     @scenario("deep links open their view; unknown names say so")
     def _():

@@ -261,8 +261,9 @@ async function openProject(project, wantedRuns) {
         loadSelected();
       }
     },
-    onOpen: () => {
+    onOpen: (opens) => {
       opened = true;
+      document.body.dataset.streams = opens;
       loadSelected();
     },
   }).start();
