@@ -9,7 +9,27 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
 
-use super::tracker::{LivePoint, Logged};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::tracker::Logged;
+
+/// One value as `follow_metric` yields it: which run and metric, then as
+/// `get_metric_values` returns values.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct LivePoint {
+    /// The run it was logged to.
+    pub run: String,
+    /// The metric.
+    pub metric: String,
+    /// When it was logged (ISO 8601, UTC).
+    pub timestamp: String,
+    /// The step it was logged at.
+    pub step: i64,
+    /// The value.
+    pub value: Value,
+}
 
 /// Which values to follow, and for how long.
 pub struct Following {

@@ -41,22 +41,6 @@ pub struct Logged {
     pub metrics: Map<String, Value>,
 }
 
-/// One value as `follow_metric` yields it: which run and metric, then as
-/// `get_metric_values` returns values.
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
-pub struct LivePoint {
-    /// The run it was logged to.
-    pub run: String,
-    /// The metric.
-    pub metric: String,
-    /// When it was logged (ISO 8601, UTC).
-    pub timestamp: String,
-    /// The step it was logged at.
-    pub step: i64,
-    /// The value.
-    pub value: Value,
-}
-
 /// What an artifact upload stored.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Artifact {
