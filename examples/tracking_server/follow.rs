@@ -9,11 +9,9 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
 
+use super::tracker::{Logged, MetricPoint};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
-use super::tracker::Logged;
 
 /// One value as `follow_metric` yields it: which run and metric, then as
 /// `get_metric_values` returns values.
@@ -23,12 +21,9 @@ pub struct LivePoint {
     pub run: String,
     /// The metric.
     pub metric: String,
-    /// When it was logged (ISO 8601, UTC).
-    pub timestamp: String,
-    /// The step it was logged at.
-    pub step: i64,
-    /// The value.
-    pub value: Value,
+    /// When, at which step, and the value.
+    #[serde(flatten)]
+    pub point: MetricPoint,
 }
 
 /// Which values to follow, and for how long.
@@ -67,9 +62,11 @@ impl State {
                 self.pending.push_back(LivePoint {
                     run: entry.run.clone(),
                     metric: metric.clone(),
-                    timestamp: entry.timestamp.clone(),
-                    step: entry.step,
-                    value: value.clone(),
+                    point: MetricPoint {
+                        timestamp: entry.timestamp.clone(),
+                        step: entry.step,
+                        value: value.clone(),
+                    },
                 });
             }
         }
@@ -159,7 +156,7 @@ mod tests {
         .into();
         tx.send(batch).unwrap();
         let got: Vec<_> = runtime().block_on(stream.collect());
-        let values: Vec<_> = got.into_iter().map(|p| p.unwrap().value).collect();
+        let values: Vec<_> = got.into_iter().map(|p| p.unwrap().point.value).collect();
         assert_eq!(values, [json!(1.0)]);
     }
 
