@@ -74,7 +74,9 @@ where
     match route {
         Route::Config => Ok(documents::respond(&inner.app_config, &root())),
         Route::OpenApi => Ok(documents::respond(&inner.openapi, &root())),
-        Route::File(file_path) => serving::serve(&inner.files, file_path, head).await,
+        Route::File(file_path) => {
+            serving::serve(&inner.files, file_path, head, request.headers()).await
+        }
         Route::Info => {
             let doc = if documents::wants_all(request.uri().query()) {
                 &inner.info_all

@@ -380,3 +380,94 @@ async fn uploads_are_deleted_after_their_ttl() {
         .await;
     assert_eq!(again.status, StatusCode::OK);
 }
+
+/// Byte ranges on `file=`: one range is a 206 with its `Content-Range`, the end past the file
+/// is clamped, a suffix range takes the last bytes, a range outside the file is a 416 with a
+/// JSON error and `bytes */len`, several ranges or `If-Range` get the whole file; every answer
+/// says `Accept-Ranges: bytes`. Over loopback, as a browser's audio element asks.
+#[tokio::test]
+async fn files_are_served_by_byte_range() {
+    let server = TestServer::start(
+        GradioCompat::builder(registry(Probe::new()))
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let content: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+    let r = server
+        .send(upload_request(multipart(&[(
+            "files",
+            Some("clip.mp3"),
+            &content,
+        )])))
+        .await;
+    let paths: Vec<String> = serde_json::from_slice(&r.body).unwrap();
+    let url = format!("/gradio_api/file={}", paths[0]);
+    let get = |range: &'static str, extra: &'static [(&'static str, &'static str)]| {
+        let mut headers = vec![("range", range)];
+        headers.extend_from_slice(extra);
+        server.send(request(Method::GET, &url, &headers, Bytes::new()))
+    };
+
+    let whole = server.get(&url).await;
+    assert_eq!(whole.status, StatusCode::OK);
+    assert_eq!(whole.header("accept-ranges"), Some("bytes"));
+    assert_eq!(whole.body.as_ref(), content.as_slice());
+    assert_eq!(whole.header("content-type"), Some("audio/mpeg"));
+
+    for (range, start, end) in [
+        ("bytes=0-0", 0usize, 0usize),
+        ("bytes=100-199", 100, 199),
+        // Crosses the body's 64 KiB chunks.
+        ("bytes=65530-131080", 65530, 131080),
+        ("bytes=299990-", 299990, 299999),
+        ("bytes=299990-400000", 299990, 299999),
+        ("bytes=-10", 299990, 299999),
+    ] {
+        let r = get(range, &[]).await;
+        assert_eq!(r.status, StatusCode::PARTIAL_CONTENT, "{range}");
+        assert_eq!(
+            r.header("content-range"),
+            Some(format!("bytes {start}-{end}/300000").as_str()),
+            "{range}"
+        );
+        assert_eq!(
+            r.header("content-length"),
+            Some((end - start + 1).to_string().as_str())
+        );
+        assert_eq!(r.body.as_ref(), &content[start..=end], "{range}");
+        assert_eq!(r.header("accept-ranges"), Some("bytes"));
+    }
+
+    let r = get("bytes=300000-", &[]).await;
+    assert_eq!(r.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(r.header("content-range"), Some("bytes */300000"));
+    let error: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert!(
+        error["error"].as_str().unwrap().contains("300000 bytes"),
+        "{error}"
+    );
+
+    for (range, extra) in [
+        ("bytes=0-1,5-6", &[][..]),
+        ("bytes=9-2", &[][..]),
+        ("bytes=0-1", &[("if-range", "\"etag\"")][..]),
+    ] {
+        let r = get(range, extra).await;
+        assert_eq!(r.status, StatusCode::OK, "{range}");
+        assert_eq!(r.body.len(), content.len(), "{range}");
+    }
+
+    let head = server
+        .send(request(
+            Method::HEAD,
+            &url,
+            &[("range", "bytes=10-19")],
+            Bytes::new(),
+        ))
+        .await;
+    assert_eq!(head.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(head.header("content-length"), Some("10"));
+    assert_eq!(head.header("content-range"), Some("bytes 10-19/300000"));
+    assert!(head.body.is_empty());
+}

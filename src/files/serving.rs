@@ -1,5 +1,5 @@
 //! `GET|HEAD {prefix}/file={path}`: serves files this server created, and files in allowed
-//! directories. Everything else is 403, as in Gradio.
+//! directories, whole or by byte range (`range.rs`). Everything else is 403, as in Gradio.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use percent_encoding::percent_decode_str;
 use crate::body::{empty, ResponseBody};
 use crate::error::ApiError;
 use crate::files::body::FileBody;
+use crate::files::range::{part, Part};
 use crate::files::store::FileStore;
 
 /// Types that are safe to show inline in a browser; everything else is an attachment.
@@ -46,6 +47,7 @@ pub(crate) async fn serve(
     files: &Arc<FileStore>,
     raw_path: &str,
     head: bool,
+    request: &http::HeaderMap,
 ) -> Result<Response<ResponseBody>, ApiError> {
     let decoded = percent_decode_str(raw_path)
         .decode_utf8_lossy()
@@ -55,7 +57,7 @@ pub(crate) async fn serve(
         .resolve(decoded.clone())
         .await
         .ok_or_else(|| forbidden(&decoded))?;
-    let file = tokio::fs::File::open(&path)
+    let mut file = tokio::fs::File::open(&path)
         .await
         .map_err(|_| forbidden(&decoded))?;
     let meta = file.metadata().await.map_err(|_| forbidden(&decoded))?;
@@ -74,15 +76,56 @@ pub(crate) async fn serve(
         None => ("application/octet-stream", "attachment"),
     };
     let quoted: String = name.chars().filter(|c| *c != '"' && *c != '\\').collect();
+    let len = meta.len();
+    let (start, count, status) = match part(
+        request.get(header::RANGE),
+        request.contains_key(header::IF_RANGE),
+        len,
+    ) {
+        Part::Whole => (0, len, StatusCode::OK),
+        Part::Range { start, end } => (start, end - start + 1, StatusCode::PARTIAL_CONTENT),
+        Part::Unsatisfiable => {
+            let mut response = ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                format!(
+                    "the Range {:?} lies outside {decoded} ({len} bytes); ask for bytes=0-{} or less",
+                    request
+                        .get(header::RANGE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default(),
+                    len.saturating_sub(1)
+                ),
+            )
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                response.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return Ok(response);
+        }
+    };
+    if start > 0 && !head {
+        use tokio::io::AsyncSeekExt as _;
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(|_| forbidden(&decoded))?;
+    }
     let body = if head {
         empty()
     } else {
-        ResponseBody::new(FileBody::new(file, meta.len()))
+        ResponseBody::new(FileBody::new(file, count))
     };
     let mut response = Response::new(body);
+    *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len()));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if status == StatusCode::PARTIAL_CONTENT {
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{len}", start + count - 1))
+        {
+            headers.insert(header::CONTENT_RANGE, v);
+        }
+    }
     headers.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
