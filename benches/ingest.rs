@@ -289,14 +289,14 @@ fn main() {
         let base = std::env::temp_dir().join(format!("ingest-bench-{}", std::process::id()));
         // Ours, in process (its own threads), with a write token like Trackio's.
         let tracker = Arc::new(app::Tracker::open(&base.join("ours")).expect("tracker"));
-        let service = app::builder(app::registry(tracker), Some(TOKEN.to_owned()))
+        let service = app::builder(&tracker, app::registry(tracker.clone()), Some(TOKEN.to_owned()))
             .build()
             .expect("service");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let ours = listener.local_addr().expect("addr");
         tokio::spawn(gradio_compat::server::serve(
             listener,
-            app::router(service),
+            app::router(service, tracker),
             std::future::pending::<()>(),
         ));
         let port = free_port();

@@ -18,8 +18,8 @@ use serde_json::{json, Value};
 
 async fn start(write_token: Option<&str>) -> TestServer {
     let tracker = Arc::new(app::Tracker::temporary());
-    let gradio = app::service(tracker, write_token.map(str::to_owned)).unwrap();
-    TestServer::start(app::router(gradio)).await
+    let gradio = app::service(tracker.clone(), write_token.map(str::to_owned)).unwrap();
+    TestServer::start(app::router(gradio, tracker)).await
 }
 
 /// Calls an endpoint and returns its terminal frame.
@@ -328,8 +328,39 @@ async fn dashboard_fallback_and_gradio_routes_coexist() {
             "/get_project_summary",
             "/get_run_summary",
             "/export_metrics",
-            "/upload_artifact"
+            "/upload_artifact",
+            "/bulk_log_system",
+            "/get_system_metrics_for_run",
+            "/get_system_logs",
+            "/bulk_alert",
+            "/get_alerts",
+            "/bulk_upload_media",
+            "/get_settings",
+            "/check_artifact_blobs",
+            "/bulk_upload_artifact_blob",
+            "/artifact_log",
+            "/get_artifact_manifest",
+            "/log_artifact_use",
+            "/get_artifacts",
+            "/get_logs",
+            "/get_snapshot",
+            "/get_traces",
+            "/query_project",
+            "/delete_run",
+            "/rename_run"
         ]
+    );
+    // Trackio's own API beside them, and its unknown endpoints are JSON 404s.
+    let version = server.get("/version").await;
+    assert_eq!(version.json()["api_version"], 1);
+    let r = server
+        .post_json("/api/no_such_endpoint", r#"{"args": []}"#)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("get_alerts"),
+        "{}",
+        r.text()
     );
     let f = call(&server, "get_all_projects", json!([]), None).await;
     assert_eq!(f.data, "[[]]");
@@ -407,7 +438,6 @@ fn example_binary() -> std::path::PathBuf {
     common::example_binary("tracking_server")
 }
 
-/// Starts the binary, reads its start-up text (up to the `then:` line) and stops it.
 /// A fresh data directory for one binary (inside the system's temporary directory).
 fn temp_data_dir() -> std::path::PathBuf {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -418,37 +448,10 @@ fn temp_data_dir() -> std::path::PathBuf {
     ))
 }
 
+/// Starts the binary in a fresh data directory, reads its start-up text (up to the `then:`
+/// line) and stops it.
 fn startup_text(args: &[&str], env: &[(&str, &str)]) -> String {
-    let mut command = Command::new(example_binary());
-    command
-        .args(args)
-        .arg("--data-dir")
-        .arg(temp_data_dir())
-        .env_remove("TRACKIO_WRITE_TOKEN")
-        .env_remove("HF_TOKEN")
-        .env_remove("SYSTEM")
-        .env_remove("PORT");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        let done = line.starts_with("then:");
-        lines.push(line);
-        if done {
-            break;
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    lines.join("\n")
+    startup_text_in(&temp_data_dir(), args, env)
 }
 
 /// The built example binary: `--port` wins over `PORT`, it prints the info URL and a curl
@@ -464,7 +467,15 @@ fn binary_prints_its_address_and_honours_port_precedence() {
         text.contains(&format!("http://127.0.0.1:{flag_port}/gradio_api/info")),
         "{text}"
     );
-    assert!(text.contains("writes are OPEN"), "{text}");
+    // No token given: one is made, kept, and printed in the line to paste into Trackio.
+    assert!(text.contains("write token: kept in"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "trackio.init(project=\"demo\", server_url=\"http://127.0.0.1:{flag_port}/?write_token="
+        )),
+        "{text}"
+    );
+    assert!(text.contains("TRACKIO_WRITE_TOKEN="), "{text}");
     assert!(text.contains("curl -s -X POST"), "{text}");
     assert!(
         text.contains(&format!(
@@ -499,6 +510,12 @@ fn binary_prints_its_address_and_honours_port_precedence() {
     assert!(text.contains("need the write token"), "{text}");
     assert!(!text.contains("tr4ckio-token"), "{text}");
 
+    // Writes open on purpose.
+    let port = free_port();
+    let text = startup_text(&["--port", &port.to_string(), "--open-writes"], &[]);
+    assert!(text.contains("writes are OPEN"), "{text}");
+    assert!(!text.contains("write_token="), "{text}");
+
     // --help lists the options and their variables.
     let out = Command::new(example_binary())
         .arg("--help")
@@ -512,6 +529,7 @@ fn binary_prints_its_address_and_honours_port_precedence() {
         "--write-token",
         "TRACKIO_WRITE_TOKEN",
         "--shutdown-secs",
+        "--open-writes",
     ] {
         assert!(
             help.contains(needle),
@@ -573,7 +591,7 @@ async fn follow(server: &TestServer, tracker: &app::Tracker, body: &str) -> comm
 async fn follow_metric_streams_values_as_they_are_logged() {
     let tracker = Arc::new(app::Tracker::temporary());
     let gradio = app::service(tracker.clone(), None).unwrap();
-    let server = TestServer::start(app::router(gradio)).await;
+    let server = TestServer::start(app::router(gradio, tracker.clone())).await;
     // Logged before the follow starts: never replayed.
     call(&server, "log", json!(["demo", "live", {"loss": 9.0}]), None).await;
     let mut sse = follow(
@@ -619,7 +637,7 @@ async fn follow_metric_streams_values_as_they_are_logged() {
 async fn follow_metric_without_run_or_metric_follows_the_project() {
     let tracker = Arc::new(app::Tracker::temporary());
     let gradio = app::service(tracker.clone(), None).unwrap();
-    let server = TestServer::start(app::router(gradio)).await;
+    let server = TestServer::start(app::router(gradio, tracker.clone())).await;
     let mut sse = follow(&server, &tracker, r#"{"data": ["proj", null, "", 3, 30]}"#).await;
     let logs = json!([[
         {"project": "elsewhere", "run": "a", "metrics": {"loss": 7.0}, "step": 0},
@@ -796,7 +814,13 @@ async fn binary_shuts_down_gracefully_on_sigterm() {
 async fn spawn_binary(port: u16, dir: &std::path::Path) -> tokio::process::Child {
     use tokio::io::AsyncBufReadExt;
     let mut child = tokio::process::Command::new(example_binary())
-        .args(["--port", &port.to_string(), "--shutdown-secs", "0.2"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--shutdown-secs",
+            "0.2",
+            "--open-writes",
+        ])
         .arg("--data-dir")
         .arg(dir)
         .env_remove("HF_TOKEN")
@@ -917,4 +941,210 @@ fn binary_refuses_an_unusable_data_dir() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&db.display().to_string()), "{err}");
     let _ = (std::fs::remove_file(&file), std::fs::remove_dir_all(&dir));
+}
+
+/// The start-up lines of the binary on `dir` with `args` and `env` (none of the token, port
+/// or Spaces variables of this process), read up to `then:`; the process is stopped after.
+fn startup_text_in(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut command = Command::new(example_binary());
+    command
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("TRACKIO_WRITE_TOKEN")
+        .env_remove("HF_TOKEN")
+        .env_remove("SYSTEM")
+        .env_remove("PORT");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("then:");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    lines.join("\n")
+}
+
+/// Without a token, the binary makes one at its first start, keeps it in the data directory
+/// (owner-only), prints the same one after a restart, and an explicit token wins over it.
+#[test]
+fn binary_makes_a_write_token_and_keeps_it() {
+    let dir = temp_data_dir();
+    let token_of = |text: &str| {
+        let at = text.find("?write_token=").expect(text) + "?write_token=".len();
+        text[at..]
+            .chars()
+            .take_while(char::is_ascii_hexdigit)
+            .collect::<String>()
+    };
+    let port = free_port().to_string();
+    let first = token_of(&startup_text_in(&dir, &["--port", &port], &[]));
+    assert_eq!(first.len(), 64, "{first}");
+    let kept = std::fs::read_to_string(dir.join("write_token")).unwrap();
+    assert_eq!(kept.trim(), first);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.join("write_token"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the token file is readable by others: {mode:o}"
+        );
+    }
+    let port = free_port().to_string();
+    assert_eq!(
+        token_of(&startup_text_in(&dir, &["--port", &port], &[])),
+        first
+    );
+    // A given token wins and is not printed.
+    let port = free_port().to_string();
+    let text = startup_text_in(&dir, &["--port", &port, "--write-token", "given-one"], &[]);
+    assert!(
+        !text.contains(&first) && !text.contains("given-one"),
+        "{text}"
+    );
+    assert!(
+        text.contains("writes need the write token you gave"),
+        "{text}"
+    );
+}
+
+/// Values logged as JSON text come back with the same bits through every read over HTTP:
+/// one metric, a snapshot, whole rows, and the SQL view (no number passes through SQLite's
+/// JSON functions).
+#[tokio::test]
+async fn logged_numbers_come_back_bit_for_bit() {
+    let server = start(None).await;
+    let cases = [
+        "0.1",
+        "-1.5e-300",
+        "5e-324",
+        "1e308",
+        "-0.0",
+        "9007199254740994",
+        "1.2345678901234567",
+        "2.2250738585072014e-308",
+    ];
+    let metrics: String = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("\"m{i}\": {c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let body = format!(r#"{{"data": ["p", "r", {{{metrics}}}, 4]}}"#);
+    let id = server
+        .post_json("/gradio_api/call/log", &body)
+        .await
+        .event_id();
+    server.get(&format!("/gradio_api/call/log/{id}")).await;
+    let bits = |v: &Value| v.as_f64().unwrap().to_bits();
+    let snapshot = value(&call(&server, "get_snapshot", json!(["p", "r", 4]), None).await);
+    let logs = value(&call(&server, "get_logs", json!(["p", "r"]), None).await);
+    let sql = value(
+        &call(
+            &server,
+            "query_project",
+            json!(["p", "SELECT metrics FROM metrics"]),
+            None,
+        )
+        .await,
+    );
+    let stored: Value = serde_json::from_str(sql["rows"][0]["metrics"].as_str().unwrap()).unwrap();
+    for (i, case) in cases.iter().enumerate() {
+        let want: f64 = case.parse().unwrap();
+        let name = format!("m{i}");
+        let one = value(&call(&server, "get_metric_values", json!(["p", "r", name]), None).await);
+        assert_eq!(bits(&one[0]["value"]), want.to_bits(), "{case}");
+        assert_eq!(bits(&snapshot[&name][0]["value"]), want.to_bits(), "{case}");
+        assert_eq!(bits(&logs[0][&name]), want.to_bits(), "{case}");
+        assert_eq!(bits(&stored[&name]), want.to_bits(), "{case}");
+    }
+    // An integer stays an integer.
+    assert_eq!(logs[0]["m5"], json!(9007199254740994u64));
+}
+
+/// Trackio's own API: positional and keyword arguments, the write token, and failures as
+/// Trackio's client shows them (`{"error"}`; the status it would have had in `x-status`).
+#[tokio::test]
+async fn trackio_api_translates_to_the_gradio_calls() {
+    let server = start(Some("tok")).await;
+    let post = |path: &'static str, body: &'static str, token: Option<&'static str>| {
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(t) = token {
+            headers.push(("x-trackio-write-token", t));
+        }
+        server.send(request(Method::POST, path, &headers, Bytes::from(body)))
+    };
+    let r = post(
+        "/api/log",
+        r#"{"args": ["p", "r"], "kwargs": {"metrics": {"loss": 0.5}, "step": 2}}"#,
+        Some("tok"),
+    )
+    .await;
+    assert_eq!(r.json(), json!({"data": null}), "{}", r.text());
+    let r = post(
+        "/api/get_metric_values",
+        r#"{"args": ["p", "r", "loss"]}"#,
+        None,
+    )
+    .await;
+    assert_eq!(r.json()["data"][0]["value"], 0.5, "{}", r.text());
+    assert_eq!(r.json()["data"][0]["step"], 2);
+    // Writes without the token: the hook's message, as an error the client raises.
+    let r = post("/api/log", r#"{"args": ["p", "r", {"loss": 1}]}"#, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("x-status"), Some("401"));
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("write token"),
+        "{}",
+        r.text()
+    );
+    // A handler's error and a bad argument.
+    let r = post(
+        "/api/get_metric_values",
+        r#"{"args": ["p", "nope", "loss"]}"#,
+        None,
+    )
+    .await;
+    assert_eq!(r.header("x-status"), Some("400"));
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("unknown run"),
+        "{}",
+        r.text()
+    );
+    let r = post(
+        "/api/get_metric_values",
+        r#"{"args": ["p", "r", "loss", "x"]}"#,
+        None,
+    )
+    .await;
+    assert_eq!(r.header("x-status"), Some("422"));
+    let r = post("/api/get_all_projects", r#"{"args": [1, 2]}"#, None).await;
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("takes 0"),
+        "{}",
+        r.text()
+    );
+    let r = post("/api/get_all_projects", "not json", None).await;
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("not JSON"),
+        "{}",
+        r.text()
+    );
 }

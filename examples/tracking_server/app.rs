@@ -1,7 +1,10 @@
 //! The tracking server's Gradio endpoints (names, parameters and results as Trackio 0.43's
 //! server has them, so that Trackio's own client and CLI work), the write-token check, and
-//! the axum router that serves them beside a dashboard page. The tracker and its SQLite
-//! store are in `tracker.rs` and `store.rs`.
+//! the axum router that serves them beside a dashboard page. This file has the step metrics'
+//! endpoints; the others are by family in `events_api.rs` (system metrics, alerts),
+//! `media_api.rs`, `artifacts_api.rs` and `runs_api.rs` (logs, snapshots, traces, SQL, run
+//! management). The tracker and its SQLite store are in `tracker.rs` and `store*.rs`; files
+//! on disk in `media.rs`.
 //!
 //! Integration tests include this file, so it has no `main`.
 
@@ -19,12 +22,26 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+#[path = "artifacts_api.rs"]
+pub mod artifacts_api;
 #[path = "dashboard.rs"]
 pub mod dashboard;
+#[path = "events_api.rs"]
+pub mod events_api;
 #[path = "follow.rs"]
 pub mod follow;
+#[path = "media.rs"]
+pub mod media;
+#[path = "media_api.rs"]
+pub mod media_api;
+#[path = "query.rs"]
+pub mod query;
+#[path = "runs_api.rs"]
+pub mod runs_api;
 #[path = "tracker.rs"]
 pub mod tracker;
+#[path = "trackio_api.rs"]
+pub mod trackio_api;
 
 pub use tracker::store::metrics_json::MetricsJson;
 pub use tracker::store::Entry;
@@ -242,10 +259,45 @@ pub struct ExportArgs {
 }
 
 /// The endpoints that write, and so need the write token when one is set.
-pub const WRITE_ENDPOINTS: [&str; 3] = ["log", "bulk_log", "upload_artifact"];
+pub const WRITE_ENDPOINTS: [&str; 12] = [
+    "log",
+    "bulk_log",
+    "upload_artifact",
+    "bulk_log_system",
+    "bulk_alert",
+    "bulk_upload_media",
+    "check_artifact_blobs",
+    "bulk_upload_artifact_blob",
+    "artifact_log",
+    "log_artifact_use",
+    "delete_run",
+    "rename_run",
+];
+
+/// The most rows `get_logs` and `get_system_logs` return (Trackio's server sends 3,000).
+pub const LOG_ROWS: usize = 3000;
+
+/// The step range `around ± window`, when `around_step` is given.
+pub fn around(around_step: Option<i64>, window: Option<f64>) -> Result<Option<(i64, i64)>, String> {
+    match (around_step, window) {
+        (Some(center), Some(w)) if w.is_finite() && w >= 0.0 => Ok(Some((center, w as i64))),
+        (Some(_), _) => Err("around_step needs a window (a number of steps >= 0)".to_owned()),
+        _ => Ok(None),
+    }
+}
 
 /// The tracker's registry.
 pub fn registry(tracker: Arc<Tracker>) -> Registry {
+    let families = tracker.clone();
+    let registry = metrics_registry(tracker);
+    let registry = events_api::register(registry, &families);
+    let registry = media_api::register(registry, &families);
+    let registry = artifacts_api::register(registry, &families);
+    runs_api::register(registry, &families)
+}
+
+/// The step metrics' endpoints (and the older `upload_artifact`).
+fn metrics_registry(tracker: Arc<Tracker>) -> Registry {
     let t = move || tracker.clone();
     let (t_log, t_bulk, t_projects, t_runs, t_names) = (t(), t(), t(), t(), t());
     let (t_values, t_project, t_run, t_export, t_follow, t_artifacts) =
@@ -308,11 +360,7 @@ pub fn registry(tracker: Arc<Tracker>) -> Registry {
                             .to_owned(),
                     );
                 }
-                let around = match (a.around_step, a.window) {
-                    (Some(center), Some(w)) if w.is_finite() && w >= 0.0 => Some((center, w as i64)),
-                    (Some(_), _) => return Err("around_step needs a window (a number of steps >= 0)".to_owned()),
-                    _ => None,
-                };
+                let around = around(a.around_step, a.window)?;
                 t.metric_values(ValueQuery {
                     project: a.project,
                     run: a.run,
@@ -366,10 +414,13 @@ pub fn registry(tracker: Arc<Tracker>) -> Registry {
 }
 
 /// The service builder for a registry (the tracker's, possibly extended), with the
-/// write-token check when a token is given.
-pub fn builder(registry: Registry, write_token: Option<String>) -> Builder {
+/// write-token check when a token is given. The tracker's media folder is served on
+/// `/gradio_api/file=` (with byte ranges, for audio and video).
+pub fn builder(tracker: &Tracker, registry: Registry, write_token: Option<String>) -> Builder {
     // Every public endpoint is also an MCP tool, at /gradio_api/mcp.
-    let builder = GradioCompat::builder(registry).mcp(true);
+    let builder = GradioCompat::builder(registry)
+        .mcp(true)
+        .allow_dir(tracker.media_dir());
     let Some(expected) = write_token else {
         return builder;
     };
@@ -406,13 +457,25 @@ pub fn service(
     tracker: Arc<Tracker>,
     write_token: Option<String>,
 ) -> Result<GradioCompat, BuildError> {
-    builder(registry(tracker), write_token).build()
+    builder(&tracker, registry(tracker.clone()), write_token).build()
 }
 
-/// The router: the dashboard at `/` (its files under `/dashboard/`) with a catch-all fallback, as a single-page app has, and
-/// the Gradio routes beside it, which must win over the fallback.
-pub fn router(gradio: GradioCompat) -> Router {
+/// The router: [`gradio_router`] and Trackio's own HTTP API (`/version`, `/api/…`, `/file`),
+/// which Trackio's client prefers when it finds it.
+pub fn router(gradio: GradioCompat, tracker: Arc<Tracker>) -> Router {
+    gradio_router(gradio.clone(), tracker).merge(trackio_api::routes(gradio))
+}
+
+/// The dashboard at `/` (its files under `/dashboard/`) with a catch-all fallback, as a
+/// single-page app has, the Gradio routes beside it, which must win over the fallback, and
+/// the artifact blobs Trackio's client downloads. Without Trackio's own API, Trackio's client
+/// talks Gradio.
+pub fn gradio_router(gradio: GradioCompat, tracker: Arc<Tracker>) -> Router {
     Router::new()
+        .route(
+            "/artifact_blob/{project}/{digest}",
+            get(artifacts_api::blob).with_state(tracker),
+        )
         .route("/", get(dashboard::page))
         .route("/dashboard/{file}", get(dashboard::file))
         .route_service("/config", gradio.clone())

@@ -2,21 +2,26 @@
 //! Trackio's own client and CLI work against it, and its live dashboard is at `/`.
 //!
 //! ```sh
-//! cargo run --example tracking_server                 # 127.0.0.1:7860, writes open
-//! HF_TOKEN=secret cargo run --example tracking_server # writes need the token
+//! cargo run --example tracking_server                 # 127.0.0.1:7860; prints the Trackio line
+//! HF_TOKEN=secret cargo run --example tracking_server # writes need this token
+//! cargo run --example tracking_server -- --open-writes # anyone may write
 //! cargo run --example tracking_server -- --port 8000 --host 0.0.0.0
 //! ```
 //!
 //! Options (`--help` lists them): `--host` (default 127.0.0.1, or 0.0.0.0 on Spaces), `--port`
 //! (default the `PORT` variable, else 7860; `--port` wins), `--write-token` (default the
-//! `TRACKIO_WRITE_TOKEN` variable, else `HF_TOKEN`), `--shutdown-secs` (default 8: on SIGINT
-//! or SIGTERM, running calls get this long to finish, then they are cancelled and every open
-//! stream ends with a terminal frame; the process is gone within 10 s).
+//! `TRACKIO_WRITE_TOKEN` variable, else `HF_TOKEN`, else a random token made at the first start
+//! and kept in the data directory), `--open-writes` (no token at all), `--shutdown-secs`
+//! (default 8: on SIGINT or SIGTERM, running calls get this long to finish, then they are
+//! cancelled and every open stream ends with a terminal frame; the process is gone within
+//! 10 s). Reads never need a token.
 //!
 //! Logs go to stderr, one line per call; set `RUST_LOG` (default `info`; `debug` adds a line
 //! per request).
 
 mod app;
+#[path = "write_token.rs"]
+mod write_token;
 
 /// `println!` that does not panic when stdout is gone (a closed pipe): the server stays up.
 macro_rules! say {
@@ -39,11 +44,15 @@ struct Cli {
     /// The port to listen on.
     #[arg(long, env = "PORT", default_value_t = 7860)]
     port: u16,
-    /// The token writes need (log, bulk_log, upload_artifact, upload), sent as
-    /// `Authorization: Bearer`, `X-Trackio-Write-Token` or `hf_token` [default: the HF_TOKEN
-    /// variable; none: writes are open]
+    /// The token writes need (log, bulk_log, media, artifacts, run changes, upload), sent as
+    /// `Authorization: Bearer`, `X-Trackio-Write-Token`, `hf_token` or Trackio's
+    /// `?write_token=` [default: the HF_TOKEN variable, else a random token kept in the data
+    /// directory and printed at start]
     #[arg(long, env = "TRACKIO_WRITE_TOKEN", hide_env_values = true)]
     write_token: Option<String>,
+    /// Let anyone write: no write token at all (reads are always open).
+    #[arg(long, conflicts_with = "write_token")]
+    open_writes: bool,
     /// On SIGINT or SIGTERM, how long running calls get to finish before they are cancelled
     /// (0 to 3600 seconds).
     #[arg(long, default_value_t = 8.0, value_parser = shutdown_secs)]
@@ -64,7 +73,9 @@ struct Options {
     data_dir: std::path::PathBuf,
     host: String,
     port: u16,
+    /// The token given on the command line or in the environment.
     write_token: Option<String>,
+    open_writes: bool,
     shutdown: Duration,
 }
 
@@ -88,6 +99,7 @@ fn parse_options() -> Options {
         host,
         port: cli.port,
         write_token,
+        open_writes: cli.open_writes,
         shutdown: Duration::from_secs_f64(cli.shutdown_secs),
     }
 }
@@ -114,8 +126,21 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let protected = options.write_token.is_some();
-    let gradio = match app::service(tracker, options.write_token) {
+    let token = if options.open_writes {
+        write_token::Token::Open
+    } else {
+        match options.write_token {
+            Some(given) => write_token::Token::Given(given),
+            None => match write_token::kept_or_new(&options.data_dir) {
+                Ok(made) => write_token::Token::Kept(made),
+                Err(e) => {
+                    eprintln!("cannot start: {e}");
+                    std::process::exit(1);
+                }
+            },
+        }
+    };
+    let gradio = match app::service(tracker.clone(), token.expected().map(str::to_owned)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cannot build the service: {e}");
@@ -146,17 +171,27 @@ async fn main() {
     say!("dashboard: http://{shown}/");
     say!("API schema: http://{shown}/gradio_api/info");
     say!("MCP server: http://{shown}/gradio_api/mcp (tools as JSON: http://{shown}/gradio_api/mcp/schema)");
-    if protected {
-        say!("writes (log, bulk_log, upload_artifact, upload) need the write token");
-        say!("try: curl -s -X POST http://{shown}/gradio_api/call/log -H 'content-type: application/json' -H \"Authorization: Bearer $HF_TOKEN\" -d '{{\"data\": [\"demo\", \"run-1\", {{\"loss\": 0.5}}]}}'");
-    } else {
+    if let write_token::Token::Kept(t) = &token {
         say!(
-            "writes are OPEN: no write token is set (set HF_TOKEN or --write-token to require one)"
+            "write token: kept in {} (pass --write-token or TRACKIO_WRITE_TOKEN to choose one, --open-writes for none)",
+            options.data_dir.join(write_token::FILE).display()
         );
+        say!("log from Trackio: trackio.init(project=\"demo\", server_url=\"http://{shown}/?write_token={t}\")");
+        say!(
+            "  or: TRACKIO_WRITE_TOKEN={t} python train.py   # with server_url=\"http://{shown}/\""
+        );
+        say!("try: curl -s -X POST http://{shown}/gradio_api/call/log -H 'content-type: application/json' -H 'Authorization: Bearer {t}' -d '{{\"data\": [\"demo\", \"run-1\", {{\"loss\": 0.5}}]}}'");
+    } else if token.expected().is_some() {
+        say!("writes need the write token you gave (reads are open)");
+        say!("log from Trackio: TRACKIO_WRITE_TOKEN=<your token> python train.py   # with trackio.init(project=\"demo\", server_url=\"http://{shown}/\")");
+        say!("try: curl -s -X POST http://{shown}/gradio_api/call/log -H 'content-type: application/json' -H \"Authorization: Bearer $TRACKIO_WRITE_TOKEN\" -d '{{\"data\": [\"demo\", \"run-1\", {{\"loss\": 0.5}}]}}'");
+    } else {
+        say!("writes are OPEN (--open-writes): anyone who reaches this address may write");
+        say!("log from Trackio: TRACKIO_WRITE_TOKEN=any python train.py   # with trackio.init(project=\"demo\", server_url=\"http://{shown}/\")");
         say!("try: curl -s -X POST http://{shown}/gradio_api/call/log -H 'content-type: application/json' -d '{{\"data\": [\"demo\", \"run-1\", {{\"loss\": 0.5}}]}}'");
     }
     say!("then: curl -sN http://{shown}/gradio_api/call/log/<event_id>");
-    let app = app::router(gradio.clone());
+    let app = app::router(gradio.clone(), tracker);
     let bound = options.shutdown;
     // Installed now, before serving, so that an early signal is not missed.
     let signal = gradio_compat::server::shutdown_signal();

@@ -1,6 +1,7 @@
 //! An entry's metrics as the JSON text the client sent: checked to be an object, stored as
-//! is, and parsed again only when someone follows the run live. Re-encoding a thousand floats
-//! per batch would cost more than storing them.
+//! is, and parsed again only when read or followed live. Re-encoding a thousand floats per
+//! batch would cost more than storing them. Reads parse with serde_json (`float_roundtrip`):
+//! a number comes back with the same bits it was logged with.
 
 use std::borrow::Cow;
 
@@ -21,7 +22,52 @@ impl MetricsJson {
 
     /// The names and values.
     pub fn parse(&self) -> Map<String, Value> {
-        serde_json::from_str(&self.0).unwrap_or_default()
+        parse_object(&self.0)
+    }
+}
+
+/// The names and values of stored metrics text (empty if it is not an object).
+pub fn parse_object(text: &str) -> Map<String, Value> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// The value of one metric in stored metrics text, parsing only that value.
+pub fn pick(text: &str, name: &str) -> Option<Value> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde::de::DeserializeSeed::deserialize(Pick(name), &mut de)
+        .ok()
+        .flatten()
+}
+
+/// Walks an object's entries, keeping the value of one key and skipping the others.
+struct Pick<'k>(&'k str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Pick<'_> {
+    type Value = Option<Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Pick<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object of metric names and values")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == self.0 {
+                // A repeated key: the last one wins, as when the whole object is parsed.
+                found = Some(map.next_value::<Value>()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -77,5 +123,42 @@ mod tests {
         let v = serde_json::json!({"loss": 0.5});
         let m = MetricsJson::deserialize(&v).unwrap();
         assert_eq!(m.parse()["loss"], 0.5);
+    }
+
+    #[test]
+    fn values_come_back_with_their_bits() {
+        use super::{parse_object, pick};
+        let cases = [
+            "0.1",
+            "-1.5e-300",
+            "5e-324",
+            "1e308",
+            "-0.0",
+            "9007199254740994",
+            "0.30000000000000004",
+            "1.2345678901234567",
+        ];
+        for case in cases {
+            let text = format!(r#"{{"a": 1, "x\u0079": {case}, "b": [1, {{"c": 2}}]}}"#);
+            let expected: f64 = case.parse().unwrap();
+            let got = pick(&text, "xy").unwrap();
+            assert_eq!(
+                got.as_f64().unwrap().to_bits(),
+                expected.to_bits(),
+                "{case}"
+            );
+            // And again through the JSON text a response carries.
+            let sent: f64 = serde_json::to_string(&got).unwrap().parse().unwrap();
+            assert_eq!(sent.to_bits(), expected.to_bits(), "{case}");
+            let all = parse_object(&text);
+            assert_eq!(
+                all["xy"].as_f64().unwrap().to_bits(),
+                expected.to_bits(),
+                "{case}"
+            );
+        }
+        assert_eq!(pick(r#"{"a": 1}"#, "b"), None);
+        assert_eq!(pick("[1]", "a"), None);
+        assert_eq!(pick(r#"{"a": 1, "a": 2}"#, "a"), Some(serde_json::json!(2)));
     }
 }

@@ -3,19 +3,29 @@
 //! it is blocking: the tracker calls it on tokio's blocking pool.
 //!
 //! Tables: `runs` (project, id, name, created_at, config), `logs` (one row per logged step:
-//! its metrics as JSON, with Trackio's `log_id` unique per project so that a retried batch is
-//! not stored twice) and `artifacts`. The write-ahead log is checkpointed on a thread of its
-//! own (`checkpoint.rs`).
+//! its metrics as the JSON text the client sent, with Trackio's `log_id` unique per project so
+//! that a retried batch is not stored twice), `system_logs` and `alerts` (`store_events.rs`),
+//! and the artifact tables (`store_artifacts.rs`). Metric values are read by parsing that text
+//! in Rust (`metrics_json.rs`), never through SQLite's JSON functions, whose number parsing is
+//! not correctly rounded: a value comes back bit for bit. Reads of metrics are in
+//! `store_reads.rs`. The write-ahead log is checkpointed on a thread of its own
+//! (`checkpoint.rs`).
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
+#[path = "store_artifacts.rs"]
+pub mod artifacts;
 #[path = "checkpoint.rs"]
 mod checkpoint;
+#[path = "store_events.rs"]
+pub mod events;
 #[path = "metrics_json.rs"]
 pub mod metrics_json;
+#[path = "store_reads.rs"]
+pub mod reads;
 use checkpoint::Checkpointer;
 use metrics_json::MetricsJson;
 
@@ -47,7 +57,20 @@ pub struct Stored {
 /// The database.
 pub struct Store {
     conn: Connection,
+    path: PathBuf,
     _checkpointer: Checkpointer,
+}
+
+/// `rusqlite` errors as the tracker's error messages.
+pub trait Sql<T> {
+    /// The result, with the error as text.
+    fn sql(self) -> Result<T, String>;
+}
+
+impl<T> Sql<T> for rusqlite::Result<T> {
+    fn sql(self) -> Result<T, String> {
+        self.map_err(|e| e.to_string())
+    }
 }
 
 /// The file inside the data directory.
@@ -78,6 +101,66 @@ CREATE TABLE IF NOT EXISTS artifacts (
     name TEXT NOT NULL,
     size INTEGER NOT NULL,
     sha256 TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS system_logs (
+    seq INTEGER PRIMARY KEY,
+    project TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    timestamp TEXT NOT NULL,
+    metrics TEXT NOT NULL,
+    log_id TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS system_logs_by_log_id ON system_logs (project, log_id) WHERE log_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS system_logs_by_run ON system_logs (project, run_id, timestamp);
+CREATE TABLE IF NOT EXISTS alerts (
+    seq INTEGER PRIMARY KEY,
+    project TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    timestamp TEXT NOT NULL,
+    title TEXT NOT NULL,
+    text TEXT,
+    level TEXT NOT NULL,
+    step INTEGER,
+    alert_id TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS alerts_by_alert_id ON alerts (project, alert_id) WHERE alert_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS alerts_by_run ON alerts (project, run_id);
+CREATE TABLE IF NOT EXISTS artifact_versions (
+    id INTEGER PRIMARY KEY,
+    project TEXT NOT NULL,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    description TEXT,
+    version INTEGER NOT NULL,
+    manifest TEXT NOT NULL,
+    manifest_digest TEXT NOT NULL,
+    metadata TEXT,
+    size_bytes INTEGER NOT NULL,
+    producer_run_id TEXT,
+    producer_run_name TEXT,
+    created_at TEXT NOT NULL,
+    UNIQUE (project, name, version)
+);
+CREATE TABLE IF NOT EXISTS artifact_aliases (
+    project TEXT NOT NULL,
+    name TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    version_id INTEGER NOT NULL,
+    PRIMARY KEY (project, name, alias)
+);
+CREATE TABLE IF NOT EXISTS artifact_blobs (
+    project TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (project, digest)
+);
+CREATE TABLE IF NOT EXISTS run_artifact_links (
+    project TEXT NOT NULL,
+    run_id TEXT,
+    run_name TEXT,
+    version_id INTEGER NOT NULL,
+    direction TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
 ";
@@ -155,6 +238,7 @@ impl Store {
         let checkpointer = Checkpointer::start(&path)?;
         Ok(Store {
             conn,
+            path,
             _checkpointer: checkpointer,
         })
     }
@@ -172,13 +256,12 @@ impl Store {
                     "INSERT INTO runs (project, id, name, created_at, config) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(|e| e.to_string())?;
+            let mut get_config = tx
+                .prepare_cached("SELECT config FROM runs WHERE project = ?1 AND id = ?2")
+                .sql()?;
             let mut set_config = tx
-                .prepare_cached(
-                    // A resumed run keeps its config: later keys are merged in (RFC 7396).
-                    "UPDATE runs SET config = json_patch(COALESCE(config, '{}'), ?3) \
-                     WHERE project = ?1 AND id = ?2",
-                )
-                .map_err(|e| e.to_string())?;
+                .prepare_cached("UPDATE runs SET config = ?3 WHERE project = ?1 AND id = ?2")
+                .sql()?;
             let mut last_step = tx
                 .prepare_cached("SELECT MAX(step) FROM logs WHERE project = ?1 AND run_id = ?2")
                 .map_err(|e| e.to_string())?;
@@ -208,15 +291,26 @@ impl Store {
                 if !cached {
                     seen.push((e.project.clone(), run_id.clone()));
                 }
-                let config = e.config.as_ref().map(Value::to_string);
                 if !known {
+                    let config = e.config.as_ref().map(Value::to_string);
                     add_run
                         .execute(params![e.project, run_id, e.run, timestamp, config])
-                        .map_err(|e| e.to_string())?;
-                } else if config.is_some() {
+                        .sql()?;
+                } else if let Some(update) = &e.config {
+                    // A resumed run keeps its config: later keys are merged in (RFC 7396),
+                    // in Rust, so that no number passes through SQLite's JSON parser.
+                    let old: Option<String> = get_config
+                        .query_row(params![e.project, run_id], |r| r.get(0))
+                        .optional()
+                        .sql()?
+                        .flatten();
+                    let mut merged = old
+                        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                        .unwrap_or(Value::Null);
+                    merge_patch(&mut merged, update);
                     set_config
-                        .execute(params![e.project, run_id, config])
-                        .map_err(|e| e.to_string())?;
+                        .execute(params![e.project, run_id, merged.to_string()])
+                        .sql()?;
                 }
                 let step = match e.step {
                     Some(step) => step,
@@ -301,141 +395,60 @@ impl Store {
             .map_err(|e| e.to_string())
     }
 
-    /// The metric names a run logged, sorted.
-    pub fn metric_names(&self, project: &str, run_id: &str) -> Result<Vec<String>, String> {
-        let mut q = self
-            .conn
-            .prepare_cached(
-                "SELECT DISTINCT j.key FROM logs, json_each(logs.metrics) AS j \
-                 WHERE logs.project = ?1 AND logs.run_id = ?2 ORDER BY j.key",
+    /// Deletes a run and everything logged to it (metrics, system metrics, alerts, artifact
+    /// links). Returns whether the run existed.
+    pub fn delete_run(&mut self, project: &str, run_id: &str) -> Result<bool, String> {
+        let tx = self.conn.transaction().sql()?;
+        let removed = tx
+            .execute(
+                "DELETE FROM runs WHERE project = ?1 AND id = ?2",
+                params![project, run_id],
             )
-            .map_err(|e| e.to_string())?;
-        let rows = q
-            .query_map(params![project, run_id], |r| r.get(0))
-            .map_err(|e| e.to_string())?;
-        rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+            .sql()?;
+        for table in ["logs", "system_logs", "alerts", "run_artifact_links"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE project = ?1 AND run_id = ?2"),
+                params![project, run_id],
+            )
+            .sql()?;
+        }
+        tx.commit().sql()?;
+        Ok(removed > 0)
     }
 
-    /// `{timestamp, step, value}` of one metric, by step; `step` keeps only that step, and
-    /// `around`/`window` a step range.
-    pub fn metric_values(
-        &self,
+    /// Renames a run (its id stays). Refuses an empty name and a name another run of the
+    /// project has, since runs are found by name.
+    pub fn rename_run(
+        &mut self,
         project: &str,
         run_id: &str,
-        metric: &str,
-        step: Option<i64>,
-        around: Option<(i64, i64)>,
-    ) -> Result<Vec<Value>, String> {
-        let (low, high) = match (step, around) {
-            (Some(s), _) => (s, s),
-            (None, Some((center, window))) => {
-                (center.saturating_sub(window), center.saturating_add(window))
-            }
-            (None, None) => (i64::MIN, i64::MAX),
-        };
-        let path = format!("$.\"{}\"", metric.replace('"', "\\\""));
-        let mut q = self
-            .conn
-            .prepare_cached(
-                "SELECT timestamp, step, json_extract(metrics, ?3), json_type(metrics, ?3) FROM logs \
-                 WHERE project = ?1 AND run_id = ?2 AND step BETWEEN ?4 AND ?5 \
-                 AND json_type(metrics, ?3) IS NOT NULL ORDER BY step, seq",
-            )
-            .map_err(|e| e.to_string())?;
-        let rows = q
-            .query_map(params![project, run_id, path, low, high], |r| {
-                let kind: String = r.get(3)?;
-                let value = match kind.as_str() {
-                    "integer" => Value::from(r.get::<_, i64>(2)?),
-                    "real" => serde_json::Number::from_f64(r.get::<_, f64>(2)?)
-                        .map_or(Value::Null, Value::Number),
-                    "text" => Value::String(r.get(2)?),
-                    "true" => Value::Bool(true),
-                    "false" => Value::Bool(false),
-                    "null" => Value::Null,
-                    _ => serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or(Value::Null),
-                };
-                Ok(serde_json::json!({
-                    "timestamp": r.get::<_, String>(0)?,
-                    "step": r.get::<_, i64>(1)?,
-                    "value": value,
-                }))
-            })
-            .map_err(|e| e.to_string())?;
-        rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
-    }
-
-    /// How many steps a run logged, its last step and its config.
-    pub fn run_stats(
-        &self,
-        project: &str,
-        run_id: &str,
-    ) -> Result<(i64, Option<i64>, Option<Value>), String> {
-        let (count, last): (i64, Option<i64>) = self
+        new_name: &str,
+    ) -> Result<(), String> {
+        let taken: bool = self
             .conn
             .query_row(
-                "SELECT COUNT(*), MAX(step) FROM logs WHERE project = ?1 AND run_id = ?2",
-                params![project, run_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(|e| e.to_string())?;
-        let config: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT config FROM runs WHERE project = ?1 AND id = ?2",
-                params![project, run_id],
+                "SELECT EXISTS (SELECT 1 FROM runs WHERE project = ?1 AND name = ?2 AND id != ?3)",
+                params![project, new_name, run_id],
                 |r| r.get(0),
             )
-            .optional()
-            .map_err(|e| e.to_string())?
-            .flatten();
-        Ok((
-            count,
-            last,
-            config.and_then(|c| serde_json::from_str(&c).ok()),
-        ))
-    }
-
-    /// The last step logged in a project, over its runs.
-    pub fn last_step(&self, project: &str) -> Result<Option<i64>, String> {
+            .sql()?;
+        if taken {
+            return Err(format!(
+                "a run named {new_name:?} already exists in project {project:?}; choose another name"
+            ));
+        }
         self.conn
-            .query_row(
-                "SELECT MAX(step) FROM logs WHERE project = ?1",
-                [project],
-                |r| r.get(0),
+            .execute(
+                "UPDATE runs SET name = ?3 WHERE project = ?1 AND id = ?2",
+                params![project, run_id, new_name],
             )
-            .map_err(|e| e.to_string())
+            .sql()?;
+        Ok(())
     }
 
-    /// Every logged value of a run: `(step, metric, value, timestamp)`, by metric then step.
-    pub fn run_rows(
-        &self,
-        project: &str,
-        run_id: &str,
-    ) -> Result<Vec<(i64, String, Value, String)>, String> {
-        let mut q = self
-            .conn
-            .prepare_cached(
-                "SELECT logs.step, j.key, j.value, logs.timestamp FROM logs, json_each(logs.metrics) AS j \
-                 WHERE logs.project = ?1 AND logs.run_id = ?2 ORDER BY j.key, logs.step, logs.seq",
-            )
-            .map_err(|e| e.to_string())?;
-        let rows = q
-            .query_map(params![project, run_id], |r| {
-                let value = match r.get_ref(2)? {
-                    rusqlite::types::ValueRef::Integer(i) => Value::from(i),
-                    rusqlite::types::ValueRef::Real(f) => {
-                        serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
-                    }
-                    rusqlite::types::ValueRef::Text(t) => {
-                        Value::String(String::from_utf8_lossy(t).into_owned())
-                    }
-                    _ => Value::Null,
-                };
-                Ok((r.get(0)?, r.get(1)?, value, r.get(3)?))
-            })
-            .map_err(|e| e.to_string())?;
-        rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Records an artifact.
@@ -456,8 +469,47 @@ impl Store {
     }
 }
 
+/// Applies a JSON merge patch (RFC 7396) to `target`: `null` removes a key, objects merge,
+/// anything else replaces.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(map) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                map.remove(key);
+            } else {
+                merge_patch(map.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        use serde_json::json;
+        let mut config = json!({"lr": 5e-324, "opt": {"name": "adam", "b": 0.9}, "gone": 1});
+        super::merge_patch(
+            &mut config,
+            &json!({"opt": {"b": 0.99}, "gone": null, "new": -0.0}),
+        );
+        assert_eq!(
+            config,
+            json!({"lr": 5e-324, "opt": {"name": "adam", "b": 0.99}, "new": -0.0})
+        );
+        assert_eq!(
+            config["lr"].as_f64().unwrap().to_bits(),
+            5e-324f64.to_bits()
+        );
+    }
+
     #[test]
     fn iso_dates() {
         use super::iso_from_unix;

@@ -2,8 +2,12 @@
 //! on tokio's blocking pool, and the feed of logged values that `follow_metric` reads. Reads
 //! and writes take shapes from Trackio 0.43's server.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+
+use gradio_compat::CallContext;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -12,7 +16,8 @@ use serde_json::{json, Map, Value};
 #[path = "store.rs"]
 pub mod store;
 
-use store::{Entry, Store};
+use store::reads::Steps;
+pub use store::{Entry, Store};
 
 /// One logged value of one metric, as Trackio's `get_metric_values` returns it.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -88,6 +93,11 @@ impl Tracker {
     /// written or holds a damaged database.
     pub fn open(dir: &Path) -> Result<Tracker, String> {
         let store = Store::open(dir)?;
+        for folder in [super::media::MEDIA_DIR, super::media::BLOB_DIR] {
+            let path = dir.join(folder);
+            std::fs::create_dir_all(&path)
+                .map_err(|e| format!("the folder {} cannot be created: {e}", path.display()))?;
+        }
         Ok(Tracker {
             store: Arc::new(Mutex::new(store)),
             dir: dir.to_owned(),
@@ -118,8 +128,18 @@ impl Tracker {
         &self.dir
     }
 
+    /// Where media files are kept.
+    pub fn media_dir(&self) -> PathBuf {
+        self.dir.join(super::media::MEDIA_DIR)
+    }
+
+    /// Where artifact blobs are kept.
+    pub fn blob_dir(&self) -> PathBuf {
+        self.dir.join(super::media::BLOB_DIR)
+    }
+
     /// Runs database work on the blocking pool.
-    async fn with_store<T: Send + 'static>(
+    pub async fn with_store<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Store) -> Result<T, String> + Send + 'static,
     ) -> Result<T, String> {
@@ -187,7 +207,7 @@ impl Tracker {
     }
 
     /// The id of a run, or an error naming the project's runs.
-    fn resolve(
+    pub fn resolve(
         s: &Store,
         project: &str,
         run: Option<&str>,
@@ -233,7 +253,7 @@ impl Tracker {
     pub async fn metric_values(&self, q: ValueQuery) -> Result<Vec<MetricPoint>, String> {
         self.with_store(move |s| {
             let id = Self::resolve(s, &q.project, q.run.as_deref(), q.run_id.as_deref())?;
-            let rows = s.metric_values(&q.project, &id, &q.metric, q.step, q.around)?;
+            let rows = s.metric_values(&q.project, &id, &q.metric, Steps::of(q.step, q.around))?;
             if rows.is_empty() && q.step.is_none() && q.around.is_none() {
                 let names = s.metric_names(&q.project, &id)?;
                 if !names.contains(&q.metric) {
@@ -311,8 +331,29 @@ impl Tracker {
     }
 }
 
+/// The future a typed handler returns.
+pub type Reply<O> = Pin<Box<dyn Future<Output = Result<O, String>> + Send>>;
+
+/// A typed endpoint's handler that runs `work` on the store, on the blocking pool.
+pub fn on_store<A, O, W>(
+    tracker: &Arc<Tracker>,
+    work: W,
+) -> impl Fn(A, CallContext) -> Reply<O> + Send + Sync + 'static
+where
+    A: Send + 'static,
+    O: Send + 'static,
+    W: Fn(&mut Store, A) -> Result<O, String> + Send + Sync + 'static,
+{
+    let work = Arc::new(work);
+    let tracker = tracker.clone();
+    move |args, _ctx| {
+        let (tracker, work) = (tracker.clone(), work.clone());
+        Box::pin(async move { tracker.with_store(move |s| work(s, args)).await })
+    }
+}
+
 /// At most `max` points, evenly spread, keeping the first and the last (as Trackio does).
-fn subsample<T>(points: Vec<T>, max: Option<usize>) -> Vec<T> {
+pub fn subsample<T>(points: Vec<T>, max: Option<usize>) -> Vec<T> {
     let Some(max) = max.filter(|m| *m >= 1 && points.len() > *m) else {
         return points;
     };

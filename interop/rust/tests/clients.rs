@@ -55,7 +55,7 @@ async fn start_at(mount: Mount) -> Harness {
     let slow_cancelled = Arc::new(AtomicUsize::new(0));
     let seen = slow_cancelled.clone();
     let registry =
-        app::registry(tracker).typed_stream("count", |a: CountArgs, ctx: CallContext| {
+        app::registry(tracker.clone()).typed_stream("count", |a: CountArgs, ctx: CallContext| {
             futures_util::stream::unfold(0u32, move |i| {
                 let ctx = ctx.clone();
                 async move {
@@ -76,14 +76,14 @@ async fn start_at(mount: Mount) -> Harness {
             })
         });
     let registry = with_slow(registry, seen);
-    let builder = app::builder(registry, Some(TOKEN.to_owned()));
+    let builder = app::builder(&tracker, registry, Some(TOKEN.to_owned()));
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
     let addr = listener.local_addr().unwrap();
     let (router, url) = match mount {
         Mount::Root => (
-            app::router(builder.build().expect("service builds")),
+            app::router(builder.build().expect("service builds"), tracker),
             format!("http://{addr}"),
         ),
         Mount::Nested => {

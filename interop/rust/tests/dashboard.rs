@@ -21,12 +21,16 @@ use tokio::net::TcpListener;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_in_headless_chromium() {
     let tracker = Arc::new(app::Tracker::temporary());
-    let service = app::builder(app::registry(tracker), Some("dashboard-secret".to_owned()))
-        .build()
-        .expect("builds");
+    let service = app::builder(
+        &tracker,
+        app::registry(tracker.clone()),
+        Some("dashboard-secret".to_owned()),
+    )
+    .build()
+    .expect("builds");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let _stop = serve_until_dropped(listener, app::router(service));
+    let _stop = serve_until_dropped(listener, app::router(service, tracker));
     let artifacts = repo().join("target/test-artifacts");
     std::fs::create_dir_all(&artifacts).expect("an artifacts folder");
     let screenshot = artifacts.join("dashboard.png");

@@ -53,7 +53,7 @@ async fn start() -> Harness {
     let slow_cancelled = Arc::new(AtomicUsize::new(0));
     let seen = slow_cancelled.clone();
     let counted = slow_cancelled.clone();
-    let registry = app::registry(tracker)
+    let registry = app::registry(tracker.clone())
         .typed_stream("count", |a: CountArgs, ctx: CallContext| {
             futures_util::stream::unfold(0u32, move |i| {
                 let ctx = ctx.clone();
@@ -77,14 +77,14 @@ async fn start() -> Harness {
             async move { Ok::<_, String>(n) }
         });
     let registry = with_slow(registry, seen);
-    let service = app::builder(registry, Some(TOKEN.to_owned()))
+    let service = app::builder(&tracker, registry, Some(TOKEN.to_owned()))
         // The fixture is served on loopback; a short heartbeat notices a dropped stream soon.
         .mcp_fetch_private(true)
         .heartbeat_interval(Duration::from_millis(250))
         .build()
         .expect("service builds");
-    let router =
-        app::router(service).route("/fixture.txt", axum::routing::get(|| async { FIXTURE }));
+    let router = app::router(service, tracker)
+        .route("/fixture.txt", axum::routing::get(|| async { FIXTURE }));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     Harness {

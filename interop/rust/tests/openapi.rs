@@ -15,9 +15,13 @@ use tokio::net::TcpListener;
 /// The tracking server (with a write token) on loopback: the URL of its document.
 async fn serve_tracking_server() -> String {
     let tracker = Arc::new(app::Tracker::temporary());
-    let service = app::builder(app::registry(tracker), Some("secret".to_owned()))
-        .build()
-        .expect("builds");
+    let service = app::builder(
+        &tracker,
+        app::registry(tracker.clone()),
+        Some("secret".to_owned()),
+    )
+    .build()
+    .expect("builds");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!(
         "http://{}/gradio_api/openapi.json",
@@ -25,7 +29,7 @@ async fn serve_tracking_server() -> String {
     );
     tokio::spawn(gradio_compat::server::serve(
         listener,
-        app::router(service),
+        app::router(service, tracker),
         std::future::pending::<()>(),
     ));
     url
