@@ -1148,3 +1148,79 @@ async fn trackio_api_translates_to_the_gradio_calls() {
         r.text()
     );
 }
+
+/// Media uploaded through `bulk_upload_media` land where the logged value's `file_path`
+/// points (`media/<project>/<run>/<step>/<name>`), are served by `file=` (with ranges), and
+/// are still there after a restart on the same data directory, when the crate's short-lived
+/// upload store is gone. A name that would leave the media folder is refused.
+#[tokio::test]
+async fn media_are_kept_in_the_data_dir_across_restarts() {
+    let dir = temp_data_dir();
+    let media = std::path::absolute(dir.join("media")).unwrap();
+    let url = format!("/gradio_api/file={}/myproj/run-1/4/a.png", media.display());
+    let bytes: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    {
+        let tracker = Arc::new(app::Tracker::open(&dir).unwrap());
+        let gradio = app::service(tracker.clone(), None).unwrap();
+        let server = TestServer::start(app::router(gradio, tracker)).await;
+        let mut body =
+            b"--B\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.png\"\r\n\r\n"
+                .to_vec();
+        body.extend_from_slice(&bytes);
+        body.extend_from_slice(b"\r\n--B--\r\n");
+        let up = server
+            .send(request(
+                Method::POST,
+                "/gradio_api/upload",
+                &[("content-type", "multipart/form-data; boundary=B")],
+                Bytes::from(body),
+            ))
+            .await;
+        let paths: Vec<String> = serde_json::from_slice(&up.body).unwrap();
+        let upload = |run: &str, name: &str| {
+            json!([[{"project": "my.proj", "run": run, "step": 4,
+                     "uploaded_file": {"path": paths[0], "orig_name": name, "meta": {"_type": "gradio.FileData"}}}]])
+        };
+        let f = call(&server, "bulk_upload_media", upload("run-1", "a.png"), None).await;
+        assert_eq!(value(&f), Value::Null);
+        for (run, name) in [("..", "a.png"), ("a/b", "x.png"), ("r\\\\s", "x.png")] {
+            let f = call(&server, "bulk_upload_media", upload(run, name), None).await;
+            assert_eq!(f.event.as_deref(), Some("error"), "{run} {name}: {f:?}");
+        }
+        let settings = value(&call(&server, "get_settings", json!([]), None).await);
+        assert_eq!(settings["media_dir"], media.to_string_lossy().as_ref());
+        let r = server.get(&url).await;
+        assert_eq!(
+            (r.status, r.body.as_ref()),
+            (StatusCode::OK, bytes.as_slice())
+        );
+        assert_eq!(r.header("content-type"), Some("image/png"));
+    }
+    let tracker = Arc::new(app::Tracker::open(&dir).unwrap());
+    let gradio = app::service(tracker.clone(), None).unwrap();
+    let server = TestServer::start(app::router(gradio, tracker)).await;
+    let again = server.get(&url).await;
+    assert!(again.body.as_ref() == bytes.as_slice(), "{}", again.status);
+    let part = server
+        .send(request(
+            Method::GET,
+            &url,
+            &[("range", "bytes=4990-")],
+            Bytes::new(),
+        ))
+        .await;
+    assert_eq!(part.status, StatusCode::PARTIAL_CONTENT);
+    assert!(part.body.as_ref() == &bytes[4990..]);
+    // Trackio's own file route reads the same file.
+    let trackio = server
+        .get(&format!(
+            "/file?path={}/myproj/run-1/4/a.png",
+            media.display()
+        ))
+        .await;
+    assert!(
+        trackio.body.as_ref() == bytes.as_slice(),
+        "{}",
+        trackio.status
+    );
+}

@@ -2,7 +2,7 @@
 //!
 //! Each query gets a connection of its own, opened read-only, on which the project's data is
 //! offered as temporary views with Trackio's table names (`metrics`, `configs`,
-//! `system_metrics`, `alerts`, plus `runs`), each filtered to the project. SQLite's authorizer
+//! `system_metrics`, `alerts`, `traces`, plus `runs`), each filtered to the project. SQLite's authorizer
 //! then allows only reading through those views and calling functions: a direct read of the
 //! stored tables (other projects' rows), any write, `ATTACH`, a pragma that is not a plain
 //! read, a transaction and `load_extension` are refused before the query runs. A progress
@@ -23,7 +23,7 @@ pub const TIME_LIMIT: Duration = Duration::from_secs(5);
 pub const ROW_LIMIT: usize = 10_000;
 
 /// The views a query sees, by name: each reads the stored tables of one project.
-const VIEWS: [(&str, &str); 5] = [
+const VIEWS: [(&str, &str); 6] = [
     (
         "metrics",
         "SELECT l.seq AS id, l.run_id, l.timestamp, r.name AS run_name, l.step, l.metrics, l.log_id \
@@ -48,6 +48,12 @@ const VIEWS: [(&str, &str); 5] = [
          JOIN main.runs r ON r.project = a.project AND r.id = a.run_id WHERE a.project = {p}",
     ),
     (
+        "traces",
+        "SELECT t.id, t.run_id, t.timestamp, r.name AS run_name, t.step, t.key, t.trace_index, \
+         t.messages, t.metadata, t.spans FROM main.traces t \
+         JOIN main.runs r ON r.project = t.project AND r.id = t.run_id WHERE t.project = {p}",
+    ),
+    (
         "runs",
         "SELECT id, name, created_at, config FROM main.runs WHERE project = {p}",
     ),
@@ -55,6 +61,9 @@ const VIEWS: [(&str, &str); 5] = [
 
 /// Pragmas that only read and take no value.
 const READ_PRAGMAS: [&str; 4] = ["table_info", "table_xinfo", "table_list", "user_version"];
+
+/// SQLite's table-valued JSON functions.
+const JSON_TABLES: [&str; 2] = ["json_each", "json_tree"];
 
 /// Functions a query may not call.
 const DENIED_FUNCTIONS: [&str; 2] = ["load_extension", "sqlite_compileoption_get"];
@@ -64,6 +73,8 @@ fn authorize(ctx: AuthContext<'_>) -> Authorization {
         AuthAction::Select => true,
         // Reads of the stored tables only through the views; of the views themselves and of
         // a query's own CTEs (no database), always.
+        // SQLite's JSON table functions (json_each, json_tree) read only the values given.
+        AuthAction::Read { table_name, .. } if JSON_TABLES.contains(&table_name) => true,
         AuthAction::Read { .. } => match ctx.database_name {
             Some("main") => ctx
                 .accessor
@@ -121,7 +132,7 @@ fn refused(e: rusqlite::Error) -> String {
     if writes.iter().any(|w| text.contains(w)) {
         format!(
             "query_project is read-only: only SELECT (or WITH) over the tables metrics, configs, \
-             system_metrics, alerts and runs of this project is allowed ({text})"
+             system_metrics, alerts, traces and runs of this project is allowed ({text})"
         )
     } else if text.contains("interrupted") {
         format!(

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::tracker::store::reads::{traces_of, Steps};
+use super::tracker::store::reads::Steps;
 use super::tracker::{on_store, subsample, Tracker};
 use super::{around, LOG_ROWS};
 
@@ -90,7 +90,7 @@ pub struct TracesArgs {
 }
 
 /// Run a read-only SQL query over one project's data: the views `metrics` (id, run_id,
-/// timestamp, run_name, step, metrics as logged JSON, log_id), `configs`, `system_metrics`,
+/// timestamp, run_name, step, metrics as logged JSON, log_id), `configs`, `system_metrics`, `traces`,
 /// `alerts` and `runs`. Only SELECT/WITH (and table_info pragmas); at most 10,000 rows and
 /// 5 seconds.
 #[derive(Deserialize, JsonSchema)]
@@ -170,9 +170,7 @@ pub fn register(registry: Registry, t: &Arc<Tracker>) -> Registry {
             "get_traces",
             on_store(t, |s, a: TracesArgs| {
                 let id = Tracker::resolve(s, &a.project, a.run.as_deref(), a.run_id.as_deref())?;
-                let name = a.run.clone().unwrap_or_else(|| id.clone());
-                let rows = s.rows(&a.project, &id, Steps::of(a.step, None))?;
-                let mut traces = traces_of(&rows, &name, &id);
+                let mut traces = s.traces(&a.project, &id, a.step)?;
                 if let Some(needle) = a.search.map(|x| x.trim().to_lowercase()).filter(|x| !x.is_empty()) {
                     traces.retain(|t| t.to_string().to_lowercase().contains(&needle));
                 }

@@ -4,7 +4,8 @@
 //!
 //! Tables: `runs` (project, id, name, created_at, config), `logs` (one row per logged step:
 //! its metrics as the JSON text the client sent, with Trackio's `log_id` unique per project so
-//! that a retried batch is not stored twice), `system_logs` and `alerts` (`store_events.rs`),
+//! that a retried batch is not stored twice), `traces` (`store_traces.rs`), `system_logs` and
+//! `alerts` (`store_events.rs`),
 //! and the artifact tables (`store_artifacts.rs`). Metric values are read by parsing that text
 //! in Rust (`metrics_json.rs`), never through SQLite's JSON functions, whose number parsing is
 //! not correctly rounded: a value comes back bit for bit. Reads of metrics are in
@@ -26,6 +27,8 @@ pub mod events;
 pub mod metrics_json;
 #[path = "store_reads.rs"]
 pub mod reads;
+#[path = "store_traces.rs"]
+pub mod traces;
 use checkpoint::Checkpointer;
 use metrics_json::MetricsJson;
 
@@ -103,6 +106,21 @@ CREATE TABLE IF NOT EXISTS artifacts (
     sha256 TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS traces (
+    seq INTEGER PRIMARY KEY,
+    project TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    timestamp TEXT NOT NULL,
+    key TEXT NOT NULL,
+    trace_index INTEGER,
+    messages TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    spans TEXT NOT NULL,
+    UNIQUE (project, id)
+);
+CREATE INDEX IF NOT EXISTS traces_by_run ON traces (project, run_id, step);
 CREATE TABLE IF NOT EXISTS system_logs (
     seq INTEGER PRIMARY KEY,
     project TEXT NOT NULL,
@@ -330,6 +348,14 @@ impl Store {
                     ])
                     .map_err(|e| e.to_string())?;
                 if added == 1 {
+                    traces::store_traces(
+                        &tx,
+                        &e.project,
+                        &run_id,
+                        step,
+                        &timestamp,
+                        e.metrics.as_str(),
+                    )?;
                     stored.push(Stored {
                         project: e.project,
                         run: e.run,
@@ -405,7 +431,13 @@ impl Store {
                 params![project, run_id],
             )
             .sql()?;
-        for table in ["logs", "system_logs", "alerts", "run_artifact_links"] {
+        for table in [
+            "logs",
+            "traces",
+            "system_logs",
+            "alerts",
+            "run_artifact_links",
+        ] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE project = ?1 AND run_id = ?2"),
                 params![project, run_id],

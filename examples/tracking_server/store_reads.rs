@@ -1,5 +1,5 @@
 //! Reads of logged metrics: names, one metric's values, whole log rows (`get_logs`), a snapshot
-//! around a step, traces, and the rows of an export. Every value is taken from the JSON text
+//! around a step, and the rows of an export. Every value is taken from the JSON text
 //! the client sent by serde_json (correctly rounded), never by SQLite's JSON functions.
 
 use rusqlite::{params, OptionalExtension};
@@ -183,43 +183,4 @@ impl Store {
         out.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
         Ok(out)
     }
-}
-
-/// Trackio's trace records within logged rows: every value (or list item) whose `_type` is
-/// `trackio.trace`, with the id Trackio gives it (`run:step:key[:index]`).
-pub fn traces_of(rows: &[Row], run: &str, run_id: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    for row in rows {
-        for (key, value) in parse_object(&row.metrics) {
-            let (items, listed) = match value {
-                Value::Array(items) => (items, true),
-                other => (vec![other], false),
-            };
-            for (index, item) in items.into_iter().enumerate() {
-                let Value::Object(mut trace) = item else {
-                    continue;
-                };
-                if trace.get("_type").and_then(Value::as_str) != Some("trackio.trace") {
-                    continue;
-                }
-                let mut id = format!("{run_id}:{}:{key}", row.step);
-                if listed {
-                    id.push_str(&format!(":{index}"));
-                }
-                out.push(json!({
-                    "id": id,
-                    "key": key,
-                    "index": if listed { Value::from(index) } else { Value::Null },
-                    "run": run,
-                    "run_id": run_id,
-                    "step": row.step,
-                    "timestamp": row.timestamp,
-                    "messages": trace.remove("messages").unwrap_or_else(|| json!([])),
-                    "metadata": trace.remove("metadata").unwrap_or_else(|| json!({})),
-                    "spans": trace.remove("spans").unwrap_or_else(|| json!([])),
-                }));
-            }
-        }
-    }
-    out
 }

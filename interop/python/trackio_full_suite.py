@@ -314,13 +314,19 @@ def _():
     assert type(client).__name__ == want, type(client)
 
 
-@scenario("reports and traces: trackio list/get reports and traces, and a trace summary through query_project")
+@scenario("reports and traces: trackio list/get reports and traces, get trace-summary (SQL over the traces table)")
 def _():
     trackio.init(project=PROJECT, name="agent", server_url=URL)
     trackio.log({"notes": trackio.Markdown("# Results\nall good"), "loss": 0.5}, step=0)
     trace = trackio.Trace(
         messages=[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
         metadata={"model": "tiny"},
+        spans=[
+            {"name": "generate", "kind": "llm", "duration_ms": 12.5, "cost_usd": 5e-324,
+             "usage": {"input_tokens": 3, "output_tokens": 5}},
+            {"name": "generate", "kind": "llm", "duration_ms": 7.5, "status": "error",
+             "usage": {"input_tokens": 1, "output_tokens": 0}},
+        ],
     )
     trackio.log({"chat": trace}, step=1)
     trackio.finish()
@@ -333,6 +339,12 @@ def _():
     assert len(traces) == 1 and traces[0]["messages"][1]["content"] == "hello", traces
     one = cli("get", "trace", "--project", PROJECT, "--run", "agent", "--trace-id", traces[0]["id"])
     assert one["metadata"] == {"model": "tiny"}, one
+    assert same(one["spans"][0]["cost_usd"], 5e-324), one["spans"]
+    summary = cli("get", "trace-summary", "--project", PROJECT, "--run", "agent")
+    assert summary["rows"] == [{
+        "operation": "generate", "kind": "llm", "calls": 2, "errors": 1, "avg_ms": 10.0,
+        "max_ms": 12.5, "input_tokens": 4, "output_tokens": 5, "cost_usd": 0.0,
+    }], summary
 
 
 @scenario("query_project: the CLI's SQL over the project; writes, attach, pragmas and other projects refused")
