@@ -12,7 +12,13 @@
 //! of the per-round ratios. After each round every point of every run is read back.
 //!
 //! A batch is 100 entries of 10 metrics (1,000 points) for one run, with steps and `log_id`s,
-//! as Trackio's client sends them. The tracking server gets it as a Gradio call
+//! as Trackio's client sends them.
+//!
+//! Then media: `GC_INGEST_IMAGES` (default 1,000) small PNG files (`GC_INGEST_IMAGE_BYTES`,
+//! default 4,096 bytes each) per round, as Trackio's client sends logged images: each file
+//! uploaded on its own (`POST /gradio_api/upload`, or Trackio's `POST /api/upload`), then one
+//! `bulk_upload_media` call per 100 files naming where each goes. The last file of each round
+//! is read back over HTTP and compared byte for byte. The tracking server gets it as a Gradio call
 //! (`POST /gradio_api/call/bulk_log`, then the poll until `complete`); Trackio's server as its
 //! own HTTP API (`POST /api/bulk_log`), which answers once the batch is written.
 
@@ -47,11 +53,21 @@ async fn connect(addr: SocketAddr) -> Sender {
 }
 
 async fn send(sender: &mut Sender, method: Method, path: &str, body: Bytes) -> (StatusCode, Bytes) {
+    send_typed(sender, method, path, "application/json", body).await
+}
+
+async fn send_typed(
+    sender: &mut Sender,
+    method: Method,
+    path: &str,
+    content_type: &str,
+    body: Bytes,
+) -> (StatusCode, Bytes) {
     let req = Request::builder()
         .method(method)
         .uri(path)
         .header("host", "127.0.0.1")
-        .header("content-type", "application/json")
+        .header("content-type", content_type)
         .header("x-trackio-write-token", TOKEN)
         .body(Full::new(body))
         .expect("request");
@@ -216,6 +232,140 @@ async fn stored_points(kind: Kind, addr: SocketAddr, run: &str) -> usize {
     }
 }
 
+const BOUNDARY: &str = "ingestBenchBoundary";
+/// Images per `bulk_upload_media` call.
+const MEDIA_BATCH: usize = 100;
+
+/// The bytes of image `i`: a PNG signature, then bytes that differ per image.
+fn image(i: usize, size: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend((0..size.saturating_sub(8)).map(|j| ((i * 31 + j * 7) % 251) as u8));
+    bytes
+}
+
+/// Uploads one file as the clients do (one multipart request per file); its server path.
+async fn upload(kind: Kind, sender: &mut Sender, name: &str, content: &[u8]) -> String {
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    let path = if kind == Kind::Ours {
+        "/gradio_api/upload"
+    } else {
+        "/api/upload"
+    };
+    let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+    let (status, reply) = send_typed(sender, Method::POST, path, &content_type, body.into()).await;
+    assert_eq!(status, StatusCode::OK, "{reply:?}");
+    let v: Value = serde_json::from_slice(&reply).expect("json");
+    let paths = if kind == Kind::Ours { &v } else { &v["paths"] };
+    paths[0].as_str().expect("a path").to_owned()
+}
+
+/// Calls an endpoint with named arguments and waits until it is done.
+async fn call_named(kind: Kind, sender: &mut Sender, api: &str, args: Value) {
+    match kind {
+        Kind::Ours => {
+            let body = json!({ "data": args }).to_string();
+            let (status, reply) = send(
+                sender,
+                Method::POST,
+                &format!("/gradio_api/call/{api}"),
+                body.into(),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{reply:?}");
+            let id: Value = serde_json::from_slice(&reply).expect("json");
+            let (_, done) = send(
+                sender,
+                Method::GET,
+                &format!(
+                    "/gradio_api/call/{api}/{}",
+                    id["event_id"].as_str().unwrap()
+                ),
+                Bytes::new(),
+            )
+            .await;
+            let text = String::from_utf8_lossy(&done);
+            assert!(text.contains("event: complete"), "{text}");
+        }
+        Kind::Trackio => {
+            let body = json!({"args": [], "kwargs": args}).to_string();
+            let (status, reply) =
+                send(sender, Method::POST, &format!("/api/{api}"), body.into()).await;
+            assert_eq!(status, StatusCode::OK, "{reply:?}");
+            let reply: Value = serde_json::from_slice(&reply).expect("json");
+            assert!(reply.get("error").is_none_or(Value::is_null), "{reply}");
+        }
+    }
+}
+
+/// One round of media: `images` files of `size` bytes for run `media-<round>`, uploaded and
+/// placed; images per second. Returns the last image's place (run, step, name) too.
+async fn media_round(
+    kind: Kind,
+    addr: SocketAddr,
+    round: usize,
+    images: usize,
+    size: usize,
+) -> (f64, String, usize, String) {
+    let run = format!("media-{round}");
+    let files: Vec<Vec<u8>> = (0..images).map(|i| image(i, size)).collect();
+    let mut sender = connect(addr).await;
+    let started = Instant::now();
+    for (chunk_no, chunk) in files.chunks(MEDIA_BATCH).enumerate() {
+        let mut uploads = Vec::with_capacity(chunk.len());
+        for (k, content) in chunk.iter().enumerate() {
+            let i = chunk_no * MEDIA_BATCH + k;
+            let name = format!("img-{i}.png");
+            let path = upload(kind, &mut sender, &name, content).await;
+            uploads.push(json!({
+                "project": "media",
+                "run": run,
+                "run_id": run,
+                "step": i,
+                "relative_path": null,
+                "uploaded_file": {"path": path, "orig_name": name, "meta": {"_type": "gradio.FileData"}},
+            }));
+        }
+        call_named(
+            kind,
+            &mut sender,
+            "bulk_upload_media",
+            json!({"uploads": uploads, "hf_token": null}),
+        )
+        .await;
+    }
+    let rate = images as f64 / started.elapsed().as_secs_f64();
+    (rate, run, images - 1, format!("img-{}.png", images - 1))
+}
+
+/// The bytes of a placed media file, read back over HTTP.
+async fn media_bytes(
+    kind: Kind,
+    addr: SocketAddr,
+    media_dir: &std::path::Path,
+    run: &str,
+    step: usize,
+    name: &str,
+) -> Bytes {
+    let file = media_dir
+        .join("media")
+        .join(run)
+        .join(step.to_string())
+        .join(name);
+    let path = match kind {
+        Kind::Ours => format!("/gradio_api/file={}", file.display()),
+        Kind::Trackio => format!("/file?path={}", file.display()),
+    };
+    let mut sender = connect(addr).await;
+    let (status, body) = send(&mut sender, Method::GET, &path, Bytes::new()).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {body:?}");
+    body
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -289,6 +439,9 @@ fn main() {
         let base = std::env::temp_dir().join(format!("ingest-bench-{}", std::process::id()));
         // Ours, in process (its own threads), with a write token like Trackio's.
         let tracker = Arc::new(app::Tracker::open(&base.join("ours")).expect("tracker"));
+        // Where each side keeps the media of project "media": `<media dir>/media/<run>/…`.
+        let our_media = std::path::absolute(tracker.media_dir()).expect("absolute");
+        let their_media = std::path::absolute(base.join("trackio/media")).expect("absolute");
         let service = app::builder(&tracker, app::registry(tracker.clone()), Some(TOKEN.to_owned()))
             .build()
             .expect("service");
@@ -347,6 +500,45 @@ fn main() {
                 median(ratios)
             );
         }
+        let images: usize = std::env::var("GC_INGEST_IMAGES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1000)
+            .max(1);
+        let size: usize = std::env::var("GC_INGEST_IMAGE_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(4096)
+            .max(8);
+        println!("media bench: {rounds} rounds of {images} images of {size} bytes, uploaded one by one, placed by bulk_upload_media in calls of {MEDIA_BATCH}");
+        let (mut ratios, mut our_rates, mut their_rates) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let order = if round % 2 == 0 { [Kind::Ours, Kind::Trackio] } else { [Kind::Trackio, Kind::Ours] };
+            let mut rates = [0.0; 2];
+            for kind in order {
+                let (addr, dir) = if kind == Kind::Ours { (ours, &our_media) } else { (trackio, &their_media) };
+                let (rate, run, step, name) = media_round(kind, addr, round, images, size).await;
+                // The check that the work was done: the last image reads back unchanged.
+                let got = media_bytes(kind, addr, dir, &run, step, &name).await;
+                assert!(got == image(step, size), "{kind:?}: {name} came back changed");
+                rates[usize::from(kind == Kind::Trackio)] = rate;
+            }
+            println!(
+                "media, round {round}: tracking server {:.0} images/s, Trackio {:.0} images/s, ratio {:.1}",
+                rates[0],
+                rates[1],
+                rates[0] / rates[1]
+            );
+            ratios.push(rates[0] / rates[1]);
+            our_rates.push(rates[0]);
+            their_rates.push(rates[1]);
+        }
+        println!(
+            "media: tracking server median {:.0} images/s, Trackio 0.43 median {:.0} images/s, median ratio {:.1}",
+            median(our_rates),
+            median(their_rates),
+            median(ratios)
+        );
         let _ = child.kill();
         let _ = child.wait();
         let _ = std::fs::remove_dir_all(&base);
