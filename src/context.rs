@@ -57,6 +57,25 @@ impl CallContext {
         self.inner.files.new_path_blocking(file_name)
     }
 
+    /// Says that this call is done with an uploaded file it was given: the file is deleted
+    /// now and its room in the upload store (see
+    /// [`Builder::max_uploaded_files`](crate::Builder::max_uploaded_files)) freed, instead of
+    /// when the upload TTL runs out. For a handler that keeps what it needs (it copied or
+    /// linked the file elsewhere) and receives many files. Files the service did not create
+    /// are left alone; with a backend that shares files between replicas nothing is deleted
+    /// (another replica may use it; it expires by its TTL). Returns whether it was deleted.
+    pub async fn discard_upload(&self, file: &crate::FileData) -> bool {
+        let Some(path) = self.inner.files.discard(&file.path) else {
+            return false;
+        };
+        tokio::task::spawn_blocking(move || {
+            crate::files::delete_files(std::slice::from_ref(&path));
+            !path.exists()
+        })
+        .await
+        .unwrap_or(false)
+    }
+
     /// Reports progress: step `index` of `length` (when known) in `unit`s, with an optional
     /// description. Queue callers get a `progress` message (the Python client's
     /// `job.status()`, the JS client's status events); on the `/call` route it is dropped, as

@@ -471,3 +471,65 @@ async fn files_are_served_by_byte_range() {
     assert_eq!(head.header("content-range"), Some("bytes 10-19/300000"));
     assert!(head.body.is_empty());
 }
+
+/// Calls `take` with a file path; its terminal frame's data.
+async fn take(server: &TestServer, path: &str) -> String {
+    let body = serde_json::json!({"data": [{"path": path, "meta": {"_type": "gradio.FileData"}}]})
+        .to_string();
+    let id = server
+        .post_json("/gradio_api/call/take", &body)
+        .await
+        .event_id();
+    let poll = server.get(&format!("/gradio_api/call/take/{id}")).await;
+    parse_frames(poll.text())[0].data.clone()
+}
+
+/// One file argument, discarded by the handler when asked to.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct DiscardArgs {
+    /// The file.
+    file: gradio_compat::FileData,
+}
+
+/// `CallContext::discard_upload`: the upload is deleted at once and its room in the store
+/// freed (a full store takes a new upload again); a file the service did not create is left
+/// alone.
+#[tokio::test]
+async fn a_handler_can_discard_an_upload_it_is_done_with() {
+    let registry = gradio_compat::Registry::new().typed(
+        "take",
+        |a: DiscardArgs, ctx: gradio_compat::CallContext| async move {
+            Ok::<_, String>(ctx.discard_upload(&a.file).await)
+        },
+    );
+    let allowed = std::env::temp_dir().join(format!("discard-allowed-{}", std::process::id()));
+    std::fs::create_dir_all(&allowed).unwrap();
+    let outside = allowed.join("keep.txt");
+    std::fs::write(&outside, b"keep").unwrap();
+    let server = TestServer::start(
+        GradioCompat::builder(registry)
+            .max_uploaded_files(2)
+            .allow_dir(&allowed)
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let up =
+        |name: &'static str| server.send(upload_request(multipart(&[("files", Some(name), b"x")])));
+    let first: Vec<String> = serde_json::from_slice(&up("a.txt").await.body).unwrap();
+    let _second: Vec<String> = serde_json::from_slice(&up("b.txt").await.body).unwrap();
+    assert_eq!(up("c.txt").await.status, StatusCode::INSUFFICIENT_STORAGE);
+    assert_eq!(take(&server, &first[0]).await, "[true]");
+    assert!(!std::path::Path::new(&first[0]).exists());
+    assert_eq!(
+        server
+            .get(&format!("/gradio_api/file={}", first[0]))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(up("c.txt").await.status, StatusCode::OK);
+    let canonical = std::fs::canonicalize(&outside).unwrap();
+    assert_eq!(take(&server, &canonical.to_string_lossy()).await, "[false]");
+    assert!(outside.exists());
+}

@@ -136,10 +136,12 @@ pub fn register(registry: Registry, t: &Arc<Tracker>) -> Registry {
         )
         .typed(
             "bulk_upload_artifact_blob",
-            move |a: BlobUploadArgs, _: CallContext| {
+            move |a: BlobUploadArgs, ctx: CallContext| {
                 let t = t_blobs.clone();
                 async move {
                     let blobs = t.blob_dir();
+                    let files: Vec<FileData> =
+                        a.uploads.iter().map(|u| u.uploaded_file.clone()).collect();
                     let project = a.project.clone();
                     let stored = tokio::task::spawn_blocking(move || {
                         let mut stored = Vec::new();
@@ -166,7 +168,11 @@ pub fn register(registry: Registry, t: &Arc<Tracker>) -> Registry {
                         }
                         Ok(())
                     })
-                    .await
+                    .await?;
+                    for file in &files {
+                        ctx.discard_upload(file).await;
+                    }
+                    Ok::<_, String>(())
                 }
             },
         )

@@ -51,9 +51,11 @@ pub fn register(registry: Registry, t: &Arc<Tracker>) -> Registry {
     registry
         .typed(
             "bulk_upload_media",
-            move |a: BulkUploadMediaArgs, _: CallContext| {
+            move |a: BulkUploadMediaArgs, ctx: CallContext| {
                 let media = t_upload.media_dir();
                 async move {
+                    let files: Vec<FileData> =
+                        a.uploads.iter().map(|u| u.uploaded_file.clone()).collect();
                     tokio::task::spawn_blocking(move || {
                         for (i, u) in a.uploads.iter().enumerate() {
                             let to = media_path(
@@ -71,7 +73,12 @@ pub fn register(registry: Registry, t: &Arc<Tracker>) -> Registry {
                         Ok::<_, String>(())
                     })
                     .await
-                    .map_err(|e| format!("the media work failed: {e}"))?
+                    .map_err(|e| format!("the media work failed: {e}"))??;
+                    // Kept here now: their room in the upload store is free again.
+                    for file in &files {
+                        ctx.discard_upload(file).await;
+                    }
+                    Ok::<_, String>(())
                 }
             },
         )

@@ -223,6 +223,23 @@ impl FileStore {
         self.backend.shares_files() && self.backend.file_record(path, None).await.is_some()
     }
 
+    /// Unregisters an upload (or an output in the upload directory) a call is done with and
+    /// returns its path for deletion; `None` for files it did not create, unknown paths, and
+    /// when replicas share the files (their records expire them).
+    pub(crate) fn discard(&self, key: &str) -> Option<PathBuf> {
+        if self.backend.shares_files() {
+            return None;
+        }
+        let owned = self.files.get(key).is_some_and(|f| f.owned);
+        if !owned {
+            return None;
+        }
+        let (path, _) = self.files.remove(key)?;
+        self.count.fetch_sub(1, Ordering::AcqRel);
+        // Its place in the TTL order is skipped when reached.
+        Some(PathBuf::from(path))
+    }
+
     /// Unregisters the oldest entry; returns its path when it must be deleted.
     fn take_oldest(&self) -> Vec<PathBuf> {
         let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
