@@ -432,7 +432,8 @@ impl Builder {
             })
             .collect();
         let (info_doc, info_all) = info::documents(&docs, &config.prefix);
-        let openapi_doc = openapi::document(&docs, &config.prefix, &config.title);
+        let openapi_doc =
+            openapi::document(&docs, &config.prefix, &config.title, authorize.is_some());
         #[cfg(feature = "mcp")]
         let mcp_tools = config.mcp.then(|| crate::mcp::Catalog::build(&docs));
         let callable: Vec<&info::EndpointDoc<'_>> = docs

@@ -64,6 +64,19 @@ async fn the_document_describes_the_public_call_routes() {
     assert!(!paths
         .keys()
         .any(|p| p.contains("hidden") || p.contains("undoc")));
+    // With an authorize hook, any call may be refused: every call documents 401 and 403.
+    let hooked = GradioCompat::builder(registry(Probe::new()))
+        .authorize(|_| Ok(()))
+        .build()
+        .unwrap();
+    let r = call_in_process(
+        &hooked,
+        request(Method::GET, "/gradio_api/openapi.json", &[], Bytes::new()),
+    )
+    .await;
+    let add = &r.json()["paths"]["/gradio_api/call/v2/add"]["post"];
+    assert!(add["responses"]["401"].is_object() && add["responses"]["403"].is_object());
+    assert_eq!(add["security"][0], serde_json::json!({"bearer": []}));
     // Every reference resolves.
     let mut all = Vec::new();
     refs(&doc, &mut all);

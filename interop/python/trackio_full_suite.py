@@ -164,16 +164,23 @@ def _():
         assert same(seen[name], want), (name, seen.get(name))
 
 
-@scenario("log_system: system metrics reach the server; trackio list/get system-metric read them back")
+@scenario("log_system and log_cpu: system metrics reach the server; trackio list/get system-metric read them back")
 def _():
     trackio.init(project=PROJECT, name="sys", server_url=URL)
     trackio.log({"loss": 1.0})
     trackio.log_system({"gpu/0/utilization": 87.5, "gpu/0/memory": 0.1, "cpu/percent": 5e-324})
     trackio.log_system({"gpu/0/utilization": 90.0})
+    cpu = trackio.log_cpu()  # the real CPU/RAM logger (psutil)
     trackio.finish()
     no_client_trouble()
+    assert cpu, cpu
+    cpu_names = cli("list", "system-metrics", "--project", PROJECT, "--run", "sys")["system_metrics"]
+    assert set(cpu) <= set(cpu_names) | {"timestamp"}, (sorted(cpu), cpu_names)
+    one = sorted(k for k, v in cpu.items() if isinstance(v, (int, float)))[0]
+    read = cli("get", "system-metric", "--project", PROJECT, "--run", "sys", "--metric", one)["values"]
+    assert same(read[-1][one], cpu[one]), (one, read, cpu[one])
     names = cli("list", "system-metrics", "--project", PROJECT, "--run", "sys")["system_metrics"]
-    assert sorted(names) == ["cpu/percent", "gpu/0/memory", "gpu/0/utilization"], names
+    assert {"cpu/percent", "gpu/0/memory", "gpu/0/utilization"} <= set(names), names
     values = cli("get", "system-metric", "--project", PROJECT, "--run", "sys", "--metric", "gpu/0/utilization")["values"]
     assert [v["gpu/0/utilization"] for v in values] == [87.5, 90.0], values
     everything = cli("get", "system-metric", "--project", PROJECT, "--run", "sys")["system_metrics"]

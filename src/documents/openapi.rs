@@ -49,11 +49,13 @@ fn component_name(api: &str, name: &str) -> String {
         .collect()
 }
 
-/// The operations of one endpoint, adding its definitions to `schemas`.
+/// The operations of one endpoint, adding its definitions to `schemas`. `hooked`: the service
+/// has an authorize hook, which may refuse any call with 401 or 403.
 fn operations(
     doc: &EndpointDoc<'_>,
     prefix: &str,
     schemas: &mut Map<String, Value>,
+    hooked: bool,
 ) -> [(String, Value); 2] {
     let sig = doc.sig;
     let api = &*sig.name;
@@ -97,7 +99,7 @@ fn operations(
     }
     let mut output = doc.output.clone();
     relink(&mut output, api);
-    let secured = sig.token_index.is_some();
+    let secured = hooked || sig.token_index.is_some();
     let mut call = json!({
         "operationId": format!("call_{}", component_name(api, "").trim_end_matches('.')),
         "summary": format!("Start a call of /{api}"),
@@ -181,7 +183,12 @@ fn operations(
 }
 
 /// The document, with the root URL as a placeholder (its server URL).
-pub(crate) fn document(endpoints: &[EndpointDoc<'_>], prefix: &str, title: &str) -> Template {
+pub(crate) fn document(
+    endpoints: &[EndpointDoc<'_>],
+    prefix: &str,
+    title: &str,
+    hooked: bool,
+) -> Template {
     let mut schemas = Map::new();
     schemas.insert(
         "Error".into(),
@@ -237,7 +244,7 @@ pub(crate) fn document(endpoints: &[EndpointDoc<'_>], prefix: &str, title: &str)
         .iter()
         .filter(|d| d.visibility == Visibility::Public)
     {
-        for (path, item) in operations(doc, prefix, &mut schemas) {
+        for (path, item) in operations(doc, prefix, &mut schemas, hooked) {
             paths.insert(path, item);
         }
     }
