@@ -33,8 +33,9 @@ use serde_json::{json, Map, Value};
 use tokio::sync::OnceCell;
 use tower::ServiceExt as _;
 
-/// The most bytes of a call body this translation reads (the Gradio route has its own limit).
-const MAX_BODY: usize = 64 * 1024 * 1024;
+/// The most bytes of a call body this translation reads: the Gradio route's default limit
+/// (16 MiB), which then applies again to the translated body.
+const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// The routes' state: the Gradio service and, once read from its `/info`, each endpoint's
 /// parameter names in order.
