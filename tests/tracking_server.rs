@@ -325,6 +325,7 @@ async fn dashboard_fallback_and_gradio_routes_coexist() {
             "/get_runs_for_project",
             "/get_metrics_for_run",
             "/get_metric_values",
+            "/get_metric_envelope",
             "/get_project_summary",
             "/get_run_summary",
             "/export_metrics",
@@ -1225,4 +1226,60 @@ async fn media_are_kept_in_the_data_dir_across_restarts() {
         "{}",
         trackio.status
     );
+}
+
+/// `get_metric_envelope`: all numeric values while they fit four per bucket; beyond, each
+/// bucket's first, last, lowest and highest (a spike and a dip that even spreading misses are
+/// kept), within an optional step range, saying how many there were and that some were left
+/// out; text values are not drawn.
+#[tokio::test]
+async fn the_envelope_read_keeps_every_spike() {
+    let server = start(None).await;
+    let logs: Vec<Value> = (0..10_000i64)
+        .map(|s| {
+            let v = match s {
+                6_180 => json!(1000.0),
+                3_819 => json!(-1000.0),
+                7 => json!("NaN"),
+                _ => json!((s % 97) as f64 / 97.0),
+            };
+            json!({"project": "e", "run": "r", "step": s, "metrics": {"loss": v}})
+        })
+        .collect();
+    call(&server, "bulk_log", json!([logs]), None).await;
+    let read = |data: Value| {
+        let server = &server;
+        async move { value(&call(server, "get_metric_envelope", data, None).await) }
+    };
+    let all = read(json!(["e", "r", "loss", 5000])).await;
+    assert_eq!(
+        (all["count"].as_u64(), all["reduced"].as_bool()),
+        (Some(9_999), Some(false))
+    );
+    assert_eq!(all["points"].as_array().unwrap().len(), 9_999);
+    let env = read(json!(["e", "r", "loss", 100])).await;
+    let points = env["points"].as_array().unwrap();
+    assert!(
+        points.len() <= 400 && env["reduced"] == true,
+        "{}",
+        points.len()
+    );
+    let steps: Vec<i64> = points.iter().map(|p| p["step"].as_i64().unwrap()).collect();
+    assert!(
+        steps.contains(&6_180) && steps.contains(&3_819),
+        "{steps:?}"
+    );
+    assert!(steps.windows(2).all(|w| w[0] < w[1]));
+    let zoomed = read(json!({"project": "e", "run": "r", "metric_name": "loss", "buckets": 10, "min_step": 6_000, "max_step": 6_999})).await;
+    let steps: Vec<i64> = zoomed["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["step"].as_i64().unwrap())
+        .collect();
+    assert!(
+        steps.contains(&6_180) && steps.iter().all(|s| (6_000..=6_999).contains(s)),
+        "{steps:?}"
+    );
+    assert_eq!(zoomed["count"], 1_000);
 }

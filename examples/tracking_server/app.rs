@@ -44,6 +44,7 @@ pub mod tracker;
 pub mod trackio_api;
 
 pub use tracker::store::metrics_json::MetricsJson;
+use tracker::store::reads::Steps;
 pub use tracker::store::Entry;
 pub use tracker::{Artifact, Tracker, ValueQuery};
 
@@ -148,6 +149,41 @@ pub struct RunArgs {
     #[serde(default)]
     #[schemars(example = &"run-1")]
     pub run: Option<String>,
+    /// Trackio's run id (wins over the name).
+    #[serde(default)]
+    pub run_id: Option<String>,
+}
+
+fn default_buckets() -> u32 {
+    2000
+}
+
+/// Read one metric of a run for drawing: every numeric value when there are at most four per
+/// bucket, else per bucket of steps the first, last, lowest and highest value (M4), computed
+/// from the whole series, so no spike or dip is left out at any zoom. Answers `{points:
+/// [{timestamp, step, value}], count, reduced}`: `count` numeric values lie in the range and
+/// `reduced` says whether some are not in `points`. Text and media values are not drawn.
+#[derive(Deserialize, JsonSchema)]
+pub struct EnvelopeArgs {
+    /// The project name.
+    #[schemars(example = &"demo")]
+    pub project: String,
+    /// The run name.
+    #[schemars(example = &"run-1")]
+    pub run: Option<String>,
+    /// The metric name.
+    #[schemars(example = &"loss")]
+    pub metric_name: String,
+    /// How many buckets (pixel columns) to draw; at most four points each.
+    #[serde(default = "default_buckets")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub buckets: u32,
+    /// Only steps from this one.
+    #[serde(default)]
+    pub min_step: Option<i64>,
+    /// Only steps up to this one.
+    #[serde(default)]
+    pub max_step: Option<i64>,
     /// Trackio's run id (wins over the name).
     #[serde(default)]
     pub run_id: Option<String>,
@@ -373,6 +409,18 @@ fn metrics_registry(tracker: Arc<Tracker>) -> Registry {
                 .await
             }
         })
+        .typed(
+            "get_metric_envelope",
+            tracker::on_store(&t(), |s, a: EnvelopeArgs| {
+                let id = Tracker::resolve(s, &a.project, a.run.as_deref(), a.run_id.as_deref())?;
+                let steps = Steps {
+                    low: a.min_step.unwrap_or(i64::MIN),
+                    high: a.max_step.unwrap_or(i64::MAX),
+                };
+                let e = s.envelope(&a.project, &id, &a.metric_name, steps, a.buckets.clamp(1, 100_000) as usize)?;
+                Ok(serde_json::json!({"points": e.points, "count": e.count, "reduced": e.reduced}))
+            }),
+        )
         .typed("get_project_summary", move |a: ProjectArgs, _: CallContext| {
             let t = t_project.clone();
             async move { t.project_summary(a.project).await }

@@ -184,3 +184,120 @@ impl Store {
         Ok(out)
     }
 }
+
+/// What an envelope read returns: the points to draw, how many numeric points the range held,
+/// and whether some were left out.
+pub struct Envelope {
+    pub points: Vec<Value>,
+    pub count: usize,
+    pub reduced: bool,
+}
+
+impl Store {
+    /// The numeric values of one metric within `steps`, reduced for drawing `buckets` columns
+    /// without hiding anything: when there are more than four per bucket, each bucket of
+    /// steps keeps its first, last, lowest and highest point (M4), so every spike and dip is
+    /// among them. Values that are not numbers (text, media, `"NaN"`) are not drawn and not
+    /// counted.
+    pub fn envelope(
+        &self,
+        project: &str,
+        run_id: &str,
+        metric: &str,
+        steps: Steps,
+        buckets: usize,
+    ) -> Result<Envelope, String> {
+        let mut points: Vec<(i64, String, Value, f64)> = Vec::new();
+        for row in self.rows(project, run_id, steps)? {
+            if let Some(value) = pick(&row.metrics, metric) {
+                if let Some(y) = value.as_f64() {
+                    points.push((row.step, row.timestamp, value, y));
+                }
+            }
+        }
+        let count = points.len();
+        let buckets = buckets.max(1);
+        let keep: Vec<usize> = if count <= 4 * buckets {
+            (0..count).collect()
+        } else {
+            m4(&points, buckets)
+        };
+        let reduced = keep.len() < count;
+        let mut taken: Vec<Option<(i64, String, Value, f64)>> =
+            points.into_iter().map(Some).collect();
+        let points = keep
+            .into_iter()
+            .filter_map(|i| taken[i].take())
+            .map(|(step, timestamp, value, _)| json!({"timestamp": timestamp, "step": step, "value": value}))
+            .collect();
+        Ok(Envelope {
+            points,
+            count,
+            reduced,
+        })
+    }
+}
+
+/// The indices M4 keeps of points sorted by step: per bucket of equal step width, the first,
+/// last, lowest and highest, in order.
+fn m4(points: &[(i64, String, Value, f64)], buckets: usize) -> Vec<usize> {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return Vec::new();
+    };
+    let (lo, hi) = (first.0 as f64, last.0 as f64);
+    let width = ((hi - lo + 1.0) / buckets as f64).max(f64::MIN_POSITIVE);
+    let mut keep = Vec::with_capacity(4 * buckets);
+    let mut start = 0;
+    while start < points.len() {
+        let bucket = ((points[start].0 as f64 - lo) / width).floor();
+        let mut end = start + 1;
+        let (mut low, mut high) = (start, start);
+        while end < points.len() && ((points[end].0 as f64 - lo) / width).floor() == bucket {
+            if points[end].3 < points[low].3 {
+                low = end;
+            }
+            if points[end].3 > points[high].3 {
+                high = end;
+            }
+            end += 1;
+        }
+        let mut four = [start, low, high, end - 1];
+        four.sort_unstable();
+        for (k, i) in four.iter().enumerate() {
+            if k == 0 || four[k - 1] != *i {
+                keep.push(*i);
+            }
+        }
+        start = end;
+    }
+    keep
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn m4_keeps_every_extreme() {
+        use serde_json::Value;
+        // 100,000 points between 0 and 1, a spike and a dip where even spreading misses them.
+        let points: Vec<(i64, String, Value, f64)> = (0..100_000i64)
+            .map(|s| {
+                let y = match s {
+                    61_803 => 1000.0,
+                    38_197 => -1000.0,
+                    _ => (s % 977) as f64 / 977.0,
+                };
+                (s, String::new(), Value::Null, y)
+            })
+            .collect();
+        for buckets in [10, 700, 2000] {
+            let keep = super::m4(&points, buckets);
+            assert!(keep.len() <= 4 * buckets, "{buckets}: {}", keep.len());
+            assert!(keep.windows(2).all(|w| w[0] < w[1]), "in order");
+            assert!(
+                keep.contains(&61_803) && keep.contains(&38_197),
+                "{buckets}"
+            );
+            assert_eq!((keep[0], *keep.last().unwrap()), (0, 99_999));
+        }
+    }
+}

@@ -248,12 +248,18 @@ with sync_playwright() as pw:
         # Every page above read without a token; a read here too.
         assert "demo" in api("get_all_projects", [], token=None)
 
-    @scenario("1,000 runs and a 100,000-point line stay responsive")
+    # A spike and a dip that no even spreading of the 100,000 points keeps.
+    SPIKE, DIP = 61803, 38197
+
+    def long_value(s):
+        return 1000.0 if s == SPIKE else -1000.0 if s == DIP else (s % 977) / 977
+
+    @scenario("1,000 runs and a 100,000-point line stay responsive, and its spike and dip are drawn")
     def _():
         api("bulk_log", [[{"project": "big", "run": f"run-{i:04}", "metrics": {"loss": 1.0}, "step": 0} for i in range(1000)]])
         for batch in range(100):
             steps = range(batch * 1000, (batch + 1) * 1000)
-            api("bulk_log", [[{"project": "big", "run": "long", "step": s, "metrics": {"loss": (s % 977) / 977}} for s in steps]])
+            api("bulk_log", [[{"project": "big", "run": "long", "step": s, "metrics": {"loss": long_value(s)}} for s in steps]])
         started = time.monotonic()
         page.goto(URL + "/?project=big&run=long")
         wait_for(page, "the long line", lambda: vertices(page, "loss", "long") > 0, timeout=60)
@@ -262,6 +268,22 @@ with sync_playwright() as pw:
         width = page.evaluate("document.querySelector('figure.chart[data-metric=\"loss\"] svg').viewBox.baseVal.width")
         drawn = vertices(page, "loss", "long")
         assert drawn <= 4 * width < count, (drawn, width, count)
+        # Nothing is hidden: the y range reaches the spike and the dip, and the line is drawn
+        # through both (its highest and lowest vertices sit on the plot's top and bottom).
+        figure = 'figure.chart[data-metric="loss"]'
+        y_min = float(page.get_attribute(figure, "data-y-min"))
+        y_max = float(page.get_attribute(figure, "data-y-max"))
+        assert (y_min, y_max) == (-1000.0, 1000.0), (y_min, y_max)
+        ys = page.evaluate(
+            "sel => Array.from(document.querySelector(sel).points).map(p => p.y)",
+            figure + ' polyline[data-run="long"]',
+        )
+        mid, spread = (max(ys) + min(ys)) / 2, max(ys) - min(ys)
+        far = [y for y in ys if abs(y - mid) > spread / 4]
+        assert len(far) == 2 and min(far) == min(ys) and max(far) == max(ys), far
+        read = api("get_metric_envelope", ["big", "long", "loss", 2000])
+        assert read["reduced"] and read["count"] == 100000, (read["count"], read["reduced"])
+        assert {p["step"] for p in read["points"]} >= {SPIKE, DIP}
         assert page.eval_on_selector_all("#runs li", "ls => ls.length") == 1001
         page.fill("#run-filter", "run-09")
         shown_runs = page.eval_on_selector_all("#runs li:not([hidden])", "ls => ls.length")

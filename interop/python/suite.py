@@ -25,6 +25,7 @@ ENDPOINTS = {
     "/get_runs_for_project": ["project"],
     "/get_metrics_for_run": ["project", "run", "run_id"],
     "/get_metric_values": ["project", "run", "metric_name", "step", "around_step", "at_time", "window", "run_id", "max_points"],
+    "/get_metric_envelope": ["project", "run", "metric_name", "buckets", "min_step", "max_step", "run_id"],
     "/get_project_summary": ["project"],
     "/get_run_summary": ["project", "run", "run_id"],
     "/export_metrics": ["project", "run"],

@@ -150,6 +150,8 @@ export class Chart {
     const xOf = (s) => MARGIN.left + ((s - x0) / (x1 - x0)) * plotW;
     const yOf = (v) => MARGIN.top + (1 - (v - y0) / (y1 - y0)) * plotH;
     this.scale = { x0, x1, plotW, xOf, yOf };
+    // The drawn ranges, for whoever reads the page (and its tests).
+    Object.assign(this.figure.dataset, { xMin: x0, xMax: x1, yMin: y0, yMax: y1 });
 
     const axes = el("g", { class: "axes" }, this.svg);
     for (const t of ticks(y0, y1)) {

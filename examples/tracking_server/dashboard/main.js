@@ -14,8 +14,10 @@ import { Series } from "./series.js";
 const MAX_SELECTED = 20;
 /** Runs selected when a project opens without a run in the link: the latest ones. */
 const DEFAULT_SELECTED = 5;
-/** Points read per line; longer lines come evenly spread by the server, then grow live. */
-const READ_POINTS = 5000;
+/** Buckets (pixel columns, wider than any chart) a line is read in: a longer line comes as
+ * each bucket's first, last, lowest and highest value (the server's M4 envelope, so no spike
+ * or dip is left out), then grows live. */
+const READ_BUCKETS = 2000;
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
 const $ = (id) => document.getElementById(id);
@@ -125,9 +127,9 @@ async function loadRun(run) {
     const metrics = await call("get_metrics_for_run", { project, run });
     await Promise.all(
       metrics.map(async (metric_name) => {
-        const points = await call("get_metric_values", { project, run, metric_name, max_points: READ_POINTS });
+        const read = await call("get_metric_envelope", { project, run, metric_name, buckets: READ_BUCKETS });
         if (generation !== view.generation || !view.selected.has(run)) return;
-        seriesOf(run, metric_name).addAll(points);
+        seriesOf(run, metric_name).addAll(read.points);
         redrawSoon(metric_name);
       }),
     );
