@@ -80,6 +80,12 @@ pub fn media_path(
     Ok(path)
 }
 
+/// The folder of a run's media (`<project>/<run>`), when the run's name can name a folder.
+pub fn run_media_dir(media: &Path, project: &str, run: &str) -> Option<PathBuf> {
+    let run = component("run", run).ok()?;
+    Some(media.join(disk_name(project)).join(run))
+}
+
 /// Puts the file `from` at `to` (creating folders), replacing what is there, through a
 /// temporary name so that a reader never sees half a file. A hard link when both are on one
 /// file system (no bytes copied: the upload store later removes only its own name), else a
@@ -170,5 +176,11 @@ mod tests {
             );
         }
         assert_eq!(disk_name("../.."), "default");
+        assert_eq!(super::run_media_dir(m, "p", ".."), None);
+        assert_eq!(super::run_media_dir(m, "p", "a/b"), None);
+        assert_eq!(
+            super::run_media_dir(m, "p.x", "r"),
+            Some(Path::new("/data/media/px/r").to_owned())
+        );
     }
 }

@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::media::run_media_dir;
 use super::tracker::store::reads::Steps;
 use super::tracker::{on_store, subsample, Tracker};
 use super::{around, LOG_ROWS};
@@ -103,7 +104,7 @@ pub struct QueryArgs {
     pub query: String,
 }
 
-/// Delete a run and everything logged to it. Returns whether it existed.
+/// Delete a run and everything logged to it, its media included. Returns whether it existed.
 #[derive(Deserialize, JsonSchema)]
 pub struct DeleteRunArgs {
     /// The project name.
@@ -137,6 +138,7 @@ fn is_scalar(v: &Value) -> bool {
 /// Adds the endpoints.
 pub fn register(registry: Registry, t: &Arc<Tracker>) -> Registry {
     let t_query = t.clone();
+    let media = t.media_dir();
     registry
         .typed(
             "get_logs",
@@ -202,11 +204,25 @@ pub fn register(registry: Registry, t: &Arc<Tracker>) -> Registry {
         })
         .typed(
             "delete_run",
-            on_store(t, |s, a: DeleteRunArgs| {
+            on_store(t, move |s, a: DeleteRunArgs| {
                 let Some(id) = s.run_id(&a.project, a.run.as_deref(), a.run_id.as_deref())? else {
                     return Ok(false);
                 };
-                s.delete_run(&a.project, &id)
+                let name = s.run_name(&a.project, &id)?;
+                let deleted = s.delete_run(&a.project, &id)?;
+                // Its media go too, unless another run of the project has the same name (media
+                // are laid out by run name, as in Trackio).
+                if let Some(name) = name {
+                    let shared = s.run_id(&a.project, Some(&name), None)?.is_some();
+                    if let Some(dir) = run_media_dir(&media, &a.project, &name).filter(|_| !shared) {
+                        if let Err(e) = std::fs::remove_dir_all(&dir) {
+                            if e.kind() != std::io::ErrorKind::NotFound {
+                                return Err(format!("the run is deleted, but its media folder {} could not be removed: {e}", dir.display()));
+                            }
+                        }
+                    }
+                }
+                Ok(deleted)
             }),
         )
         .typed(

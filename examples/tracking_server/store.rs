@@ -421,6 +421,18 @@ impl Store {
             .map_err(|e| e.to_string())
     }
 
+    /// The name of a run (by id).
+    pub fn run_name(&self, project: &str, run_id: &str) -> Result<Option<String>, String> {
+        self.conn
+            .query_row(
+                "SELECT name FROM runs WHERE project = ?1 AND id = ?2",
+                params![project, run_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .sql()
+    }
+
     /// Deletes a run and everything logged to it (metrics, system metrics, alerts, artifact
     /// links). Returns whether the run existed.
     pub fn delete_run(&mut self, project: &str, run_id: &str) -> Result<bool, String> {
