@@ -237,6 +237,40 @@ with sync_playwright() as pw:
         message = page.inner_text("#message")
         assert "ghost" in message and "baseline" in message, message
 
+    @scenario("smoothing and log-scale y, set with the keyboard, change the drawing and stay in the link")
+    def _():
+        page.goto(URL + "/?project=demo&run=baseline")
+        wait_for(page, "the line", lambda: vertices(page, "loss", "baseline") >= 50)
+        drawn = vertices(page, "loss", "baseline")
+        figure = 'figure.chart[data-metric="loss"]'
+        span = lambda sel: page.evaluate(
+            "sel => { const ys = Array.from(document.querySelector(sel).points).map(p => p.y); return Math.max(...ys) - Math.min(...ys); }",
+            sel,
+        )
+        raw_span = span(figure + ' polyline[data-run="baseline"]')
+        # The slider by keyboard, as a person without a mouse would: to its end, 0.99.
+        page.focus("#smoothing")
+        page.keyboard.press("End")
+        smoothed = figure + ' polyline.smoothed[data-smoothed-run="baseline"]'
+        wait_for(page, "the smoothed line", lambda: page.query_selector(smoothed) is not None)
+        assert page.get_attribute(figure, "data-smoothing") == "0.99"
+        assert "raw" in page.get_attribute(figure + ' polyline[data-run="baseline"]', "class")
+        assert len(page.get_attribute(smoothed, "points").split()) == drawn
+        assert span(smoothed) < raw_span, (span(smoothed), raw_span)
+        assert "smoothing=0.99" in page.url, page.url
+        # Log scale: y ticks are powers of ten, and the link says so.
+        page.focus("#log-y")
+        page.keyboard.press("Space")
+        wait_for(page, "a log scale", lambda: page.get_attribute(figure, "data-y-scale") == "log")
+        ticks = page.eval_on_selector_all(figure + " text.y-tick", "ts => ts.map(t => t.textContent)")
+        assert ticks and all(t in ("1e-3", "0.001", "0.01", "0.1", "1", "10") for t in ticks), ticks
+        assert "log_y=1" in page.url, page.url
+        # The link restores both.
+        page.goto(page.url)
+        wait_for(page, "the restored view", lambda: page.get_attribute(figure, "data-y-scale") == "log")
+        assert page.get_attribute(figure, "data-smoothing") == "0.99"
+        assert page.is_checked("#log-y") and page.input_value("#smoothing") == "0.99"
+
     @scenario("the dashboard reads without a token while writes need one")
     def _():
         try:

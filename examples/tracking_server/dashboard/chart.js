@@ -74,6 +74,22 @@ export function visible(series, x0, x1, width) {
   return keep;
 }
 
+/**
+ * The exponential moving average of `values` with weight `w` (0 to <1), debiased at the start
+ * as TensorBoard does, so the first points are not pulled towards 0.
+ */
+export function smooth(values, w) {
+  const out = new Array(values.length);
+  let last = 0;
+  let weight = 1;
+  for (let i = 0; i < values.length; i += 1) {
+    last = last * w + (1 - w) * values[i];
+    weight *= w;
+    out[i] = last / (1 - weight);
+  }
+  return out;
+}
+
 export class Chart {
   constructor(metric, parent) {
     this.metric = metric;
@@ -101,8 +117,16 @@ export class Chart {
     this.figure.remove();
   }
 
-  /** Draws `lines`: `[{run, color, series}]`. */
-  draw(lines) {
+  /**
+   * Draws `lines`: `[{run, color, series}]`. `options.smoothing` (0 to 0.99) adds an EMA line
+   * per run over a faint raw one; `options.logY` draws y on a log scale (values <= 0 are
+   * left out there, and the chart says how many).
+   */
+  draw(lines, options = {}) {
+    const logY = Boolean(options.logY);
+    const smoothing = options.smoothing > 0 ? Math.min(options.smoothing, 0.99) : 0;
+    this.figure.dataset.yScale = logY ? "log" : "linear";
+    this.figure.dataset.smoothing = String(smoothing);
     this.lines = lines.filter((l) => l.series && l.series.length > 0);
     const width = Math.max(this.svg.clientWidth || this.figure.clientWidth || 480, 240);
     this.svg.setAttribute("viewBox", `0 0 ${width} ${HEIGHT}`);
@@ -130,13 +154,26 @@ export class Chart {
     let x1 = -Infinity;
     let y0 = Infinity;
     let y1 = -Infinity;
+    // On a log scale y is drawn as log10(value); values <= 0 have no place there.
+    const ty = logY ? (v) => (v > 0 ? Math.log10(v) : NaN) : (v) => v;
+    let hidden = 0;
     for (const { series } of this.lines) {
       x0 = Math.min(x0, series.steps[0]);
       x1 = Math.max(x1, series.steps[series.length - 1]);
-      for (const v of series.values) {
+      for (const raw of series.values) {
+        const v = ty(raw);
+        if (Number.isNaN(v)) {
+          hidden += 1;
+          continue;
+        }
         if (v < y0) y0 = v;
         if (v > y1) y1 = v;
       }
+    }
+    this.figure.dataset.hidden = String(hidden);
+    if (!(y0 <= y1)) {
+      y0 = 0;
+      y1 = 1;
     }
     if (x0 === x1) {
       x0 -= 1;
@@ -148,16 +185,19 @@ export class Chart {
       y1 += pad;
     }
     const xOf = (s) => MARGIN.left + ((s - x0) / (x1 - x0)) * plotW;
-    const yOf = (v) => MARGIN.top + (1 - (v - y0) / (y1 - y0)) * plotH;
+    const yOf = (v) => MARGIN.top + (1 - (ty(v) - y0) / (y1 - y0)) * plotH;
     this.scale = { x0, x1, plotW, xOf, yOf };
     // The drawn ranges, for whoever reads the page (and its tests).
     Object.assign(this.figure.dataset, { xMin: x0, xMax: x1, yMin: y0, yMax: y1 });
 
     const axes = el("g", { class: "axes" }, this.svg);
-    for (const t of ticks(y0, y1)) {
-      const y = yOf(t);
+    const yTicks = logY
+      ? ticks(Math.floor(y0), Math.ceil(y1)).filter((t) => Number.isInteger(t) && t >= y0 && t <= y1)
+      : ticks(y0, y1);
+    for (const t of yTicks) {
+      const y = MARGIN.top + (1 - (t - y0) / (y1 - y0)) * plotH;
       el("line", { x1: MARGIN.left, x2: MARGIN.left + plotW, y1: y, y2: y, class: "grid" }, axes);
-      el("text", { x: MARGIN.left - 6, y: y + 4, "text-anchor": "end" }, axes).textContent = label(t);
+      el("text", { x: MARGIN.left - 6, y: y + 4, "text-anchor": "end", class: "y-tick" }, axes).textContent = label(logY ? 10 ** t : t);
     }
     for (const t of ticks(x0, x1)) {
       const x = xOf(t);
@@ -170,16 +210,26 @@ export class Chart {
 
     for (const { run, color, series } of this.lines) {
       const keep = visible(series, x0, x1, plotW);
-      const parts = [];
       const count = keep ? keep.length : series.length;
-      for (let k = 0; k < count; k += 1) {
-        const i = keep ? keep[k] : k;
-        parts.push(`${xOf(series.steps[i]).toFixed(1)},${yOf(series.values[i]).toFixed(1)}`);
-      }
-      const attrs = { points: parts.join(" "), stroke: color, class: "line" };
+      const path = (values) => {
+        const parts = [];
+        for (let k = 0; k < count; k += 1) {
+          const i = keep ? keep[k] : k;
+          const y = yOf(values[i]);
+          if (Number.isFinite(y)) parts.push(`${xOf(series.steps[i]).toFixed(1)},${y.toFixed(1)}`);
+        }
+        return parts;
+      };
+      const parts = path(series.values);
+      const attrs = { points: parts.join(" "), stroke: color, class: smoothing ? "line raw" : "line" };
       const line = el("polyline", attrs, this.svg);
       line.dataset.run = run;
       line.dataset.count = series.length;
+      if (smoothing) {
+        const smoothed = el("polyline", { points: path(smooth(series.values, smoothing)).join(" "), stroke: color, class: "line smoothed" }, this.svg);
+        smoothed.dataset.smoothedRun = run;
+      }
+      if (parts.length === 0) continue;
       if (series.length === 1) {
         const [x, y] = parts[0].split(",");
         el("circle", { cx: x, cy: y, r: 3, fill: color }, this.svg);
@@ -213,7 +263,8 @@ export class Chart {
       const i = line.series.nearest(best);
       if (i < 0 || line.series.steps[i] !== best) continue;
       const v = line.series.values[i];
-      el("circle", { cx: x, cy: this.scale.yOf(v), r: 4, fill: line.color }, this.cursor);
+      const cy = this.scale.yOf(v);
+      if (Number.isFinite(cy)) el("circle", { cx: x, cy, r: 4, fill: line.color }, this.cursor);
       parts.push(`${line.run}: ${label(v)}`);
     }
     this.cursor.setAttribute("visibility", "visible");

@@ -25,6 +25,11 @@ const params = new URLSearchParams(location.search);
 const followTimeout = Math.min(Math.max(Number(params.get("follow_timeout_s")) || 3600, 0.5), 3600);
 
 const view = {
+  /** Drawing options, kept in the link: EMA smoothing weight (0 = none) and log-scale y. */
+  options: {
+    smoothing: Math.min(Math.max(Number(params.get("smoothing")) || 0, 0), 0.99),
+    logY: params.get("log_y") === "1",
+  },
   project: null,
   generation: 0, // bumped when the project changes: late answers for the old one are dropped
   runs: [], // names, in the server's order
@@ -62,6 +67,8 @@ function updateLink() {
   const q = new URLSearchParams();
   if (view.project !== null) q.set("project", view.project);
   for (const run of view.selected.keys()) q.append("run", run);
+  if (view.options.smoothing > 0) q.set("smoothing", String(view.options.smoothing));
+  if (view.options.logY) q.set("log_y", "1");
   if (params.has("follow_timeout_s")) q.set("follow_timeout_s", params.get("follow_timeout_s"));
   history.replaceState(null, "", `${location.pathname}?${q}`);
 }
@@ -103,7 +110,7 @@ function redraw() {
       const series = view.series.get(run)?.get(m);
       if (series) lines.push({ run, color, series });
     }
-    chart.draw(lines);
+    chart.draw(lines, view.options);
   }
   view.dirty.clear();
   $("empty").hidden = view.charts.size > 0;
@@ -281,6 +288,22 @@ async function main() {
     for (const run of [...view.selected.keys()]) select(run, false);
   });
   window.addEventListener("resize", () => redrawSoon());
+  const smoothing = $("smoothing");
+  smoothing.value = String(view.options.smoothing);
+  $("smoothing-value").textContent = String(view.options.smoothing);
+  smoothing.addEventListener("input", () => {
+    view.options.smoothing = Number(smoothing.value);
+    $("smoothing-value").textContent = smoothing.value;
+    updateLink();
+    redrawSoon();
+  });
+  const logY = $("log-y");
+  logY.checked = view.options.logY;
+  logY.addEventListener("change", () => {
+    view.options.logY = logY.checked;
+    updateLink();
+    redrawSoon();
+  });
   let projects;
   try {
     projects = await call("get_all_projects", {});

@@ -39,7 +39,7 @@ async fn dashboard_in_headless_chromium() {
         &repo().join(".venv/bin/python"),
         &repo().join("interop/python/dashboard_suite.py"),
         &[&url, "dashboard-secret", &screenshot.to_string_lossy()],
-        9,
+        10,
         "run scripts/test.sh, which installs interop/python/requirements.txt into .venv \
          and Debian's chromium",
     )
