@@ -261,9 +261,34 @@ async fn rmcp_client() {
             "{expected:?} not among {messages:?}"
         );
     }
+    // rmcp's client hands each notification to a task of its own, so they may reach this
+    // subscription out of order; what the server owes is a progress value that grows in the
+    // order it sent them. Sorted by progress, the values are distinct and the messages come
+    // in the order the job produced them.
+    let mut by_progress: Vec<_> = seen.iter().collect();
+    by_progress.sort_by(|a, b| a.progress.total_cmp(&b.progress));
     assert!(
-        seen.windows(2).all(|w| w[1].progress > w[0].progress),
-        "progress must grow: {seen:?}"
+        by_progress
+            .windows(2)
+            .all(|w| w[1].progress > w[0].progress),
+        "each notification has its own progress value: {seen:?}"
+    );
+    let ordered: Vec<&str> = by_progress
+        .iter()
+        .filter_map(|n| n.message.as_deref())
+        .filter(|m| m.starts_with("item") || m.starts_with("Progress counting"))
+        .collect();
+    assert_eq!(
+        ordered,
+        [
+            "Progress counting: Step 1 of 3",
+            "item 0",
+            "Progress counting: Step 2 of 3",
+            "item 1",
+            "Progress counting: Step 3 of 3",
+            "item 2"
+        ],
+        "progress grows in the order the job produced its messages: {seen:?}"
     );
 
     // Files by URL (a loopback file, and this server's own upload) and by data: URI.
