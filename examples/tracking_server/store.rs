@@ -25,8 +25,12 @@ mod checkpoint;
 pub mod events;
 #[path = "metrics_json.rs"]
 pub mod metrics_json;
+#[path = "store_overview.rs"]
+pub mod overview;
 #[path = "store_reads.rs"]
 pub mod reads;
+#[path = "series_cache.rs"]
+pub mod series_cache;
 #[path = "store_traces.rs"]
 pub mod traces;
 use checkpoint::Checkpointer;
@@ -61,6 +65,8 @@ pub struct Stored {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Lines read for drawing, kept in memory and in step with writes.
+    series: series_cache::SeriesCache,
     _checkpointer: Checkpointer,
 }
 
@@ -258,6 +264,7 @@ impl Store {
             conn,
             path,
             _checkpointer: checkpointer,
+            series: series_cache::SeriesCache::new(series_cache::CACHE_POINTS),
         })
     }
 
@@ -265,6 +272,10 @@ impl Store {
     pub fn log(&mut self, entries: Vec<Entry>) -> Result<Vec<Stored>, String> {
         let tx = self.conn.transaction().map_err(|e| e.to_string())?;
         let mut stored = Vec::with_capacity(entries.len());
+        // Rows of runs whose lines are cached: (index in `stored`, run id, row number).
+        let mut cached_rows: Vec<(usize, String, i64)> = Vec::new();
+        // Runs this batch creates: all their lines are cached as they are logged.
+        let mut new_runs: Vec<(String, String)> = Vec::new();
         {
             let mut find_run = tx
                 .prepare_cached("SELECT 1 FROM runs WHERE project = ?1 AND id = ?2")
@@ -310,6 +321,7 @@ impl Store {
                     seen.push((e.project.clone(), run_id.clone()));
                 }
                 if !known {
+                    new_runs.push((e.project.clone(), run_id.clone()));
                     let config = e.config.as_ref().map(Value::to_string);
                     add_run
                         .execute(params![e.project, run_id, e.run, timestamp, config])
@@ -348,6 +360,12 @@ impl Store {
                     ])
                     .map_err(|e| e.to_string())?;
                 if added == 1 {
+                    let is_new = new_runs
+                        .iter()
+                        .any(|(p, r)| *p == e.project && *r == run_id);
+                    if is_new || self.series.has_run(&e.project, &run_id) {
+                        cached_rows.push((stored.len(), run_id.clone(), tx.last_insert_rowid()));
+                    }
                     traces::store_traces(
                         &tx,
                         &e.project,
@@ -367,6 +385,14 @@ impl Store {
             }
         }
         tx.commit().map_err(|e| e.to_string())?;
+        for (project, run_id) in new_runs {
+            self.series.start_run(&project, &run_id);
+        }
+        for (i, run_id, seq) in cached_rows {
+            let row = &stored[i];
+            self.series
+                .add_row(&row.project, &run_id, row.step, seq, row.metrics.as_str());
+        }
         Ok(stored)
     }
 
@@ -457,6 +483,7 @@ impl Store {
             .sql()?;
         }
         tx.commit().sql()?;
+        self.series.forget_run(project, run_id);
         Ok(removed > 0)
     }
 

@@ -5,7 +5,10 @@
 use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Map, Value};
 
+use std::collections::HashMap;
+
 use super::metrics_json::{parse_object, pick};
+use super::series_cache::Column;
 use super::{Sql, Store};
 
 /// One stored step of a run, as read back.
@@ -42,16 +45,14 @@ impl Steps {
     }
 }
 
+/// A run's rows within a range of steps, by step then order of logging.
+const ROWS_IN_STEPS: &str = "SELECT step, timestamp, metrics FROM logs \
+     WHERE project = ?1 AND run_id = ?2 AND step BETWEEN ?3 AND ?4 ORDER BY step, seq";
+
 impl Store {
     /// A run's stored steps within `steps`, by step then order of logging.
     pub fn rows(&self, project: &str, run_id: &str, steps: Steps) -> Result<Vec<Row>, String> {
-        let mut q = self
-            .conn
-            .prepare_cached(
-                "SELECT step, timestamp, metrics FROM logs \
-                 WHERE project = ?1 AND run_id = ?2 AND step BETWEEN ?3 AND ?4 ORDER BY step, seq",
-            )
-            .sql()?;
+        let mut q = self.conn.prepare_cached(ROWS_IN_STEPS).sql()?;
         let rows = q
             .query_map(params![project, run_id, steps.low, steps.high], |r| {
                 Ok(Row {
@@ -200,6 +201,103 @@ impl Store {
     /// among them. Values that are not numbers (text, media, `"NaN"`) are not drawn and not
     /// counted.
     pub fn envelope(
+        &mut self,
+        project: &str,
+        run_id: &str,
+        metric: &str,
+        steps: Steps,
+        buckets: usize,
+    ) -> Result<Envelope, String> {
+        let buckets = buckets.max(1);
+        if self.series.get(project, run_id, metric).is_none() {
+            self.cache_line(project, run_id, metric)?;
+        }
+        let Some(column) = self.series.get(project, run_id, metric) else {
+            // Too long to keep: reduced from a scan of the rows.
+            return self.envelope_by_scan(project, run_id, metric, steps, buckets);
+        };
+        let lo = column.xy.partition_point(|&(s, _)| s < steps.low);
+        let hi = column.xy.partition_point(|&(s, _)| s <= steps.high);
+        let line = &column.xy[lo..hi];
+        let keep: Vec<usize> = if line.len() <= 4 * buckets {
+            (0..line.len()).collect()
+        } else {
+            m4(line, buckets)
+        };
+        let count = line.len();
+        let seqs: Vec<i64> = keep.iter().map(|&i| column.seqs[lo + i]).collect();
+        let rows = self.rows_by_seq(&seqs)?;
+        let mut points = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            let Some((step, timestamp, metrics)) = rows.get(&seq) else {
+                continue;
+            };
+            if let Some(value) = pick(metrics, metric) {
+                points.push(json!({"timestamp": timestamp, "step": step, "value": value}));
+            }
+        }
+        Ok(Envelope {
+            reduced: points.len() < count,
+            points,
+            count,
+        })
+    }
+
+    /// Reads a whole line into the series cache.
+    fn cache_line(&mut self, project: &str, run_id: &str, metric: &str) -> Result<(), String> {
+        let mut column = Column::default();
+        {
+            let mut q = self
+                .conn
+                .prepare_cached(
+                    "SELECT step, seq, metrics FROM logs \
+                     WHERE project = ?1 AND run_id = ?2 ORDER BY step, seq",
+                )
+                .sql()?;
+            let mut rows = q.query(params![project, run_id]).sql()?;
+            while let Some(row) = rows.next().sql()? {
+                let text = row
+                    .get_ref(2)
+                    .and_then(|v| v.as_str().map_err(Into::into))
+                    .sql()?;
+                if let Some(y) = pick(text, metric).and_then(|v| v.as_f64()) {
+                    column.xy.push((row.get(0).sql()?, y));
+                    column.seqs.push(row.get(1).sql()?);
+                }
+            }
+        }
+        self.series.insert(project, run_id, metric, column);
+        Ok(())
+    }
+
+    /// Rows by their numbers: `seq -> (step, timestamp, metrics)`.
+    fn rows_by_seq(&self, seqs: &[i64]) -> Result<HashMap<i64, (i64, String, String)>, String> {
+        let mut sorted = seqs.to_vec();
+        sorted.sort_unstable();
+        let mut out = HashMap::with_capacity(seqs.len());
+        for chunk in sorted.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let mut q = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT seq, step, timestamp, metrics FROM logs WHERE seq IN ({marks})"
+                ))
+                .sql()?;
+            let rows = q
+                .query_map(rusqlite::params_from_iter(chunk), |r| {
+                    Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+                })
+                .sql()?;
+            for row in rows {
+                let (seq, rest) = row.sql()?;
+                out.insert(seq, rest);
+            }
+        }
+        Ok(out)
+    }
+
+    /// An envelope reduced from a scan of the rows (a line too long for the cache).
+    fn envelope_by_scan(
         &self,
         project: &str,
         run_id: &str,
@@ -207,40 +305,78 @@ impl Store {
         steps: Steps,
         buckets: usize,
     ) -> Result<Envelope, String> {
-        let mut points: Vec<(i64, String, Value, f64)> = Vec::new();
-        for row in self.rows(project, run_id, steps)? {
-            if let Some(value) = pick(&row.metrics, metric) {
+        let mut q = self.conn.prepare_cached(ROWS_IN_STEPS).sql()?;
+        let mut rows = q
+            .query(params![project, run_id, steps.low, steps.high])
+            .sql()?;
+        let mut points = Points::default();
+        // Text is borrowed from SQLite's row: nothing is allocated for a point that is not kept
+        // but its number.
+        while let Some(row) = rows.next().sql()? {
+            let text = |i| row.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
+            if let Some(value) = pick(text(2).sql()?, metric) {
                 if let Some(y) = value.as_f64() {
-                    points.push((row.step, row.timestamp, value, y));
+                    points.push(row.get(0).sql()?, y, value, text(1).sql()?);
                 }
             }
         }
-        let count = points.len();
-        let buckets = buckets.max(1);
-        let keep: Vec<usize> = if count <= 4 * buckets {
-            (0..count).collect()
-        } else {
-            m4(&points, buckets)
-        };
-        let reduced = keep.len() < count;
-        let mut taken: Vec<Option<(i64, String, Value, f64)>> =
-            points.into_iter().map(Some).collect();
-        let points = keep
-            .into_iter()
-            .filter_map(|i| taken[i].take())
-            .map(|(step, timestamp, value, _)| json!({"timestamp": timestamp, "step": step, "value": value}))
-            .collect();
-        Ok(Envelope {
-            points,
-            count,
-            reduced,
-        })
+        Ok(reduce(points, buckets))
     }
 }
 
-/// The indices M4 keeps of points sorted by step: per bucket of equal step width, the first,
-/// last, lowest and highest, in order.
-fn m4(points: &[(i64, String, Value, f64)], buckets: usize) -> Vec<usize> {
+/// Points of one series sorted by step, as read: step and value as a float, the value as
+/// logged, and its timestamp (all timestamps in one string, so a point costs no allocation).
+#[derive(Default)]
+pub struct Points {
+    xy: Vec<(i64, f64)>,
+    values: Vec<Value>,
+    stamps: String,
+    ends: Vec<usize>,
+}
+
+impl Points {
+    /// Adds a point after the others.
+    pub fn push(&mut self, step: i64, y: f64, value: Value, timestamp: &str) {
+        self.xy.push((step, y));
+        self.values.push(value);
+        self.stamps.push_str(timestamp);
+        self.ends.push(self.stamps.len());
+    }
+
+    fn stamp(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.stamps[start..self.ends[i]]
+    }
+}
+
+/// Points reduced for drawing `buckets` columns by M4 when there are more than four per
+/// bucket; each point kept is `{timestamp, step, value}`.
+pub fn reduce(mut points: Points, buckets: usize) -> Envelope {
+    let count = points.xy.len();
+    let buckets = buckets.max(1);
+    let keep: Vec<usize> = if count <= 4 * buckets {
+        (0..count).collect()
+    } else {
+        m4(&points.xy, buckets)
+    };
+    let reduced = keep.len() < count;
+    let out = keep
+        .into_iter()
+        .map(|i| {
+            let value = std::mem::take(&mut points.values[i]);
+            json!({"timestamp": points.stamp(i), "step": points.xy[i].0, "value": value})
+        })
+        .collect();
+    Envelope {
+        points: out,
+        count,
+        reduced,
+    }
+}
+
+/// The indices M4 keeps of points `(step, value)` sorted by step: per bucket of equal step
+/// width, the first, last, lowest and highest, in order.
+fn m4(points: &[(i64, f64)], buckets: usize) -> Vec<usize> {
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return Vec::new();
     };
@@ -253,10 +389,10 @@ fn m4(points: &[(i64, String, Value, f64)], buckets: usize) -> Vec<usize> {
         let mut end = start + 1;
         let (mut low, mut high) = (start, start);
         while end < points.len() && ((points[end].0 as f64 - lo) / width).floor() == bucket {
-            if points[end].3 < points[low].3 {
+            if points[end].1 < points[low].1 {
                 low = end;
             }
-            if points[end].3 > points[high].3 {
+            if points[end].1 > points[high].1 {
                 high = end;
             }
             end += 1;
@@ -277,16 +413,15 @@ fn m4(points: &[(i64, String, Value, f64)], buckets: usize) -> Vec<usize> {
 mod tests {
     #[test]
     fn m4_keeps_every_extreme() {
-        use serde_json::Value;
         // 100,000 points between 0 and 1, a spike and a dip where even spreading misses them.
-        let points: Vec<(i64, String, Value, f64)> = (0..100_000i64)
+        let points: Vec<(i64, f64)> = (0..100_000i64)
             .map(|s| {
                 let y = match s {
                     61_803 => 1000.0,
                     38_197 => -1000.0,
                     _ => (s % 977) as f64 / 977.0,
                 };
-                (s, String::new(), Value::Null, y)
+                (s, y)
             })
             .collect();
         for buckets in [10, 700, 2000] {
