@@ -343,6 +343,9 @@ async fn dashboard_fallback_and_gradio_routes_coexist() {
             "/get_artifact_manifest",
             "/log_artifact_use",
             "/get_artifacts",
+            "/get_runs_table",
+            "/get_media",
+            "/get_system_envelope",
             "/get_logs",
             "/get_snapshot",
             "/get_traces",
@@ -1067,6 +1070,7 @@ async fn logged_numbers_come_back_bit_for_bit() {
         .await,
     );
     let stored: Value = serde_json::from_str(sql["rows"][0]["metrics"].as_str().unwrap()).unwrap();
+    let table = value(&call(&server, "get_runs_table", json!(["p"]), None).await);
     for (i, case) in cases.iter().enumerate() {
         let want: f64 = case.parse().unwrap();
         let name = format!("m{i}");
@@ -1075,9 +1079,170 @@ async fn logged_numbers_come_back_bit_for_bit() {
         assert_eq!(bits(&snapshot[&name][0]["value"]), want.to_bits(), "{case}");
         assert_eq!(bits(&logs[0][&name]), want.to_bits(), "{case}");
         assert_eq!(bits(&stored[&name]), want.to_bits(), "{case}");
+        let envelope = value(
+            &call(
+                &server,
+                "get_metric_envelope",
+                json!(["p", "r", name]),
+                None,
+            )
+            .await,
+        );
+        assert_eq!(
+            bits(&envelope["points"][0]["value"]),
+            want.to_bits(),
+            "{case}"
+        );
+        assert_eq!(bits(&table[0]["summary"][&name]), want.to_bits(), "{case}");
     }
     // An integer stays an integer.
     assert_eq!(logs[0]["m5"], json!(9007199254740994u64));
+    assert_eq!(table[0]["summary"]["m5"], json!(9007199254740994u64));
+}
+
+/// The dashboard's reads: the runs table (config, latest values, last step, state), a run's
+/// media, and system metrics reduced without losing a spike; an unknown project or run is
+/// named in the error.
+#[tokio::test]
+async fn the_dashboard_reads_runs_media_and_system_metrics() {
+    let server = start(None).await;
+    let image = json!({"_type": "trackio.image", "file_path": "d/a/1/x.png", "caption": "c"});
+    let table = json!({"_type": "trackio.table", "_value": [{"a": 1}]});
+    let logs = json!([[
+        {"project": "d", "run": "a", "step": 0, "config": {"lr": 0.1}, "metrics": {"loss": 2.0, "note": "warm"}},
+        {"project": "d", "run": "a", "step": 1, "metrics": {"loss": 1.0, "sample": image}},
+        {"project": "d", "run": "a", "step": 2, "metrics": {"acc": 0.5, "preds": table}},
+        {"project": "d", "run": "b", "step": 5, "metrics": {"loss": 3.0}},
+    ]]);
+    call(&server, "bulk_log", logs, None).await;
+    let runs = value(&call(&server, "get_runs_table", json!(["d"]), None).await);
+    let a = &runs[0];
+    assert_eq!(a["name"], "a");
+    assert_eq!(a["config"], json!({"lr": 0.1}));
+    assert_eq!(
+        a["summary"],
+        json!({"acc": 0.5, "loss": 1.0, "note": "warm"})
+    );
+    assert_eq!(
+        (a["last_step"].clone(), a["num_logs"].clone()),
+        (json!(2), json!(3))
+    );
+    assert_eq!(a["state"], "active");
+    assert_eq!(runs[1]["summary"], json!({"loss": 3.0}));
+    let media = value(&call(&server, "get_media", json!(["d", "a"]), None).await);
+    assert_eq!(media["total"], 2);
+    assert_eq!(
+        media["entries"],
+        json!([
+            {"key": "preds", "step": 2, "timestamp": media["entries"][0]["timestamp"], "value": table},
+            {"key": "sample", "step": 1, "timestamp": media["entries"][1]["timestamp"], "value": image},
+        ])
+    );
+    // System metrics: 10,000 readings between 0 and 1 and one spike, reduced to 50 buckets.
+    let readings: Vec<Value> = (0..10_000)
+        .map(|i| {
+            let v = if i == 6_180 {
+                100.0
+            } else {
+                f64::from(i % 7) / 7.0
+            };
+            json!({"project": "d", "run": "a", "metrics": {"gpu": v, "cpu": 0.25},
+                   "timestamp": format!("2026-01-01T00:00:00.{i:06}+00:00")})
+        })
+        .collect();
+    call(&server, "bulk_log_system", json!([readings]), None).await;
+    let system = value(&call(&server, "get_system_envelope", json!(["d", "a", 50]), None).await);
+    let gpu = &system["gpu"];
+    assert_eq!(
+        (gpu["count"].clone(), gpu["reduced"].clone()),
+        (json!(10_000), json!(true))
+    );
+    let points = gpu["points"].as_array().unwrap();
+    assert!(points.len() <= 200, "{}", points.len());
+    assert!(
+        points.iter().any(|p| p["value"] == 100.0),
+        "the spike is kept"
+    );
+    assert_eq!(system["cpu"]["points"][0]["value"], 0.25);
+    // Unknown names are said.
+    let unknown = call(&server, "get_runs_table", json!(["nope"]), None).await;
+    assert!(unknown.data.contains("unknown project"), "{unknown:?}");
+    let unknown = call(&server, "get_media", json!(["d", "ghost"]), None).await;
+    assert!(
+        unknown.data.contains("ghost") && unknown.data.contains("known runs"),
+        "{unknown:?}"
+    );
+}
+
+/// The in-memory lines behind `get_metric_envelope` stay in step with writes: a value logged
+/// after a read (also at an earlier step) is in the next read, and a deleted run's line is
+/// gone; a run that existed before its first metric (made by a system-metrics write) is read
+/// from SQLite once, then from memory, and kept in step too.
+#[tokio::test]
+async fn envelope_reads_follow_writes_and_deletes() {
+    let server = start(None).await;
+    let log = |run: &'static str, step: i64, v: f64| {
+        let server = &server;
+        async move {
+            call(server, "log", json!(["c", run, {"loss": v}, step]), None).await;
+        }
+    };
+    for s in [0, 2, 4] {
+        log("r", s, s as f64).await;
+    }
+    let steps = |read: &Value| -> Vec<(i64, f64)> {
+        read["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["step"].as_i64().unwrap(), p["value"].as_f64().unwrap()))
+            .collect()
+    };
+    let read = || {
+        let server = &server;
+        async move {
+            value(
+                &call(
+                    server,
+                    "get_metric_envelope",
+                    json!(["c", "r", "loss"]),
+                    None,
+                )
+                .await,
+            )
+        }
+    };
+    assert_eq!(steps(&read().await), vec![(0, 0.0), (2, 2.0), (4, 4.0)]);
+    log("r", 1, 10.0).await;
+    log("r", 5, -1.0).await;
+    assert_eq!(
+        steps(&read().await),
+        vec![(0, 0.0), (1, 10.0), (2, 2.0), (4, 4.0), (5, -1.0)]
+    );
+    call(&server, "delete_run", json!(["c", "r"]), None).await;
+    log("r", 7, 7.0).await;
+    assert_eq!(steps(&read().await), vec![(7, 7.0)]);
+    let system = json!([[{"project": "c", "run": "s", "metrics": {"cpu": 1.0}}]]);
+    call(&server, "bulk_log_system", system, None).await;
+    log("s", 0, 0.5).await;
+    log("s", 1, 1.5).await;
+    let s_read = || {
+        let server = &server;
+        async move {
+            value(
+                &call(
+                    server,
+                    "get_metric_envelope",
+                    json!(["c", "s", "loss"]),
+                    None,
+                )
+                .await,
+            )
+        }
+    };
+    assert_eq!(steps(&s_read().await), vec![(0, 0.5), (1, 1.5)]);
+    log("s", 2, 2.5).await;
+    assert_eq!(steps(&s_read().await), vec![(0, 0.5), (1, 1.5), (2, 2.5)]);
 }
 
 /// Trackio's own API: positional and keyword arguments, the write token, and failures as

@@ -2,8 +2,9 @@
 //! server has them, so that Trackio's own client and CLI work), the write-token check, and
 //! the axum router that serves them beside a dashboard page. This file has the step metrics'
 //! endpoints; the others are by family in `events_api.rs` (system metrics, alerts),
-//! `media_api.rs`, `artifacts_api.rs` and `runs_api.rs` (logs, snapshots, traces, SQL, run
-//! management). The tracker and its SQLite store are in `tracker.rs` and `store*.rs`; files
+//! `media_api.rs`, `artifacts_api.rs`, `runs_api.rs` (logs, snapshots, traces, SQL, run
+//! management) and `dashboard_api.rs` (the runs table, media and system metrics as the
+//! dashboard reads them). The tracker and its SQLite store are in `tracker.rs` and `store*.rs`; files
 //! on disk in `media.rs`.
 //!
 //! Integration tests include this file, so it has no `main`.
@@ -26,6 +27,8 @@ use sha2::{Digest, Sha256};
 pub mod artifacts_api;
 #[path = "dashboard.rs"]
 pub mod dashboard;
+#[path = "dashboard_api.rs"]
+pub mod dashboard_api;
 #[path = "events_api.rs"]
 pub mod events_api;
 #[path = "follow.rs"]
@@ -329,6 +332,7 @@ pub fn registry(tracker: Arc<Tracker>) -> Registry {
     let registry = events_api::register(registry, &families);
     let registry = media_api::register(registry, &families);
     let registry = artifacts_api::register(registry, &families);
+    let registry = dashboard_api::register(registry, &families);
     runs_api::register(registry, &families)
 }
 

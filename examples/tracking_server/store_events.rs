@@ -100,6 +100,22 @@ impl Store {
 
     /// A run's system metrics by time, each as its metrics plus `timestamp`.
     pub fn system_logs(&self, project: &str, run_id: &str) -> Result<Vec<Value>, String> {
+        let mut out = Vec::new();
+        self.each_system_row(project, run_id, |timestamp, metrics| {
+            let mut entry: Map<String, Value> = parse_object(metrics);
+            entry.insert("timestamp".into(), Value::String(timestamp.to_owned()));
+            out.push(Value::Object(entry));
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `each(timestamp, metrics)` for a run's system-metrics rows, in order of time.
+    pub fn each_system_row(
+        &self,
+        project: &str,
+        run_id: &str,
+        mut each: impl FnMut(&str, &str),
+    ) -> Result<(), String> {
         let mut q = self
             .conn
             .prepare_cached(
@@ -107,18 +123,12 @@ impl Store {
                  ORDER BY timestamp, seq",
             )
             .sql()?;
-        let rows = q
-            .query_map(params![project, run_id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })
-            .sql()?;
-        rows.map(|row| {
-            let (timestamp, metrics) = row.sql()?;
-            let mut entry: Map<String, Value> = parse_object(&metrics);
-            entry.insert("timestamp".into(), Value::String(timestamp));
-            Ok(Value::Object(entry))
-        })
-        .collect()
+        let mut rows = q.query(params![project, run_id]).sql()?;
+        while let Some(row) = rows.next().sql()? {
+            let text = |i| row.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
+            each(text(0).sql()?, text(1).sql()?);
+        }
+        Ok(())
     }
 
     /// The system metric names a run logged, sorted.
