@@ -10,12 +10,17 @@ use axum::response::{Html, IntoResponse, Response};
 pub const INDEX: &str = include_str!("dashboard/index.html");
 
 /// The files the page loads: name, content type, content.
-const FILES: [(&str, &str, &str); 6] = [
+const FILES: [(&str, &str, &str); 11] = [
     ("main.js", JS, include_str!("dashboard/main.js")),
     ("api.js", JS, include_str!("dashboard/api.js")),
     ("live.js", JS, include_str!("dashboard/live.js")),
-    ("chart.js", JS, include_str!("dashboard/chart.js")),
+    ("axis.js", JS, include_str!("dashboard/axis.js")),
     ("series.js", JS, include_str!("dashboard/series.js")),
+    ("chart.js", JS, include_str!("dashboard/chart.js")),
+    ("board.js", JS, include_str!("dashboard/board.js")),
+    ("runs_table.js", JS, include_str!("dashboard/runs_table.js")),
+    ("media.js", JS, include_str!("dashboard/media.js")),
+    ("alerts.js", JS, include_str!("dashboard/alerts.js")),
     (
         "dashboard.css",
         "text/css; charset=utf-8",
