@@ -1190,59 +1190,44 @@ async fn envelope_reads_follow_writes_and_deletes() {
     for s in [0, 2, 4] {
         log("r", s, s as f64).await;
     }
-    let steps = |read: &Value| -> Vec<(i64, f64)> {
-        read["points"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| (p["step"].as_i64().unwrap(), p["value"].as_f64().unwrap()))
-            .collect()
-    };
-    let read = || {
+    // A run's line as (step, value), through the envelope read.
+    let read = |run: &'static str| {
         let server = &server;
         async move {
-            value(
+            let read = value(
                 &call(
                     server,
                     "get_metric_envelope",
-                    json!(["c", "r", "loss"]),
+                    json!(["c", run, "loss"]),
                     None,
                 )
                 .await,
-            )
+            );
+            read["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p["step"].as_i64().unwrap(), p["value"].as_f64().unwrap()))
+                .collect::<Vec<(i64, f64)>>()
         }
     };
-    assert_eq!(steps(&read().await), vec![(0, 0.0), (2, 2.0), (4, 4.0)]);
+    assert_eq!(read("r").await, vec![(0, 0.0), (2, 2.0), (4, 4.0)]);
     log("r", 1, 10.0).await;
     log("r", 5, -1.0).await;
     assert_eq!(
-        steps(&read().await),
+        read("r").await,
         vec![(0, 0.0), (1, 10.0), (2, 2.0), (4, 4.0), (5, -1.0)]
     );
     call(&server, "delete_run", json!(["c", "r"]), None).await;
     log("r", 7, 7.0).await;
-    assert_eq!(steps(&read().await), vec![(7, 7.0)]);
+    assert_eq!(read("r").await, vec![(7, 7.0)]);
     let system = json!([[{"project": "c", "run": "s", "metrics": {"cpu": 1.0}}]]);
     call(&server, "bulk_log_system", system, None).await;
     log("s", 0, 0.5).await;
     log("s", 1, 1.5).await;
-    let s_read = || {
-        let server = &server;
-        async move {
-            value(
-                &call(
-                    server,
-                    "get_metric_envelope",
-                    json!(["c", "s", "loss"]),
-                    None,
-                )
-                .await,
-            )
-        }
-    };
-    assert_eq!(steps(&s_read().await), vec![(0, 0.5), (1, 1.5)]);
+    assert_eq!(read("s").await, vec![(0, 0.5), (1, 1.5)]);
     log("s", 2, 2.5).await;
-    assert_eq!(steps(&s_read().await), vec![(0, 0.5), (1, 1.5), (2, 2.5)]);
+    assert_eq!(read("s").await, vec![(0, 0.5), (1, 1.5), (2, 2.5)]);
 }
 
 /// Trackio's own API: positional and keyword arguments, the write token, and failures as

@@ -76,11 +76,17 @@ impl SeriesCache {
         Some(column)
     }
 
-    /// Keeps a whole line that was just read, unless it alone is over the limit; drops the
-    /// least recently read lines to make room.
-    pub fn insert(&mut self, project: &str, run_id: &str, metric: &str, mut column: Column) {
+    /// Keeps a whole line that was just read, unless it alone is over the limit (then it is
+    /// given back); drops the least recently read lines to make room.
+    pub fn insert(
+        &mut self,
+        project: &str,
+        run_id: &str,
+        metric: &str,
+        mut column: Column,
+    ) -> Result<(), Column> {
         if column.xy.len() > self.limit {
-            return;
+            return Err(column);
         }
         self.clock += 1;
         column.used = self.clock;
@@ -95,6 +101,7 @@ impl SeriesCache {
             self.points -= old.xy.len();
         }
         self.shrink();
+        Ok(())
     }
 
     /// A run that was just created: all its lines are cached from its first row on.
@@ -192,7 +199,7 @@ mod tests {
         for s in 0..4 {
             c.insert(s, s as f64, s);
         }
-        cache.insert("p", "r", "loss", c);
+        assert!(cache.insert("p", "r", "loss", c).is_ok());
         // A late step lands in its place; a row without the metric adds nothing.
         cache.add_row("p", "r", 1, 10, r#"{"loss": 0.5, "acc": 1}"#);
         cache.add_row("p", "r", 9, 11, r#"{"acc": 1}"#);
@@ -208,7 +215,7 @@ mod tests {
         for s in 0..6 {
             other.insert(s, 0.0, 100 + s);
         }
-        cache.insert("p", "r2", "loss", other);
+        assert!(cache.insert("p", "r2", "loss", other).is_ok());
         assert!(cache.get("p", "r", "loss").is_none());
         assert_eq!(cache.points(), 6);
         cache.forget_run("p", "r2");

@@ -38,11 +38,10 @@ impl Store {
         let mut q = self
             .conn
             .prepare_cached(
-                "SELECT r.id, r.name, r.created_at, r.config, \
-                 (SELECT COUNT(*) FROM logs l WHERE l.project = r.project AND l.run_id = r.id), \
-                 (SELECT MAX(step) FROM logs l WHERE l.project = r.project AND l.run_id = r.id), \
-                 (SELECT MAX(timestamp) FROM logs l WHERE l.project = r.project AND l.run_id = r.id) \
-                 FROM runs r WHERE r.project = ?1 ORDER BY r.created_at, r.name",
+                "SELECT r.id, r.name, r.created_at, r.config, COALESCE(l.n, 0), l.step, l.at \
+                 FROM runs r LEFT JOIN (SELECT run_id, COUNT(*) AS n, MAX(step) AS step, \
+                 MAX(timestamp) AS at FROM logs WHERE project = ?1 GROUP BY run_id) l \
+                 ON l.run_id = r.id WHERE r.project = ?1 ORDER BY r.created_at, r.name",
             )
             .sql()?;
         type RunRow = (

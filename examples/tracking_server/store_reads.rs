@@ -45,14 +45,16 @@ impl Steps {
     }
 }
 
-/// A run's rows within a range of steps, by step then order of logging.
-const ROWS_IN_STEPS: &str = "SELECT step, timestamp, metrics FROM logs \
-     WHERE project = ?1 AND run_id = ?2 AND step BETWEEN ?3 AND ?4 ORDER BY step, seq";
-
 impl Store {
     /// A run's stored steps within `steps`, by step then order of logging.
     pub fn rows(&self, project: &str, run_id: &str, steps: Steps) -> Result<Vec<Row>, String> {
-        let mut q = self.conn.prepare_cached(ROWS_IN_STEPS).sql()?;
+        let mut q = self
+            .conn
+            .prepare_cached(
+                "SELECT step, timestamp, metrics FROM logs \
+                 WHERE project = ?1 AND run_id = ?2 AND step BETWEEN ?3 AND ?4 ORDER BY step, seq",
+            )
+            .sql()?;
         let rows = q
             .query_map(params![project, run_id, steps.low, steps.high], |r| {
                 Ok(Row {
@@ -209,12 +211,19 @@ impl Store {
         buckets: usize,
     ) -> Result<Envelope, String> {
         let buckets = buckets.max(1);
-        if self.series.get(project, run_id, metric).is_none() {
-            self.cache_line(project, run_id, metric)?;
-        }
-        let Some(column) = self.series.get(project, run_id, metric) else {
-            // Too long to keep: reduced from a scan of the rows.
-            return self.envelope_by_scan(project, run_id, metric, steps, buckets);
+        // A line read now is kept for the next read; one too long for the cache is used once.
+        let refused = match self.series.get(project, run_id, metric) {
+            Some(_) => None,
+            None => {
+                let column = self.read_line(project, run_id, metric)?;
+                self.series.insert(project, run_id, metric, column).err()
+            }
+        };
+        let Some(column) = refused
+            .as_ref()
+            .or_else(|| self.series.get(project, run_id, metric))
+        else {
+            return Err(format!("the line {metric:?} could not be read"));
         };
         let lo = column.xy.partition_point(|&(s, _)| s < steps.low);
         let hi = column.xy.partition_point(|&(s, _)| s <= steps.high);
@@ -243,8 +252,8 @@ impl Store {
         })
     }
 
-    /// Reads a whole line into the series cache.
-    fn cache_line(&mut self, project: &str, run_id: &str, metric: &str) -> Result<(), String> {
+    /// Reads a whole line (its numeric values) from the database.
+    fn read_line(&self, project: &str, run_id: &str, metric: &str) -> Result<Column, String> {
         let mut column = Column::default();
         {
             let mut q = self
@@ -266,8 +275,7 @@ impl Store {
                 }
             }
         }
-        self.series.insert(project, run_id, metric, column);
-        Ok(())
+        Ok(column)
     }
 
     /// Rows by their numbers: `seq -> (step, timestamp, metrics)`.
@@ -294,33 +302,6 @@ impl Store {
             }
         }
         Ok(out)
-    }
-
-    /// An envelope reduced from a scan of the rows (a line too long for the cache).
-    fn envelope_by_scan(
-        &self,
-        project: &str,
-        run_id: &str,
-        metric: &str,
-        steps: Steps,
-        buckets: usize,
-    ) -> Result<Envelope, String> {
-        let mut q = self.conn.prepare_cached(ROWS_IN_STEPS).sql()?;
-        let mut rows = q
-            .query(params![project, run_id, steps.low, steps.high])
-            .sql()?;
-        let mut points = Points::default();
-        // Text is borrowed from SQLite's row: nothing is allocated for a point that is not kept
-        // but its number.
-        while let Some(row) = rows.next().sql()? {
-            let text = |i| row.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
-            if let Some(value) = pick(text(2).sql()?, metric) {
-                if let Some(y) = value.as_f64() {
-                    points.push(row.get(0).sql()?, y, value, text(1).sql()?);
-                }
-            }
-        }
-        Ok(reduce(points, buckets))
     }
 }
 

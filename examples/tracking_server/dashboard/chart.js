@@ -154,7 +154,7 @@ export class Chart {
       while (lo < hi && !Number.isFinite(xs[lo])) lo += 1;
       if (zoom) {
         lo = Math.max(lo, lowerBound(xs, zoom.min));
-        hi = lowerBound(xs, zoom.max + Number.EPSILON * Math.abs(zoom.max));
+        hi = lowerBound(xs, zoom.max);
         while (hi < xs.length && xs[hi] <= zoom.max) hi += 1;
       }
       this.lines.push({ ...line, xs, lo, hi });
