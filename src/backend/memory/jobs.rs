@@ -43,6 +43,9 @@ pub(super) enum Route {
     Call(Arc<Shared>),
     /// Its queue session's feed.
     Session(Arc<Session>),
+    /// A finished `/call` job that nobody was reading and that left no unread message: only
+    /// its outcome is kept, which makes a stored result small.
+    Done(Outcome),
 }
 
 pub(super) struct Job {
@@ -128,10 +131,11 @@ impl Jobs {
         if job.finished.is_some() {
             return None;
         }
-        Some(match &job.route {
-            Route::Call(shared) => RouteRef::Call(shared.clone()),
-            Route::Session(session) => RouteRef::Session(session.clone()),
-        })
+        match &job.route {
+            Route::Call(shared) => Some(RouteRef::Call(shared.clone())),
+            Route::Session(session) => Some(RouteRef::Session(session.clone())),
+            Route::Done(_) => None,
+        }
     }
 
     /// The runner of unfinished job `id`.
@@ -157,6 +161,7 @@ impl Jobs {
     /// `/call` job keeps its outcome; a session job is removed.
     pub(super) fn finish(&self, id: EventId, outcome: Outcome) -> Option<Ended> {
         let now = Instant::now();
+        let mut outcome = Some(outcome);
         // Under the order lock: make room first, count the result, then make it visible, so
         // that the count never passes the capacity and a consume never precedes the count.
         let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
@@ -166,6 +171,7 @@ impl Jobs {
                 return None;
             }
             match &job.route {
+                Route::Done(_) => return None,
                 Route::Session(_) => {
                     drop(job);
                     drop(order);
@@ -176,8 +182,14 @@ impl Jobs {
                     return Some(Ended::Session(session));
                 }
                 Route::Call(shared) => {
-                    let shared = shared.clone();
+                    // No reader holds the feed (this shard is locked, so none can start) and
+                    // nothing is unread: keep the outcome alone.
+                    let alone = Arc::strong_count(shared) == 1 && shared.lock().messages.is_empty();
+                    let shared = (!alone).then(|| shared.clone());
                     job.finished = Some(now);
+                    if alone {
+                        job.route = Route::Done(outcome.take()?);
+                    }
                     shared
                 }
             }
@@ -192,9 +204,11 @@ impl Jobs {
         order.push_back((id, now));
         self.trim(&mut order, now);
         drop(order);
-        let mut state = shared.lock();
-        state.outcome = Some(outcome);
-        state.wakers.wake_all();
+        if let Some(shared) = shared {
+            let mut state = shared.lock();
+            state.outcome = outcome;
+            state.wakers.wake_all();
+        }
         Some(Ended::Call)
     }
 
@@ -214,7 +228,11 @@ impl Jobs {
         }
         match &job.route {
             Route::Call(shared) => Ok(JobFeedStream {
-                shared: shared.clone(),
+                feed: Feed::Shared(shared.clone()),
+                done: false,
+            }),
+            Route::Done(outcome) => Ok(JobFeedStream {
+                feed: Feed::Done(outcome.clone()),
                 done: false,
             }),
             Route::Session(_) => Err(LookupError::NotFound),
@@ -296,9 +314,17 @@ pub(super) enum Ended {
     Session(Arc<Session>),
 }
 
+/// What a `/call` job's feed reads.
+enum Feed {
+    /// The runner's feed: messages, then the outcome.
+    Shared(Arc<Shared>),
+    /// The outcome of a job that finished unread.
+    Done(Outcome),
+}
+
 /// The feed of one `/call` job.
 pub(super) struct JobFeedStream {
-    shared: Arc<Shared>,
+    feed: Feed,
     done: bool,
 }
 
@@ -310,7 +336,14 @@ impl Stream for JobFeedStream {
         if this.done {
             return Poll::Ready(None);
         }
-        let mut state = this.shared.lock();
+        let shared = match &this.feed {
+            Feed::Shared(shared) => shared,
+            Feed::Done(outcome) => {
+                this.done = true;
+                return Poll::Ready(Some(JobItem::Outcome(outcome.clone())));
+            }
+        };
+        let mut state = shared.lock();
         if let Some(message) = state.messages.pop_front() {
             return Poll::Ready(Some(JobItem::Message(message)));
         }
