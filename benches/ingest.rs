@@ -26,6 +26,10 @@
 #[path = "../examples/tracking_server/app.rs"]
 mod app;
 
+#[path = "support/client.rs"]
+mod client;
+use client::{connect, Sender};
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,24 +37,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 
 const TOKEN: &str = "bench-token";
 const ENTRIES: usize = 100;
 const METRICS: usize = 10;
-
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-async fn connect(addr: SocketAddr) -> Sender {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream.set_nodelay(true).expect("nodelay");
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
-    sender
-}
 
 async fn send(sender: &mut Sender, method: Method, path: &str, body: Bytes) -> (StatusCode, Bytes) {
     send_typed(sender, method, path, "application/json", body).await

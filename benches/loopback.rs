@@ -23,6 +23,10 @@
 //! removing it and answering one `event: complete` frame, and fixed info bytes. It exists only
 //! here and never ships in the library.
 
+#[path = "support/client.rs"]
+mod client;
+use client::{connect, Sender};
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,7 +41,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 /// Add two numbers.
 #[derive(Deserialize, JsonSchema)]
@@ -252,12 +256,7 @@ impl Stats {
     }
 }
 
-async fn send(
-    sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
-    method: Method,
-    path: &str,
-    body: Bytes,
-) -> (StatusCode, Bytes) {
+async fn send(sender: &mut Sender, method: Method, path: &str, body: Bytes) -> (StatusCode, Bytes) {
     let req = Request::builder()
         .method(method)
         .uri(path)
@@ -275,18 +274,6 @@ async fn send(
 fn event_id(body: &[u8]) -> String {
     let text = std::str::from_utf8(body).expect("utf-8");
     text.split('"').nth(3).expect("event id").to_owned()
-}
-
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-async fn connect(addr: SocketAddr) -> Sender {
-    let stream = TcpStream::connect(addr).await.expect("connect");
-    stream.set_nodelay(true).expect("nodelay");
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
-    sender
 }
 
 /// One kept-alive client: calls go to `addrs[0]`, polls to the last of `addrs` (another

@@ -1433,3 +1433,103 @@ async fn the_envelope_read_keeps_every_spike() {
     );
     assert_eq!(zoomed["count"], 1_000);
 }
+
+/// Projects, runs and metric names are answered from memory: after every kind of write they
+/// equal what the database says (read by SQL on the store's own connection).
+#[tokio::test]
+async fn reads_from_memory_equal_the_database_after_every_write() {
+    let tracker = Arc::new(app::Tracker::temporary());
+    let gradio = app::service(tracker.clone(), None).unwrap();
+    let server = TestServer::start(app::router(gradio, tracker.clone())).await;
+    async fn snapshot(server: &TestServer) -> Value {
+        let projects = value(&call(server, "get_all_projects", json!([]), None).await);
+        let mut out = serde_json::Map::new();
+        for p in projects.as_array().unwrap() {
+            let p = p.as_str().unwrap();
+            let runs = value(&call(server, "get_runs_for_project", json!([p]), None).await);
+            let mut names = Vec::new();
+            for r in runs.as_array().unwrap() {
+                let by_id = json!({"project": p, "run_id": r["id"]});
+                let by_name = json!({"project": p, "run": r["name"]});
+                let a = value(&call(server, "get_metrics_for_run", by_id, None).await);
+                let b = value(&call(server, "get_metrics_for_run", by_name, None).await);
+                names.push(json!([r["name"], a, b]));
+            }
+            out.insert(p.to_owned(), json!({"runs": runs, "names": names}));
+        }
+        Value::Object(out)
+    }
+    // The same shape, by SQL.
+    let fresh = || async {
+        tracker
+            .with_store(|s| {
+                let mut out = serde_json::Map::new();
+                for p in s.projects()? {
+                    let runs = s.run_records(&p)?;
+                    let mut names = Vec::new();
+                    for r in &runs {
+                        let n = s.metric_names(&p, r["id"].as_str().unwrap())?;
+                        names.push(json!([r["name"], n, n]));
+                    }
+                    out.insert(p, json!({"runs": runs, "names": names}));
+                }
+                Ok(Value::Object(out))
+            })
+            .await
+            .unwrap()
+    };
+    let log = |project: &'static str, run: &'static str, metrics: Value| {
+        let server = &server;
+        async move {
+            let done = call(server, "log", json!([project, run, metrics]), None).await;
+            assert_eq!(done.event.as_deref(), Some("complete"), "{done:?}");
+        }
+    };
+    // Names read from the database first, then kept in step.
+    log("p", "a", json!({"loss": 1.0})).await;
+    assert_eq!(snapshot(&server).await, fresh().await);
+    log("p", "a", json!({"acc": 0.5, "w\"eird/näme": 1})).await;
+    log("p", "b", json!({"x": 1})).await;
+    log("q", "c", json!({})).await;
+    assert_eq!(snapshot(&server).await, fresh().await);
+    // Runs created by system metrics and alerts.
+    let system = json!([[{"project": "p", "run": "sys", "metrics": {"cpu": 1.0}}]]);
+    call(&server, "bulk_log_system", system, None).await;
+    let alert = json!({"alerts": [{"project": "r", "run": "al", "title": "t", "level": "info"}]});
+    call(&server, "bulk_alert", alert, None).await;
+    assert_eq!(snapshot(&server).await, fresh().await);
+    // Renames and deletes (the last run of a project takes the project with it).
+    let rename = json!({"project": "p", "old_name": "b", "new_name": "0-first"});
+    assert_eq!(
+        value(&call(&server, "rename_run", rename, None).await),
+        true
+    );
+    assert_eq!(
+        value(&call(&server, "delete_run", json!(["q", "c"]), None).await),
+        true
+    );
+    let now = snapshot(&server).await;
+    assert_eq!(now, fresh().await);
+    assert_eq!(
+        value(&call(&server, "get_all_projects", json!([]), None).await),
+        json!(["p", "r"])
+    );
+    assert!(
+        now["p"]["names"].to_string().contains("w\\\"eird/näme"),
+        "{now}"
+    );
+    // A new process loads the runs from the database and reads each run's names once.
+    let again = app::Tracker::open(tracker.dir()).unwrap();
+    assert_eq!(again.projects(), ["p", "r"]);
+    assert_eq!(
+        again.run_records("p"),
+        now["p"]["runs"].as_array().unwrap().clone()
+    );
+    for _ in 0..2 {
+        let names = again
+            .metrics_for_run("p".into(), Some("a".into()), None)
+            .await
+            .unwrap();
+        assert_eq!(names, ["acc", "loss", "w\"eird/näme"]);
+    }
+}

@@ -192,7 +192,7 @@ pub fn register(registry: Registry, t: &Arc<Tracker>) -> Registry {
             let t = t_query.clone();
             async move {
                 let db = t.with_store(|s| Ok(s.path().to_owned())).await?;
-                let projects = t.projects().await?;
+                let projects = t.projects();
                 if !projects.contains(&a.project) {
                     return Err(format!("unknown project {:?}; known projects: {}", a.project, projects.join(", ")));
                 }

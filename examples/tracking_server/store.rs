@@ -19,6 +19,8 @@ use serde_json::Value;
 
 #[path = "store_artifacts.rs"]
 pub mod artifacts;
+#[path = "catalog.rs"]
+pub mod catalog;
 #[path = "checkpoint.rs"]
 mod checkpoint;
 #[path = "store_events.rs"]
@@ -67,6 +69,9 @@ pub struct Store {
     path: PathBuf,
     /// Lines read for drawing, kept in memory and in step with writes.
     series: series_cache::SeriesCache,
+    /// Projects, runs and metric names, kept in memory and in step with writes; the tracker
+    /// reads it without taking the store.
+    catalog: std::sync::Arc<catalog::Catalog>,
     _checkpointer: Checkpointer,
 }
 
@@ -260,12 +265,37 @@ impl Store {
             return Err(db_error(&path, check));
         }
         let checkpointer = Checkpointer::start(&path)?;
+        let catalog = std::sync::Arc::new(catalog::Catalog::default());
+        catalog.load(
+            conn.prepare("SELECT project, id, name, created_at FROM runs")
+                .and_then(|mut q| {
+                    q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .map_err(|e| db_error(&path, e))?,
+        );
         Ok(Store {
             conn,
             path,
             _checkpointer: checkpointer,
             series: series_cache::SeriesCache::new(series_cache::CACHE_POINTS),
+            catalog,
         })
+    }
+
+    /// The catalog this store keeps in step with its writes.
+    pub fn catalog(&self) -> std::sync::Arc<catalog::Catalog> {
+        self.catalog.clone()
+    }
+
+    /// A run's metric names: from the catalog, or read once and kept there.
+    pub fn metric_names_kept(&self, project: &str, run_id: &str) -> Result<Vec<String>, String> {
+        if let Some(names) = self.catalog.metric_names(project, run_id) {
+            return Ok(names);
+        }
+        let names = self.metric_names(project, run_id)?;
+        self.catalog.set_metric_names(project, run_id, &names);
+        Ok(names)
     }
 
     /// Stores entries in one transaction, in order. Steps left out continue their run.
@@ -274,8 +304,11 @@ impl Store {
         let mut stored = Vec::with_capacity(entries.len());
         // Rows of runs whose lines are cached: (index in `stored`, run id, row number).
         let mut cached_rows: Vec<(usize, String, i64)> = Vec::new();
-        // Runs this batch creates: all their lines are cached as they are logged.
-        let mut new_runs: Vec<(String, String)> = Vec::new();
+        // Runs this batch creates (project, id, name, created): all their lines are cached as
+        // they are logged.
+        let mut new_runs: Vec<(String, String, String, String)> = Vec::new();
+        // Rows of runs whose metric names the catalog keeps: (index in `stored`, run id).
+        let mut named_rows: Vec<(usize, String)> = Vec::new();
         {
             let mut find_run = tx
                 .prepare_cached("SELECT 1 FROM runs WHERE project = ?1 AND id = ?2")
@@ -321,7 +354,12 @@ impl Store {
                     seen.push((e.project.clone(), run_id.clone()));
                 }
                 if !known {
-                    new_runs.push((e.project.clone(), run_id.clone()));
+                    new_runs.push((
+                        e.project.clone(),
+                        run_id.clone(),
+                        e.run.clone(),
+                        timestamp.clone(),
+                    ));
                     let config = e.config.as_ref().map(Value::to_string);
                     add_run
                         .execute(params![e.project, run_id, e.run, timestamp, config])
@@ -362,9 +400,12 @@ impl Store {
                 if added == 1 {
                     let is_new = new_runs
                         .iter()
-                        .any(|(p, r)| *p == e.project && *r == run_id);
+                        .any(|(p, r, _, _)| *p == e.project && *r == run_id);
                     if is_new || self.series.has_run(&e.project, &run_id) {
                         cached_rows.push((stored.len(), run_id.clone(), tx.last_insert_rowid()));
+                    }
+                    if is_new || self.catalog.tracks_names(&e.project, &run_id) {
+                        named_rows.push((stored.len(), run_id.clone()));
                     }
                     traces::store_traces(
                         &tx,
@@ -385,8 +426,17 @@ impl Store {
             }
         }
         tx.commit().map_err(|e| e.to_string())?;
-        for (project, run_id) in new_runs {
+        for (project, run_id, name, created) in new_runs {
             self.series.start_run(&project, &run_id);
+            self.catalog.add_run(&project, &run_id, &name, &created);
+        }
+        let mut names: Vec<std::borrow::Cow<'_, str>> = Vec::new();
+        for (i, run_id) in named_rows {
+            let row = &stored[i];
+            names.clear();
+            metrics_json::keys(row.metrics.as_str(), &mut names);
+            self.catalog
+                .add_metric_names(&row.project, &run_id, names.iter().map(|n| &**n));
         }
         for (i, run_id, seq) in cached_rows {
             let row = &stored[i];
@@ -484,6 +534,7 @@ impl Store {
         }
         tx.commit().sql()?;
         self.series.forget_run(project, run_id);
+        self.catalog.remove_run(project, run_id);
         Ok(removed > 0)
     }
 
@@ -514,6 +565,7 @@ impl Store {
                 params![project, run_id, new_name],
             )
             .sql()?;
+        self.catalog.rename_run(project, run_id, new_name);
         Ok(())
     }
 

@@ -42,21 +42,34 @@ pub struct AlertQuery<'a> {
     pub since: Option<&'a str>,
 }
 
-/// Adds the run to `runs` when it is not there yet.
+/// A run a write created: `(project, id, name, created_at)`, for the catalog once committed.
+pub(super) type NewRun = (String, String, String, String);
+
+/// Adds the run to `runs` when it is not there yet (then to `created`).
 pub(super) fn ensure_run(
     tx: &Transaction<'_>,
     project: &str,
     run_id: &str,
     name: &str,
     timestamp: &str,
+    created: &mut Vec<NewRun>,
 ) -> Result<(), String> {
-    tx.prepare_cached(
-        "INSERT INTO runs (project, id, name, created_at) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (project, id) DO NOTHING",
-    )
-    .sql()?
-    .execute(params![project, run_id, name, timestamp])
-    .sql()?;
+    let added = tx
+        .prepare_cached(
+            "INSERT INTO runs (project, id, name, created_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (project, id) DO NOTHING",
+        )
+        .sql()?
+        .execute(params![project, run_id, name, timestamp])
+        .sql()?;
+    if added == 1 {
+        created.push((
+            project.to_owned(),
+            run_id.to_owned(),
+            name.to_owned(),
+            timestamp.to_owned(),
+        ));
+    }
     Ok(())
 }
 
@@ -74,11 +87,12 @@ impl Store {
     pub fn log_system(&mut self, entries: Vec<SystemEntry>) -> Result<usize, String> {
         let tx = self.conn.transaction().sql()?;
         let mut added = 0;
+        let mut created = Vec::new();
         for (i, e) in entries.into_iter().enumerate() {
             check_names(i, &e.project, &e.run)?;
             let run_id = e.run_id.unwrap_or_else(|| e.run.clone());
             let timestamp = e.timestamp.unwrap_or_else(now_iso);
-            ensure_run(&tx, &e.project, &run_id, &e.run, &timestamp)?;
+            ensure_run(&tx, &e.project, &run_id, &e.run, &timestamp, &mut created)?;
             added += tx
                 .prepare_cached(
                     "INSERT INTO system_logs (project, run_id, timestamp, metrics, log_id) \
@@ -95,6 +109,9 @@ impl Store {
                 .sql()?;
         }
         tx.commit().sql()?;
+        for (project, id, name, at) in created {
+            self.catalog.add_run(&project, &id, &name, &at);
+        }
         Ok(added)
     }
 
@@ -149,11 +166,12 @@ impl Store {
     pub fn alert(&mut self, alerts: Vec<AlertEntry>) -> Result<usize, String> {
         let tx = self.conn.transaction().sql()?;
         let mut added = 0;
+        let mut created = Vec::new();
         for (i, a) in alerts.into_iter().enumerate() {
             check_names(i, &a.project, &a.run)?;
             let run_id = a.run_id.unwrap_or_else(|| a.run.clone());
             let timestamp = a.timestamp.unwrap_or_else(now_iso);
-            ensure_run(&tx, &a.project, &run_id, &a.run, &timestamp)?;
+            ensure_run(&tx, &a.project, &run_id, &a.run, &timestamp, &mut created)?;
             added += tx
                 .prepare_cached(
                     "INSERT INTO alerts (project, run_id, timestamp, title, text, level, step, alert_id) \
@@ -166,6 +184,9 @@ impl Store {
                 .sql()?;
         }
         tx.commit().sql()?;
+        for (project, id, name, at) in created {
+            self.catalog.add_run(&project, &id, &name, &at);
+        }
         Ok(added)
     }
 

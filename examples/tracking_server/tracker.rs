@@ -74,6 +74,8 @@ pub const FOLLOW_BACKLOG: usize = 1024;
 /// The tracker of one data directory.
 pub struct Tracker {
     store: Arc<Mutex<Store>>,
+    /// The store's projects, runs and metric names, read without taking the store.
+    catalog: Arc<store::catalog::Catalog>,
     dir: PathBuf,
     /// Every write's entries, for `follow_metric`, one message per write. A follower that
     /// falls this many writes behind is told so (`follow_metric` ends with an error).
@@ -99,6 +101,7 @@ impl Tracker {
                 .map_err(|e| format!("the folder {} cannot be created: {e}", path.display()))?;
         }
         Ok(Tracker {
+            catalog: store.catalog(),
             store: Arc::new(Mutex::new(store)),
             dir: dir.to_owned(),
             logged: tokio::sync::broadcast::channel(FOLLOW_BACKLOG).0,
@@ -196,14 +199,15 @@ impl Tracker {
         .await
     }
 
-    /// All project names, sorted.
-    pub async fn projects(&self) -> Result<Vec<String>, String> {
-        self.with_store(|s| s.projects()).await
+    /// All project names, sorted (from memory).
+    pub fn projects(&self) -> Vec<String> {
+        self.catalog.projects()
     }
 
-    /// The run records of a project (`{id, name, created_at}`); empty for an unknown project.
-    pub async fn run_records(&self, project: String) -> Result<Vec<Value>, String> {
-        self.with_store(move |s| s.run_records(&project)).await
+    /// The run records of a project (`{id, name, created_at}`); empty for an unknown project
+    /// (from memory).
+    pub fn run_records(&self, project: &str) -> Vec<Value> {
+        self.catalog.run_records(project)
     }
 
     /// The id of a run, or an error naming the project's runs.
@@ -242,9 +246,18 @@ impl Tracker {
         run: Option<String>,
         run_id: Option<String>,
     ) -> Result<Vec<String>, String> {
+        // From memory when the run and its names are known there.
+        let id = match (&run_id, &run) {
+            (Some(id), _) => Some(id.clone()),
+            (None, Some(name)) => self.catalog.run_id(&project, name),
+            (None, None) => None,
+        };
+        if let Some(names) = id.and_then(|id| self.catalog.metric_names(&project, &id)) {
+            return Ok(names);
+        }
         self.with_store(move |s| {
             let id = Self::resolve(s, &project, run.as_deref(), run_id.as_deref())?;
-            s.metric_names(&project, &id)
+            s.metric_names_kept(&project, &id)
         })
         .await
     }
