@@ -23,6 +23,9 @@ mod app;
 
 #[path = "support/client.rs"]
 mod client;
+#[path = "support/process.rs"]
+mod process;
+
 use client::{connect, Sender};
 
 use std::convert::Infallible;
@@ -203,13 +206,7 @@ impl Server {
 
     /// CPU time used so far (user + system, every thread), in seconds.
     fn cpu_secs(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).expect("stat");
-        // Fields after the command name (which is in parentheses).
-        let rest = &stat[stat.rfind(')').expect("comm") + 2..];
-        let fields: Vec<&str> = rest.split(' ').collect();
-        let ticks: f64 =
-            fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
-        ticks / 100.0
+        process::cpu_secs(self.pid)
     }
 }
 

@@ -15,20 +15,18 @@
 //!
 //! Goals (issue "one async seam"): at most 8 KiB per open stream and a p99 under 50 ms.
 
+#[path = "support/process.rs"]
+mod process;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use gradio_compat::{CallContext, GradioCompat, NoArgs, Registry};
-use http::{Method, Request};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use gradio_compat::{CallContext, Fanout, GradioCompat, NoArgs, Registry};
 use schemars::JsonSchema;
 use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::broadcast;
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -53,49 +51,49 @@ struct EmitArgs {
     stop: bool,
 }
 
-fn registry(items: broadcast::Sender<u64>) -> Registry {
-    let emit = items.clone();
-    let count = items.clone();
+fn registry(ticks: Fanout<u64>) -> Registry {
+    let source = ticks.clone();
     Registry::new()
-        // Each call follows the broadcast: an item per emitted timestamp, until a 0.
-        .typed_stream("ticks", move |_: NoArgs, _: CallContext| {
-            let rx = items.subscribe();
-            futures_util::stream::unfold(rx, |mut rx| async move {
-                match rx.recv().await {
-                    Ok(0) | Err(broadcast::error::RecvError::Closed) => None,
-                    Ok(t) => Some((Ok::<u64, String>(t), rx)),
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        Some((Err("lagged".to_owned()), rx))
-                    }
-                }
-            })
+        // Every call follows the one source: each published timestamp is encoded once and its
+        // frame shared by all open polls.
+        .follow("ticks", move |_: NoArgs, _: CallContext| {
+            Ok::<_, String>(source.clone())
         })
         .typed("emit", move |a: EmitArgs, _: CallContext| {
-            let stamp = if a.stop { 0 } else { now_nanos() };
-            let sent = emit.send(stamp).unwrap_or(0);
-            async move { Ok::<_, String>(sent) }
-        })
-        .typed("subscribers", move |_: NoArgs, _: CallContext| {
-            let n = count.receiver_count();
-            async move { Ok::<_, String>(n) }
+            let sent = if a.stop {
+                ticks.finish();
+                Ok(0)
+            } else {
+                ticks.publish(&now_nanos()).map(|()| 1)
+            };
+            std::future::ready(sent)
         })
 }
 
+/// Listening ports: one port takes at most about 28,000 connections from one client address
+/// (the ephemeral port range), so larger runs spread over several.
+const PORTS: usize = 4;
+
 fn run_server() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(env_or("GC_STREAMS_WORKERS", 2))
         .enable_all()
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let (items, _) = broadcast::channel(64);
-        let gradio = GradioCompat::builder(registry(items))
+        let gradio = GradioCompat::builder(registry(Fanout::new()))
             .max_unfinished(100_000)
             .result_capacity(100_000)
             .build()
             .expect("builds");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        println!("{}", listener.local_addr().expect("addr").port());
+        let mut listeners = Vec::new();
+        let mut ports = Vec::new();
+        for _ in 0..PORTS {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            ports.push(listener.local_addr().expect("addr").port().to_string());
+            listeners.push(listener);
+        }
+        println!("{}", ports.join(" "));
         // Serve until the load generator closes our stdin.
         let (closed, stop) = tokio::sync::oneshot::channel::<()>();
         std::thread::spawn(move || {
@@ -103,130 +101,271 @@ fn run_server() {
             let _ = std::io::Read::read(&mut std::io::stdin(), &mut buf);
             let _ = closed.send(());
         });
-        let stop = async move {
+        let stop = futures_util::FutureExt::shared(async move {
             let _ = stop.await;
-        };
-        gradio_compat::server::serve(listener, gradio, stop)
-            .await
-            .expect("serve");
+        });
+        let serving = listeners
+            .into_iter()
+            .map(|listener| gradio_compat::server::serve(listener, gradio.clone(), stop.clone()));
+        for served in futures_util::future::join_all(serving).await {
+            served.expect("serve");
+        }
     });
 }
 
 // ---------------------------------------------------------------------------------------
-// The load generator.
+// The floor: the least a server can do to deliver the same bytes. It speaks just enough
+// HTTP/1.1 for the load generator; each emitted item is one chunk written to every open
+// poll's socket in one loop on one task (one `write` each, no wake-ups, no HTTP machinery).
+// It exists only here.
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .expect("VmRSS of the server")
+type Polls = Arc<std::sync::Mutex<Vec<TcpStream>>>;
+
+/// Writes `frame` as one chunk to every socket; returns how many took it whole.
+fn write_all_polls(polls: &Polls, frame: &[u8], last: bool) -> usize {
+    let mut chunk = format!("{:x}\r\n", frame.len()).into_bytes();
+    chunk.extend_from_slice(frame);
+    chunk.extend_from_slice(b"\r\n");
+    if last {
+        chunk.extend_from_slice(b"0\r\n\r\n");
+    }
+    let polls = polls.lock().unwrap_or_else(|e| e.into_inner());
+    polls
+        .iter()
+        .filter(|sock| sock.try_write(&chunk).is_ok_and(|n| n == chunk.len()))
+        .count()
 }
 
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+async fn floor_connection(mut sock: TcpStream, polls: Polls) {
+    let _ = sock.set_nodelay(true);
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        // One request: its head and its content-length body.
+        let (head, body) = loop {
+            if let Some(end) = find(&buf, b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                let len: usize = head
+                    .to_ascii_lowercase()
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: ").map(str::to_owned))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + len {
+                    let body = buf[end + 4..end + 4 + len].to_vec();
+                    buf.drain(..end + 4 + len);
+                    break (head, body);
+                }
+            }
+            match sock.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let line = head.lines().next().unwrap_or_default().to_owned();
+        let reply = |body: &str| {
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        };
+        let id = format!("{:032x}", now_nanos());
+        let answer = if line.starts_with("POST /gradio_api/call/emit ") {
+            let stop = body.windows(4).any(|w| w == b"true");
+            if stop {
+                write_all_polls(&polls, b"event: complete\ndata: [0]\n\n", true);
+            } else {
+                let frame = format!("event: generating\ndata: [{}]\n\n", now_nanos());
+                write_all_polls(&polls, frame.as_bytes(), false);
+            }
+            reply(&format!("{{\"event_id\":\"{id}\"}}"))
+        } else if line.starts_with("POST ") {
+            reply(&format!("{{\"event_id\":\"{id}\"}}"))
+        } else if line.starts_with("GET /gradio_api/call/ticks/") {
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+                        transfer-encoding: chunked\r\n\r\n";
+            if sock.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            polls.lock().unwrap_or_else(|e| e.into_inner()).push(sock);
+            return;
+        } else if line.starts_with("GET /gradio_api/call/emit/") {
+            let body = "event: complete\ndata: [1]\n\n";
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        } else {
+            reply("{}")
+        };
+        if sock.write_all(answer.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
 
-async fn connect(port: u16) -> Sender {
+fn run_floor() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let polls: Polls = Arc::default();
+        let mut ports = Vec::new();
+        for _ in 0..PORTS {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            ports.push(listener.local_addr().expect("addr").port().to_string());
+            let polls = polls.clone();
+            tokio::spawn(async move {
+                while let Ok((sock, _)) = listener.accept().await {
+                    tokio::spawn(floor_connection(sock, polls.clone()));
+                }
+            });
+        }
+        println!("{}", ports.join(" "));
+        let _ = tokio::task::spawn_blocking(|| {
+            let mut buf = [0u8; 1];
+            let _ = std::io::Read::read(&mut std::io::stdin(), &mut buf);
+        })
+        .await;
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// The load generator: a minimal HTTP/1.1 client on raw sockets, one task per stream, so
+// that the client's own cost stays small beside the server's on the same two cores.
+
+/// Raises a process's open-file limit to `want` with `prlimit` (util-linux); says why not
+/// when it cannot (raising the hard limit needs CAP_SYS_RESOURCE).
+fn raise_open_files(pid: u32, want: u64) -> Result<(), String> {
+    if process::open_files(pid).0 >= want {
+        return Ok(());
+    }
+    let out = std::process::Command::new("prlimit")
+        .args([
+            "--pid",
+            &pid.to_string(),
+            &format!("--nofile={want}:{want}"),
+        ])
+        .output()
+        .map_err(|e| format!("prlimit cannot run: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    // The hard limit may not rise: take as much as it allows.
+    let hard = process::open_files(pid).1;
+    let _ = std::process::Command::new("prlimit")
+        .args([
+            "--pid",
+            &pid.to_string(),
+            &format!("--nofile={hard}:{hard}"),
+        ])
+        .output();
+    Err(format!(
+        "the open-file limit cannot be raised to {want} ({}); it stays at {}",
+        String::from_utf8_lossy(&out.stderr).trim(),
+        process::open_files(pid).0
+    ))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+async fn connect(port: u16) -> TcpStream {
     let stream = TcpStream::connect(("127.0.0.1", port))
         .await
         .expect("connect");
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
-    sender
+    stream.set_nodelay(true).expect("nodelay");
+    stream
 }
 
-fn request(method: Method, path: &str, body: &'static str) -> Request<Full<Bytes>> {
-    Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", "127.0.0.1")
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from_static(body.as_bytes())))
-        .expect("request")
+/// Sends one request and reads its whole (`content-length`) response; its body.
+async fn exchange(sock: &mut TcpStream, method: &str, path: &str, body: &str) -> Vec<u8> {
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    sock.write_all(head.as_bytes()).await.expect("write");
+    let mut buf = Vec::with_capacity(512);
+    let mut chunk = [0u8; 512];
+    loop {
+        let n = sock.read(&mut chunk).await.expect("read");
+        assert!(n > 0, "the server closed the connection");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = find(&buf, b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            assert!(head.starts_with("http/1.1 200"), "{head}");
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            match len {
+                Some(len) if buf.len() >= end + 4 + len => {
+                    return buf[end + 4..end + 4 + len].to_vec();
+                }
+                Some(_) => {}
+                // A chunked stream (a poll that waited): its raw chunks, to the last.
+                None if buf.ends_with(b"0\r\n\r\n") => return buf[end + 4..].to_vec(),
+                None => {}
+            }
+        }
+    }
 }
 
-/// Starts a call of `api` on a fresh connection and opens its poll: the poll's response,
-/// whose body is left to the caller.
-async fn call_and_open(port: u16, api: &str, body: &'static str) -> hyper::Response<Incoming> {
-    let mut sender = connect(port).await;
-    let reply = sender
-        .send_request(request(
-            Method::POST,
-            &format!("/gradio_api/call/{api}"),
-            body,
-        ))
-        .await
-        .expect("call");
-    let bytes = reply.into_body().collect().await.expect("body").to_bytes();
-    let id = String::from_utf8_lossy(&bytes[13..45]).into_owned();
-    sender.ready().await.expect("the connection is ready again");
-    let poll = sender
-        .send_request(request(
-            Method::GET,
-            &format!("/gradio_api/call/{api}/{id}"),
-            "",
-        ))
-        .await
-        .expect("poll");
-    // The connection task keeps running while the body is read.
-    drop(sender);
-    poll
+/// One call's event id.
+async fn start_call(sock: &mut TcpStream, api: &str, body: &str) -> String {
+    let reply = exchange(sock, "POST", &format!("/gradio_api/call/{api}"), body).await;
+    String::from_utf8_lossy(&reply[13..45]).into_owned()
 }
 
-/// One call+poll; the poll's whole body.
-async fn call(port: u16, api: &str, body: &'static str) -> String {
-    let poll = call_and_open(port, api, body).await;
-    let bytes = poll.into_body().collect().await.expect("body").to_bytes();
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-/// The value of the `complete` frame of a poll body, as a number.
-fn completed(body: &str) -> u64 {
-    body.split("event: complete\ndata: [")
-        .nth(1)
-        .and_then(|rest| rest.split(']').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no complete frame in {body:?}"))
-}
-
-/// Opens one stream: the call, then its poll, whose frames are read until the end. The permit
-/// (a place among the connections being opened) is released once the poll's head arrived.
-/// Returns the delays (ns) from each item's production to its arrival.
+/// Opens one stream on its own connection: the call, then its poll, read until `complete`.
+/// The permit (a place among the connections being opened) is released once the poll is
+/// sent. Returns the delays (ns) from each item's production to its arrival.
 async fn open_stream(
     port: u16,
     opened: Arc<AtomicUsize>,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) -> Vec<u64> {
-    let poll = call_and_open(port, "ticks", r#"{"data": []}"#).await;
+    let mut sock = connect(port).await;
+    let id = start_call(&mut sock, "ticks", r#"{"data": []}"#).await;
+    let poll = format!("GET /gradio_api/call/ticks/{id} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n");
+    sock.write_all(poll.as_bytes()).await.expect("poll");
     opened.fetch_add(1, Ordering::SeqCst);
     drop(permit);
-    let mut body = poll.into_body();
-    let mut buf = Vec::new();
     let mut delays = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let Ok(data) = frame.expect("frame").into_data() else {
-            continue;
-        };
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = [0u8; 1024];
+    const ITEM: &[u8] = b"event: generating\ndata: [";
+    loop {
+        let n = sock.read(&mut chunk).await.expect("read");
         let arrived = now_nanos();
-        buf.extend_from_slice(&data);
-        while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
-            let block: Vec<u8> = buf.drain(..end + 2).collect();
-            let text = String::from_utf8_lossy(&block);
-            if let Some(rest) = text.strip_prefix("event: generating\ndata: [") {
-                let stamp: u64 = rest
-                    .split(']')
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .expect("a timestamp");
-                delays.push(arrived.saturating_sub(stamp));
-            }
+        if n == 0 {
+            panic!("the stream ended before its complete frame");
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        while let Some(at) = find(&buf, ITEM) {
+            let rest = &buf[at + ITEM.len()..];
+            let Some(close) = rest.iter().position(|&b| b == b']') else {
+                break;
+            };
+            let stamp: u64 = std::str::from_utf8(&rest[..close])
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .expect("a timestamp");
+            delays.push(arrived.saturating_sub(stamp));
+            buf.drain(..at + ITEM.len() + close);
+        }
+        if find(&buf, b"event: complete").is_some() {
+            return delays;
+        }
+        // Keep only a tail that may hold the start of a frame.
+        if buf.len() > 4096 {
+            buf.drain(..buf.len() - 64);
         }
     }
-    delays
 }
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
@@ -237,92 +376,145 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
-/// Starts a server process; returns it, its pid and its port.
-fn start_server() -> (std::process::Child, u32, u16) {
+/// Starts a server process able to hold `streams` connections; returns it, its pid and its
+/// ports.
+fn start_server(kind: &str, streams: usize) -> (std::process::Child, u32, Vec<u16>) {
     let mut server = std::process::Command::new(std::env::current_exe().expect("exe"))
-        .env("GC_STREAMS_SERVER", "1")
+        .env("GC_STREAMS_SERVER", kind)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("start the server process");
     let pid = server.id();
-    let mut port_line = String::new();
+    if let Err(e) = raise_open_files(pid, streams as u64 + 1024) {
+        println!("server: {e}");
+    }
+    let mut line = String::new();
     std::io::BufRead::read_line(
         &mut std::io::BufReader::new(server.stdout.take().expect("stdout")),
-        &mut port_line,
+        &mut line,
     )
-    .expect("port");
-    let port: u16 = port_line.trim().parse().expect("a port number");
-    (server, pid, port)
+    .expect("ports");
+    let ports = line
+        .split_whitespace()
+        .map(|p| p.parse().expect("a port number"))
+        .collect();
+    (server, pid, ports)
 }
 
 /// The baseline: the same number of idle keep-alive connections to a fresh server process,
 /// each after one small request. Returns the server's RSS growth per connection, in KiB.
 async fn idle_connection_kib(connections: usize) -> f64 {
-    let (mut server, pid, port) = start_server();
-    call(port, "subscribers", r#"{"data": []}"#).await;
+    let (mut server, pid, ports) = start_server("crate", connections);
+    let mut warm = connect(ports[0]).await;
+    exchange(&mut warm, "GET", "/gradio_api/info", "").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let before = rss_kib(pid);
+    let before = process::rss_kib(pid);
     let mut kept = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        let mut sender = connect(port).await;
-        let reply = sender
-            .send_request(request(Method::GET, "/gradio_api/nothing", ""))
-            .await
-            .expect("request");
-        reply.into_body().collect().await.expect("body");
-        kept.push(sender);
+    for i in 0..connections {
+        let mut sock = connect(ports[i % ports.len()]).await;
+        exchange(&mut sock, "GET", "/gradio_api/info", "").await;
+        kept.push(sock);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let after = rss_kib(pid);
+    let after = process::rss_kib(pid);
     drop(kept);
     drop(server.stdin.take());
     let _ = server.wait();
     after.saturating_sub(before) as f64 / connections as f64
 }
 
-fn run_load(streams: usize, items: usize) {
+/// What one run measured.
+struct Run {
+    per_stream_kib: f64,
+    idle_kib: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    cpu_us_per_frame: f64,
+}
+
+fn run_load(kind: &'static str, streams: usize, items: usize) -> Run {
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(env_or("GC_STREAMS_CLIENT_WORKERS", 2))
         .enable_all()
         .build()
         .expect("runtime");
-    let idle_kib = runtime.block_on(idle_connection_kib(streams));
-    let (mut server, pid, port) = start_server();
-    runtime.block_on(async move {
+    let idle_kib = if kind == "floor" {
+        0.0
+    } else {
+        runtime.block_on(idle_connection_kib(streams))
+    };
+    let (mut server, pid, ports) = start_server(kind, streams);
+    let run = runtime.block_on(async move {
         // Warm up, then the baseline memory.
-        assert_eq!(completed(&call(port, "subscribers", r#"{"data": []}"#).await), 0);
+        let mut control = connect(ports[0]).await;
+        exchange(&mut control, "GET", "/gradio_api/info", "").await;
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let before = rss_kib(pid);
+        let before = process::rss_kib(pid);
 
         // Open every stream, a few hundred connections at a time (the listen backlog).
         let started = std::time::Instant::now();
         let opened = Arc::new(AtomicUsize::new(0));
         let limit = Arc::new(tokio::sync::Semaphore::new(256));
         let mut tasks = Vec::with_capacity(streams);
-        for _ in 0..streams {
+        for i in 0..streams {
             let permit = limit.clone().acquire_owned().await.expect("permit");
+            let port = ports[i % ports.len()];
             tasks.push(tokio::spawn(open_stream(port, opened.clone(), permit)));
         }
-        loop {
-            let subscribed = completed(&call(port, "subscribers", r#"{"data": []}"#).await);
-            if subscribed as usize >= streams && opened.load(Ordering::SeqCst) >= streams {
-                break;
-            }
-            assert!(started.elapsed() < Duration::from_secs(300), "streams never all opened");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        while opened.load(Ordering::SeqCst) < streams {
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "streams never all opened"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let open_secs = started.elapsed().as_secs_f64();
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let after = rss_kib(pid);
+        // Every poll has reached the server and sits waiting.
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let after = process::rss_kib(pid);
 
-        // Push the items, then end every stream.
+        // Push the items, then end every stream. With `GC_STREAMS_PERF=<file>`, `perf`
+        // records the server meanwhile.
+        let perf = std::env::var("GC_STREAMS_PERF").ok().map(|out| {
+            std::process::Command::new("perf")
+                .args([
+                    "record",
+                    "-g",
+                    "-o",
+                    &out,
+                    "-p",
+                    &pid.to_string(),
+                    "--",
+                    "sleep",
+                    "2",
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("perf")
+        });
+        let cpu_before = process::cpu_secs(pid);
         for _ in 0..items {
-            let sent = completed(&call(port, "emit", r#"{"data": [false]}"#).await);
-            assert!(sent as usize >= streams, "{sent} receivers");
+            let id = start_call(&mut control, "emit", r#"{"data": [false]}"#).await;
+            exchange(
+                &mut control,
+                "GET",
+                &format!("/gradio_api/call/emit/{id}"),
+                "",
+            )
+            .await;
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        call(port, "emit", r#"{"data": [true]}"#).await;
+        let id = start_call(&mut control, "emit", r#"{"data": [true]}"#).await;
+        exchange(
+            &mut control,
+            "GET",
+            &format!("/gradio_api/call/emit/{id}"),
+            "",
+        )
+        .await;
         let mut delays = Vec::with_capacity(streams * items);
         let mut incomplete = 0;
         for task in tasks {
@@ -332,41 +524,136 @@ fn run_load(streams: usize, items: usize) {
             }
             delays.extend(got);
         }
+        let cpu = process::cpu_secs(pid) - cpu_before;
+        if let Some(mut perf) = perf {
+            let _ = perf.wait();
+        }
         delays.sort_unstable();
-        let per_stream = (after.saturating_sub(before)) as f64 / streams as f64;
         let ms = |ns: u64| ns as f64 / 1e6;
         println!(
-            "streams bench: {streams} open /call streams of one streaming endpoint, {items} items"
-        );
-        println!("opened in {open_secs:.1} s; server RSS {before} KiB -> {after} KiB");
-        println!(
-            "memory per open stream: {per_stream:.2} KiB (goal <= 8 KiB){}; an idle keep-alive \
-             connection alone: {idle_kib:.2} KiB",
-            if per_stream <= 8.0 { "" } else { "  MISSED" }
-        );
-        println!(
-            "delay produced -> received over {} frames: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (goal p99 < 50 ms){}",
-            delays.len(),
-            ms(percentile(&delays, 50.0)),
-            ms(percentile(&delays, 99.0)),
-            ms(*delays.last().unwrap_or(&0)),
-            if ms(percentile(&delays, 99.0)) < 50.0 { "" } else { "  MISSED" }
+            "{streams} streams opened in {open_secs:.1} s; server RSS {before} KiB -> {after} KiB"
         );
         assert_eq!(incomplete, 0, "{incomplete} streams missed items");
+        Run {
+            per_stream_kib: after.saturating_sub(before) as f64 / streams as f64,
+            idle_kib,
+            p50_ms: ms(percentile(&delays, 50.0)),
+            p99_ms: ms(percentile(&delays, 99.0)),
+            max_ms: ms(*delays.last().unwrap_or(&0)),
+            cpu_us_per_frame: cpu * 1e6 / (streams * (items + 1)) as f64,
+        }
     });
     drop(server.stdin.take());
     let _ = server.wait();
+    run
+}
+
+fn median_range(mut v: Vec<f64>) -> String {
+    v.sort_by(f64::total_cmp);
+    format!("{:.2} ({:.2}–{:.2})", v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+/// Runs the crate and the floor in alternating rounds at one size and prints medians, ranges
+/// and ratios.
+fn compare(streams: usize, items: usize, rounds: usize) {
+    let mut ours = Vec::new();
+    let mut floor = Vec::new();
+    for round in 0..rounds {
+        if round % 2 == 0 {
+            ours.push(run_load("crate", streams, items));
+            floor.push(run_load("floor", streams, items));
+        } else {
+            floor.push(run_load("floor", streams, items));
+            ours.push(run_load("crate", streams, items));
+        }
+    }
+    let pick = |runs: &[Run], f: fn(&Run) -> f64| runs.iter().map(f).collect::<Vec<f64>>();
+    let beyond = pick(&ours, |r| r.per_stream_kib - r.idle_kib);
+    let mut sorted = beyond.clone();
+    sorted.sort_by(f64::total_cmp);
+    let mem = sorted[sorted.len() / 2];
+    let p99 = {
+        let mut v = pick(&ours, |r| r.p99_ms);
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let max = {
+        let mut v = pick(&ours, |r| r.max_ms);
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let ratio = |f: fn(&Run) -> f64| {
+        median_range(ours.iter().zip(&floor).map(|(o, b)| f(o) / f(b)).collect())
+    };
+    println!(
+        "streams bench: {streams} open /call polls following one source, {items} items, {rounds} \
+         rounds each of the crate and the floor (one write per poll per item from one loop)"
+    );
+    println!(
+        "memory per open stream beyond an idle keep-alive connection ({} KiB): {} KiB (goal <= 2 \
+         KiB){}",
+        median_range(pick(&ours, |r| r.idle_kib)),
+        median_range(beyond),
+        if mem <= 2.0 { "" } else { "  MISSED" }
+    );
+    println!(
+        "delay produced -> received, crate: p50 {} ms, p99 {} ms, max {} ms (goal p99 <= 50 ms, \
+         max <= 100 ms){}",
+        median_range(pick(&ours, |r| r.p50_ms)),
+        median_range(pick(&ours, |r| r.p99_ms)),
+        median_range(pick(&ours, |r| r.max_ms)),
+        if p99 <= 50.0 && max <= 100.0 {
+            ""
+        } else {
+            "  MISSED"
+        }
+    );
+    println!(
+        "delay produced -> received, floor: p50 {} ms, p99 {} ms, max {} ms",
+        median_range(pick(&floor, |r| r.p50_ms)),
+        median_range(pick(&floor, |r| r.p99_ms)),
+        median_range(pick(&floor, |r| r.max_ms)),
+    );
+    println!(
+        "server CPU per delivered frame: crate {} µs, floor {} µs; ratios crate/floor: p99 {}, \
+         CPU per frame {}",
+        median_range(pick(&ours, |r| r.cpu_us_per_frame)),
+        median_range(pick(&floor, |r| r.cpu_us_per_frame)),
+        ratio(|r| r.p99_ms),
+        ratio(|r| r.cpu_us_per_frame),
+    );
 }
 
 fn main() {
-    if std::env::var_os("GC_STREAMS_SERVER").is_some() {
-        run_server();
-        return;
+    match std::env::var("GC_STREAMS_SERVER").as_deref() {
+        Ok("floor") => return run_floor(),
+        Ok(_) => return run_server(),
+        Err(_) => {}
     }
     // `cargo bench` passes `--bench`; anything else (`cargo test --benches`) runs small.
-    if std::env::args().any(|a| a == "--bench") {
-        run_load(env_or("GC_STREAMS", 10_000), env_or("GC_STREAM_ITEMS", 20));
-    } else {
-        run_load(200, 3);
+    let items = env_or("GC_STREAM_ITEMS", 20);
+    if !std::env::args().any(|a| a == "--bench") {
+        compare(200, 3, 1);
+        return;
+    }
+    let rounds = env_or("GC_STREAMS_ROUNDS", 3);
+    let sizes: Vec<usize> = std::env::var("GC_STREAMS")
+        .unwrap_or_else(|_| "10000,50000".to_owned())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    for streams in sizes {
+        // This process holds one socket per stream too.
+        if let Err(e) = raise_open_files(std::process::id(), streams as u64 + 1024) {
+            let fit = process::open_files(std::process::id())
+                .0
+                .saturating_sub(1024) as usize;
+            println!(
+                "{streams} streams: {e}; this machine allows {fit} streams per process, so this \
+                 size is not measured (MISSED)"
+            );
+            continue;
+        }
+        compare(streams, items, rounds);
     }
 }

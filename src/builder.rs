@@ -363,6 +363,7 @@ impl Builder {
             output_label: String,
             visibility: Visibility,
             streaming: bool,
+            follow: bool,
             concurrency_limit: Option<usize>,
             max_waiting: Option<usize>,
         }
@@ -415,6 +416,7 @@ impl Builder {
                 output_label: endpoint.output_label,
                 visibility: endpoint.visibility,
                 streaming: endpoint.streaming,
+                follow: endpoint.follow,
                 concurrency_limit: endpoint.concurrency_limit,
                 max_waiting: endpoint.max_waiting,
             });
@@ -470,6 +472,7 @@ impl Builder {
                 CompiledEndpoint {
                     sig: b.sig,
                     has_file_output,
+                    follow: b.follow,
                     limiter: b.concurrency_limit.map(|n| Limiter::new(n, b.max_waiting)),
                 },
             );
@@ -568,6 +571,17 @@ impl Builder {
         );
 
         let cors = Cors::new(&config.cors_origins);
+        let follows = Arc::new(crate::follows::FollowCalls::new(
+            config.max_unfinished,
+            config.result_ttl,
+        ));
+        periodically(
+            Arc::downgrade(&follows),
+            Duration::from_secs(1),
+            |follows| async move {
+                follows.sweep(Instant::now());
+            },
+        );
         let inner = Inner {
             info: info_doc,
             info_all,
@@ -581,6 +595,7 @@ impl Builder {
             runner,
             files,
             running,
+            follows,
             closing: AtomicBool::new(false),
             cors,
             authorize,

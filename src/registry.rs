@@ -13,6 +13,8 @@ use crate::error::{ArgProblem, BuildError};
 use crate::positional::PositionalArgs;
 use crate::schema::Defs;
 
+pub(crate) use crate::output::encode_outputs;
+
 /// The future a bound call runs: the encoded output list, or an error message.
 pub(crate) type CallFuture = Pin<Box<dyn Future<Output = Result<Bytes, String>> + Send>>;
 
@@ -24,6 +26,8 @@ pub(crate) type ItemStream =
 pub(crate) enum Run {
     Once(CallFuture),
     Stream(ItemStream),
+    /// A follower of a shared source (a [`Fanout`](crate::Fanout)).
+    Follow(crate::fanout::Follower),
 }
 
 /// A call whose arguments were decoded, ready to run in its own task.
@@ -139,6 +143,8 @@ pub struct Endpoint {
     pub(crate) error: Option<BuildError>,
     pub(crate) visibility: Visibility,
     pub(crate) streaming: bool,
+    /// Its calls follow a [`Fanout`](crate::Fanout).
+    pub(crate) follow: bool,
     pub(crate) concurrency_limit: Option<usize>,
     pub(crate) max_waiting: Option<usize>,
 }
@@ -167,28 +173,6 @@ pub(crate) fn default_output_label(unit: bool) -> &'static str {
     } else {
         "output"
     }
-}
-
-/// Writes the output list `[value]` (`[null]` for a function without a result).
-///
-/// A small value is written on the stack first and then copied into one exactly sized
-/// allocation, which `Bytes` keeps alone: a stored result holds its bytes and nothing beside.
-pub(crate) fn encode_outputs<T: serde::Serialize + ?Sized>(value: &T) -> Result<Bytes, String> {
-    let mut small = [0u8; 128];
-    small[0] = b'[';
-    let mut rest: &mut [u8] = &mut small[1..];
-    if serde_json::to_writer(&mut rest, value).is_ok() && !rest.is_empty() {
-        let end = 128 - rest.len();
-        small[end] = b']';
-        return Ok(Bytes::copy_from_slice(&small[..=end]));
-    }
-    // Larger (or not encodable: the error is then reported from here).
-    let mut out = Vec::with_capacity(256);
-    out.push(b'[');
-    serde_json::to_writer(&mut out, value)
-        .map_err(|e| format!("the handler's result could not be encoded as JSON: {e}"))?;
-    out.push(b']');
-    Ok(Bytes::from(out))
 }
 
 /// The handler of a raw endpoint, erased.
@@ -266,6 +250,7 @@ impl Endpoint {
             error: None,
             visibility: Visibility::Public,
             streaming: false,
+            follow: false,
             concurrency_limit: None,
             max_waiting: None,
         }
@@ -375,6 +360,18 @@ impl Registry {
         self.endpoint(Endpoint::typed_stream(name, handler))
     }
 
+    /// Adds an endpoint whose calls follow a shared live source: see [`Endpoint::follow`].
+    pub fn follow<A, O, E, F, R>(self, name: impl Into<String>, handler: F) -> Self
+    where
+        A: serde::de::DeserializeOwned + schemars::JsonSchema + Send + 'static,
+        O: serde::Serialize + schemars::JsonSchema + 'static,
+        E: Display + 'static,
+        R: Into<crate::Follow<O>>,
+        F: Fn(A, CallContext) -> Result<R, E> + Send + Sync + 'static,
+    {
+        self.endpoint(Endpoint::follow(name, handler))
+    }
+
     /// Adds a raw endpoint: see [`Endpoint::raw`].
     pub fn raw<F, Fut, E>(
         self,
@@ -399,29 +396,5 @@ impl Registry {
     /// Whether no endpoint is registered.
     pub fn is_empty(&self) -> bool {
         self.endpoints.is_empty()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::encode_outputs;
-
-    #[test]
-    fn outputs_of_every_length_around_the_stack_buffer_are_whole() {
-        for len in 0..300 {
-            let text = "x".repeat(len);
-            let encoded = encode_outputs(&text).unwrap();
-            assert_eq!(
-                &encoded[..],
-                format!("[\"{text}\"]").as_bytes(),
-                "length {len}"
-            );
-        }
-        assert_eq!(&encode_outputs(&()).unwrap()[..], b"[null]");
-        let mut bad = std::collections::HashMap::new();
-        bad.insert(vec![1u8], 1);
-        assert!(encode_outputs(&bad)
-            .unwrap_err()
-            .contains("could not be encoded as JSON"));
     }
 }

@@ -81,8 +81,11 @@ impl GradioCompat {
         // Woken by the last call's end, not by polling.
         let now = tokio::time::Instant::now();
         if inner.running.idle_by(now + bound).await {
+            // Follow streams never end by themselves: end them as cancelled calls.
+            inner.follows.closing.close();
             return 0;
         }
+        inner.follows.closing.close();
         let cancelled = inner.running.cancel_all();
         let grace = inner.config.cancel_grace + Duration::from_millis(100);
         inner

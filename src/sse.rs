@@ -15,6 +15,8 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use crate::backend::{Backend, JobFeed, JobItem, Outcome, SessionFeed, SessionItem};
 use crate::event_id::EventId;
+use crate::fanout::{Follower, Next};
+use crate::follows::Closing;
 use crate::frames;
 use crate::frames::queue::process_lost;
 
@@ -225,6 +227,68 @@ impl Body for QueueStream {
 
     fn is_end_stream(&self) -> bool {
         self.feed.try_lock().is_ok_and(|feed| feed.is_none())
+    }
+}
+
+/// The body of a `/call` poll of a follow call on a local backend: the frames of the fan-out's
+/// values, shared with every other follower (each a `Bytes` clone of one encoding), read
+/// through this poll's cursor; then the terminal frame when the fan-out ends. Heartbeats come
+/// from the fan-out too: no timer per follower.
+pub(crate) struct FollowStream {
+    follower: Option<Follower>,
+    closing: Arc<Closing>,
+    key: u64,
+    registered: bool,
+}
+
+impl FollowStream {
+    pub(crate) fn new(follower: Follower, closing: Arc<Closing>) -> Self {
+        Self {
+            follower: Some(follower),
+            key: closing.key(),
+            closing,
+            registered: false,
+        }
+    }
+}
+
+impl Drop for FollowStream {
+    fn drop(&mut self) {
+        if self.registered {
+            self.closing.forget(self.key);
+        }
+    }
+}
+
+impl Body for FollowStream {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        let Some(follower) = &mut this.follower else {
+            return Poll::Ready(None);
+        };
+        if this.closing.poll_closed(this.key, &mut this.registered, cx) {
+            // The service shuts down: as a running call's stream ends when cancelled.
+            this.follower = None;
+            return data(frames::terminal(&Outcome::error("the call was cancelled")));
+        }
+        match follower.poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Next::Item(item)) => data(item.call_frame),
+            Poll::Ready(Next::End(outcome)) => {
+                this.follower = None;
+                data(frames::terminal(&outcome))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.follower.is_none()
     }
 }
 

@@ -25,6 +25,8 @@ pub(crate) struct CompiledEndpoint {
     pub(crate) sig: Signature,
     /// Whether results may hold files whose URLs must be filled in.
     pub(crate) has_file_output: bool,
+    /// Its calls follow a [`Fanout`](crate::Fanout).
+    pub(crate) follow: bool,
     pub(crate) limiter: Option<Arc<Limiter>>,
 }
 
@@ -47,6 +49,8 @@ pub(crate) struct Inner {
     pub(crate) files: Arc<FileStore>,
     /// The calls this replica runs.
     pub(crate) running: Arc<Running>,
+    /// Follow calls waiting for their poll, when the backend is this process's own.
+    pub(crate) follows: Arc<crate::follows::FollowCalls>,
     /// Set by [`GradioCompat::shutdown`](crate::GradioCompat::shutdown): new calls are refused.
     pub(crate) closing: AtomicBool,
     pub(crate) cors: Cors,

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::context::CallContext;
 use crate::error::{ArgProblem, BuildError};
+use crate::fanout::Follow;
 use crate::registry::{
     default_output_label, encode_outputs, is_unit_schema, Binder, BoundCall, DirectBinder,
     Endpoint, ParamSpec, Run,
@@ -141,6 +142,54 @@ impl Endpoint {
             })
         };
         parts.into_endpoint(name, binders(call), true)
+    }
+
+    /// An endpoint whose calls follow a live source shared by all of them: the handler picks
+    /// the [`Fanout`](crate::Fanout) for the call's arguments, optionally with per-call limits
+    /// ([`Follow`]), or refuses with an error; the call streams
+    /// the values published to it from then on as partial results (`generating`), completing
+    /// with the last one when the fan-out finishes. In `/info` it is a generator, like
+    /// [`typed_stream`](Self::typed_stream).
+    ///
+    /// On a backend of this process alone (the default), a `/call` poll of it costs a cursor
+    /// into the fan-out's buffer: no job, task or queue per follower, each value encoded once
+    /// for all. On a shared backend, and through the queue and MCP, each call runs as a
+    /// streaming job that reads the fan-out. Such calls cannot be cancelled once their poll is
+    /// open (closing the stream ends them).
+    ///
+    /// ```
+    /// use gradio_compat::{CallContext, Endpoint, Fanout, NoArgs};
+    ///
+    /// let temperature: Fanout<f64> = Fanout::new();
+    /// let endpoint = Endpoint::follow("temperature", move |_: NoArgs, _: CallContext| {
+    ///     Ok::<_, String>(temperature.clone())
+    /// });
+    /// assert_eq!(endpoint.name(), "temperature");
+    /// ```
+    pub fn follow<A, O, E, F, R>(name: impl Into<String>, handler: F) -> Self
+    where
+        A: DeserializeOwned + JsonSchema + Send + 'static,
+        O: Serialize + JsonSchema + 'static,
+        E: Display + 'static,
+        R: Into<Follow<O>>,
+        F: Fn(A, CallContext) -> Result<R, E> + Send + Sync + 'static,
+    {
+        let name = name.into();
+        let parts = TypedParts::of::<A, O>(&name);
+        let handler = Arc::new(handler);
+        let call = move |decoded: A| -> BoundCall {
+            let handler = handler.clone();
+            Box::new(move |ctx| match handler(decoded, ctx) {
+                Ok(follow) => Run::Follow(follow.into().follower()),
+                Err(e) => {
+                    let message = e.to_string();
+                    Run::Once(Box::pin(async move { Err(message) }))
+                }
+            })
+        };
+        let mut endpoint = parts.into_endpoint(name, binders(call), true);
+        endpoint.follow = true;
+        endpoint
     }
 }
 
@@ -281,6 +330,7 @@ impl TypedParts {
             error: self.error,
             visibility: crate::registry::Visibility::Public,
             streaming,
+            follow: false,
             concurrency_limit: None,
             max_waiting: None,
         }

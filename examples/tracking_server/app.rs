@@ -376,8 +376,9 @@ fn metrics_registry(tracker: Arc<Tracker>) -> Registry {
             })
             .concurrency_limit(1),
         )
-        .typed_stream("follow_metric", move |a: FollowArgs, _: CallContext| {
-            follow::follow(t_follow.subscribe(), a.following())
+        // Every call of the same (project, run, metric) reads one shared source.
+        .follow("follow_metric", move |a: FollowArgs, _: CallContext| {
+            t_follow.follow(a.following())
         })
         // Answered from memory (the store's catalog), never waiting for the database.
         .typed("get_all_projects", move |_: NoArgs, _: CallContext| {

@@ -11,7 +11,7 @@ use gradio_compat::CallContext;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 #[path = "store.rs"]
 pub mod store;
@@ -28,22 +28,6 @@ pub struct MetricPoint {
     pub step: i64,
     /// The value.
     pub value: Value,
-}
-
-/// One stored entry as followers see it: a `log` call or one entry of a `bulk_log`. Each
-/// write sends its entries to followers as one message.
-#[derive(Debug)]
-pub struct Logged {
-    /// The project.
-    pub project: String,
-    /// The run.
-    pub run: String,
-    /// The step it was stored at.
-    pub step: i64,
-    /// When it was stored (ISO 8601, UTC).
-    pub timestamp: String,
-    /// The metrics and their values.
-    pub metrics: Map<String, Value>,
 }
 
 /// What an artifact upload stored.
@@ -68,18 +52,14 @@ pub struct ValueQuery {
     pub max_points: Option<usize>,
 }
 
-/// How many writes a follower may fall behind before it has missed some.
-pub const FOLLOW_BACKLOG: usize = 1024;
-
 /// The tracker of one data directory.
 pub struct Tracker {
     store: Arc<Mutex<Store>>,
     /// The store's projects, runs and metric names, read without taking the store.
     catalog: Arc<store::catalog::Catalog>,
     dir: PathBuf,
-    /// Every write's entries, for `follow_metric`, one message per write. A follower that
-    /// falls this many writes behind is told so (`follow_metric` ends with an error).
-    logged: tokio::sync::broadcast::Sender<Arc<[Logged]>>,
+    /// The live sources `follow_metric` reads, fed by each write.
+    live: super::follow::LiveSources,
 }
 
 fn known(names: &[String]) -> String {
@@ -104,7 +84,7 @@ impl Tracker {
             catalog: store.catalog(),
             store: Arc::new(Mutex::new(store)),
             dir: dir.to_owned(),
-            logged: tokio::sync::broadcast::channel(FOLLOW_BACKLOG).0,
+            live: super::follow::LiveSources::default(),
         })
     }
 
@@ -159,33 +139,22 @@ impl Tracker {
     /// entry whose `log_id` was stored before is skipped).
     pub async fn log(&self, entries: Vec<Entry>) -> Result<usize, String> {
         let stored = self.with_store(move |s| s.log(entries)).await?;
-        let count = stored.len();
-        if self.logged.receiver_count() > 0 && count > 0 {
-            let batch: Arc<[Logged]> = stored
-                .into_iter()
-                .map(|s| Logged {
-                    metrics: s.metrics.parse(),
-                    project: s.project,
-                    run: s.run,
-                    step: s.step,
-                    timestamp: s.timestamp,
-                })
-                .collect();
-            // No follower is fine.
-            let _ = self.logged.send(batch);
-        }
-        Ok(count)
+        self.live.publish(&stored);
+        Ok(stored.len())
     }
 
-    /// Entries logged from now on, a message per write.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<[Logged]>> {
-        self.logged.subscribe()
+    /// A follow of the values logged from now on (`follow_metric`).
+    pub fn follow(
+        &self,
+        what: super::follow::Following,
+    ) -> Result<gradio_compat::Follow<super::follow::LivePoint>, String> {
+        self.live.follow(what)
     }
 
     /// How many `follow_metric` calls are listening.
     #[allow(dead_code)] // for the tests, which wait for a follower before they log
     pub fn followers(&self) -> usize {
-        self.logged.receiver_count()
+        self.live.followers()
     }
 
     /// Records an artifact of a project.

@@ -270,6 +270,14 @@ pub trait Backend: Send + Sync + 'static {
         Duration::from_secs(1)
     }
 
+    /// Whether every poll of this backend's jobs reaches this process (no other replica shares
+    /// it). The service then serves calls that follow a [`Fanout`](crate::Fanout) straight
+    /// from the fan-out's shared buffer, with no job in the backend; otherwise each such call
+    /// runs as a streaming job, which any replica can poll. Default `false`.
+    fn is_local(&self) -> bool {
+        false
+    }
+
     /// Whether other processes share this backend's file records: a service then leaves its
     /// files to their records' expiry when it stops, and looks up files it does not know.
     /// Default `false`.

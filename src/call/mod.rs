@@ -112,12 +112,7 @@ pub(crate) async fn admit(
     route: &(dyn std::fmt::Display + Sync),
     session: Option<&str>,
 ) -> Result<Admitted, ApiError> {
-    if inner.closing.load(std::sync::atomic::Ordering::Acquire) {
-        return Err(unavailable(
-            route,
-            "the server is shutting down; retry shortly",
-        ));
-    }
+    refuse_when_closing(inner, route)?;
     let ticket = match &endpoint.limiter {
         None => None,
         Some(limiter) => match limiter.admit() {
@@ -144,6 +139,20 @@ pub(crate) async fn admit(
         return Err(unavailable(route, &e.to_string()));
     }
     Ok(Admitted { ticket, cancel })
+}
+
+/// 503 once the service shuts down.
+fn refuse_when_closing(
+    inner: &Inner,
+    route: &(dyn std::fmt::Display + Sync),
+) -> Result<(), ApiError> {
+    if inner.closing.load(std::sync::atomic::Ordering::Acquire) {
+        return Err(unavailable(
+            route,
+            "the server is shutting down; retry shortly",
+        ));
+    }
+    Ok(())
 }
 
 /// A 503 with `Retry-After: 1` for `route`.
@@ -188,18 +197,7 @@ pub(crate) fn launch(
             &inner.config.root_path,
         )
     });
-    let ctx = CallContext::new(ContextInner {
-        endpoint: endpoint.sig.name.clone(),
-        event_id: id,
-        headers: parts.headers,
-        bearer: prepared.bearer,
-        token: prepared.token,
-        cancel: cancel.clone(),
-        files: inner.files.clone(),
-        // Progress and log messages reach queue and MCP callers; the `/call` route drops
-        // them, as Gradio does.
-        updates: delivery.wants_updates().then(|| inner.backend.clone()),
-    });
+    let ctx = context(inner, endpoint, id, parts, &prepared, &cancel, delivery);
     spawn_job(
         inner.clone(),
         Job {
@@ -212,6 +210,101 @@ pub(crate) fn launch(
             ticket,
         },
     );
+}
+
+/// The context a handler gets.
+fn context(
+    inner: &Inner,
+    endpoint: &CompiledEndpoint,
+    id: EventId,
+    parts: Parts,
+    prepared: &Prepared,
+    cancel: &CancelToken,
+    delivery: Delivery,
+) -> CallContext {
+    CallContext::new(ContextInner {
+        endpoint: endpoint.sig.name.clone(),
+        event_id: id,
+        headers: parts.headers,
+        bearer: prepared.bearer.clone(),
+        token: prepared.token.clone(),
+        cancel: cancel.clone(),
+        files: inner.files.clone(),
+        // Progress and log messages reach queue and MCP callers; the `/call` route drops
+        // them, as Gradio does.
+        updates: delivery.wants_updates().then(|| inner.backend.clone()),
+    })
+}
+
+/// The start of a `/call` of a follow endpoint on a backend of this process alone: prepare
+/// the call and run its handler, which picks the fan-out; the call then waits for its poll as
+/// a cursor into the fan-out's buffer, with no job. A handler that refuses (or panics) gets a
+/// job of its own like any call, whose poll reads the error.
+pub(crate) async fn start_follow(
+    inner: &Arc<Inner>,
+    endpoint: &CompiledEndpoint,
+    parts: Parts,
+    data: CallData<'_>,
+    route: &(dyn std::fmt::Display + Sync),
+) -> Result<EventId, ApiError> {
+    refuse_when_closing(inner, route)?;
+    let prepared = prepare(inner, endpoint, &parts, data).await?;
+    let id = EventId::new_random();
+    let ctx = context(
+        inner,
+        endpoint,
+        id,
+        parts.clone(),
+        &prepared,
+        &CancelToken::default(),
+        Delivery::Call,
+    );
+    let Prepared {
+        call,
+        bearer,
+        token,
+    } = prepared;
+    let run = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || call(ctx))) {
+        Ok(crate::registry::Run::Follow(follower)) => {
+            return inner
+                .follows
+                .insert(id, endpoint.sig.name.clone(), follower)
+                .map(|()| id)
+                .map_err(|limit| {
+                    unavailable(
+                        route,
+                        &format!(
+                            "the server already has {limit} calls waiting for their poll, its \
+                             limit; retry later"
+                        ),
+                    )
+                });
+        }
+        Ok(other) => Ok(other),
+        Err(payload) => Err(payload),
+    };
+    // The handler refused or panicked: a job of its own, whose poll reads the error (a panic
+    // is raised again inside the job, which reports it as any handler's).
+    let call: crate::registry::BoundCall = Box::new(move |_| match run {
+        Ok(run) => run,
+        Err(payload) => std::panic::resume_unwind(payload),
+    });
+    let prepared = Prepared {
+        call,
+        bearer,
+        token,
+    };
+    let admitted = admit(inner, endpoint, id, route, None).await?;
+    launch(
+        inner,
+        endpoint,
+        id,
+        parts,
+        prepared,
+        Delivery::Call,
+        admitted,
+    );
+    Ok(id)
 }
 
 /// The whole start of a call read from its job's own feed (`/call`, MCP): prepare, admit and

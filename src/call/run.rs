@@ -104,6 +104,10 @@ async fn run_job(inner: Arc<Inner>, job: Job) {
             Ok(Run::Stream(items)) => {
                 run_stream(&inner, id, items, &cancel, delivery, file_root.as_deref()).await
             }
+            Ok(Run::Follow(follower)) => {
+                let items = Box::pin(follower.into_items());
+                run_stream(&inner, id, items, &cancel, delivery, file_root.as_deref()).await
+            }
         }
     };
     let cancelled = cancel.is_cancelled();

@@ -17,7 +17,7 @@ use crate::event_id::EventId;
 use crate::request_body::{
     not_json, parse_strict, read_body, BodyForm, BodyProblem, CallBody, UniqueObject,
 };
-use crate::sse::{event_stream, CallStream};
+use crate::sse::{event_stream, CallStream, FollowStream};
 use crate::state::Inner;
 
 pub(crate) async fn start<B>(
@@ -84,6 +84,11 @@ where
             }
         }
     };
+    if endpoint.follow && inner.backend.is_local() {
+        return call::start_follow(inner, endpoint, parts, data, &route)
+            .await
+            .map(event_id_response);
+    }
     call::start(inner, endpoint, parts, data, &route, call::Delivery::Call)
         .await
         .map(event_id_response)
@@ -125,11 +130,27 @@ pub(crate) async fn poll(
         ))
     };
     let id = EventId::parse(event_id).ok_or_else(not_found)?;
-    let feed = inner.backend.watch(id, api).await.map_err(|e| match e {
-        LookupError::WrongEndpoint { actual } => ApiError::not_found(format!(
+    let wrong_endpoint = |actual: &str| {
+        ApiError::not_found(format!(
             "event {event_id} belongs to /{actual}, not /{api}; poll GET \
              {prefix}/call/{actual}/{event_id}"
-        )),
+        ))
+    };
+    // A follow call waiting for this poll: its stream reads the fan-out's buffer.
+    match inner.follows.check(id, api) {
+        Some(Err(LookupError::WrongEndpoint { actual })) => return Err(wrong_endpoint(&actual)),
+        Some(_) if head => return Ok(event_stream(empty())),
+        Some(_) => {
+            if let Some(follower) = inner.follows.take(id, api) {
+                let closing = inner.follows.closing.clone();
+                let body = FollowStream::new(follower, closing);
+                return Ok(event_stream(ResponseBody::new(body)));
+            }
+        }
+        None => {}
+    }
+    let feed = inner.backend.watch(id, api).await.map_err(|e| match e {
+        LookupError::WrongEndpoint { actual } => wrong_endpoint(&actual),
         LookupError::Unavailable(e) => unavailable(
             &format!("GET {prefix}/call/{api}/{event_id}"),
             &format!("the shared store is unavailable: {e}"),

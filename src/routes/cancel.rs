@@ -31,8 +31,11 @@ where
         .and_then(Value::as_str)
         .and_then(EventId::parse)
     {
-        // Reaches the replica that runs the call, through the backend.
-        let _ = inner.backend.cancel(id).await;
+        // A follow call still waiting for its poll is dropped here; a running call is
+        // reached on the replica that runs it, through the backend.
+        if !inner.follows.cancel(id) {
+            let _ = inner.backend.cancel(id).await;
+        }
     }
     Ok(json_response(
         StatusCode::OK,

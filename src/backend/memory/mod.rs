@@ -235,6 +235,10 @@ impl Backend for MemoryBackend {
         Reply::ready(())
     }
 
+    fn is_local(&self) -> bool {
+        true
+    }
+
     fn watch(&self, id: EventId, api: &str) -> Reply<Result<JobFeed, LookupError>> {
         Reply::ready(self.jobs.watch(id, api).map(|feed| feed.boxed()))
     }
