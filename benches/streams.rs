@@ -18,6 +18,10 @@
 #[path = "support/process.rs"]
 mod process;
 
+#[allow(dead_code)]
+#[path = "../examples/tracking_server/app.rs"]
+mod app;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -74,42 +78,78 @@ fn registry(ticks: Fanout<u64>) -> Registry {
 /// (the ephemeral port range), so larger runs spread over several.
 const PORTS: usize = 4;
 
-fn run_server() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// Serves `service` on `PORTS` loopback ports (printed first, on one line) until the load
+/// generator closes this process's stdin.
+async fn serve_ports<S, B>(service: S)
+where
+    S: tower_service::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = http::Response<B>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut listeners = Vec::new();
+    let mut ports = Vec::new();
+    for _ in 0..PORTS {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        ports.push(listener.local_addr().expect("addr").port().to_string());
+        listeners.push(listener);
+    }
+    println!("{}", ports.join(" "));
+    let (closed, stop) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1];
+        let _ = std::io::Read::read(&mut std::io::stdin(), &mut buf);
+        let _ = closed.send(());
+    });
+    let stop = futures_util::FutureExt::shared(async move {
+        let _ = stop.await;
+    });
+    let serving = listeners
+        .into_iter()
+        .map(|listener| gradio_compat::server::serve(listener, service.clone(), stop.clone()));
+    for served in futures_util::future::join_all(serving).await {
+        served.expect("serve");
+    }
+}
+
+/// The server processes' runtime: `GC_STREAMS_WORKERS` worker threads (default 2, as a
+/// `#[tokio::main]` server has on this machine).
+fn server_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(env_or("GC_STREAMS_WORKERS", 2))
         .enable_all()
         .build()
-        .expect("runtime");
-    runtime.block_on(async {
+        .expect("runtime")
+}
+
+fn run_server() {
+    server_runtime().block_on(async {
         let gradio = GradioCompat::builder(registry(Fanout::new()))
             .max_unfinished(100_000)
             .result_capacity(100_000)
             .build()
             .expect("builds");
-        let mut listeners = Vec::new();
-        let mut ports = Vec::new();
-        for _ in 0..PORTS {
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            ports.push(listener.local_addr().expect("addr").port().to_string());
-            listeners.push(listener);
-        }
-        println!("{}", ports.join(" "));
-        // Serve until the load generator closes our stdin.
-        let (closed, stop) = tokio::sync::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 1];
-            let _ = std::io::Read::read(&mut std::io::stdin(), &mut buf);
-            let _ = closed.send(());
-        });
-        let stop = futures_util::FutureExt::shared(async move {
-            let _ = stop.await;
-        });
-        let serving = listeners
-            .into_iter()
-            .map(|listener| gradio_compat::server::serve(listener, gradio.clone(), stop.clone()));
-        for served in futures_util::future::join_all(serving).await {
-            served.expect("serve");
-        }
+        serve_ports(gradio).await;
+    });
+}
+
+/// The tracking server, as its binary serves it (on the same runtime settings as the crate's
+/// server here), on `PORTS` ports.
+fn run_tracking() {
+    server_runtime().block_on(async {
+        let tracker = Arc::new(app::Tracker::temporary());
+        let gradio = app::builder(&tracker, app::registry(tracker.clone()), None)
+            .max_unfinished(100_000)
+            .result_capacity(100_000)
+            .build()
+            .expect("builds");
+        serve_ports(app::router(gradio, tracker)).await;
     });
 }
 
@@ -321,49 +361,120 @@ async fn start_call(sock: &mut TcpStream, api: &str, body: &str) -> String {
     String::from_utf8_lossy(&reply[13..45]).into_owned()
 }
 
-/// Opens one stream on its own connection: the call, then its poll, read until `complete`.
-/// The permit (a place among the connections being opened) is released once the poll is
-/// sent. Returns the delays (ns) from each item's production to its arrival.
+/// What the streams follow.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Scenario {
+    /// `/call` polls of the crate's follow endpoint `ticks` (the floor speaks this flow too).
+    Call,
+    /// The tracking server's `follow_metric` of one line, as a dashboard per viewer reads it.
+    FollowMetric,
+    /// Queue sessions (`queue/join` of `ticks`, then `queue/data`), as Gradio's clients read.
+    Queue,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Call => "/call polls of a follow endpoint",
+            Scenario::FollowMetric => "tracking server follow_metric polls of one line",
+            Scenario::Queue => "queue sessions (queue/data) of a follow endpoint",
+        }
+    }
+
+    /// The server process that serves it.
+    fn server(self) -> &'static str {
+        match self {
+            Scenario::FollowMetric => "tracking",
+            Scenario::Call | Scenario::Queue => "crate",
+        }
+    }
+}
+
+/// The number an item carries: the last number of its payload (`[t]`, a queue diff ending in
+/// `t`, or a `follow_metric` point whose value is `t`).
+fn stamp_of(payload: &[u8]) -> u64 {
+    let text = std::str::from_utf8(payload).expect("utf-8");
+    let end = text
+        .rfind(|c: char| c.is_ascii_digit())
+        .expect("a number in the item");
+    let start = text[..=end]
+        .rfind(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-')))
+        .map_or(0, |i| i + 1);
+    text[start..=end]
+        .parse::<f64>()
+        .unwrap_or_else(|e| panic!("a timestamp in {text:?}: {e}")) as u64
+}
+
+/// Opens one stream on its own connection: the call (or queue join), then its poll, read to
+/// its end. The permit (a place among the connections being opened) is released once the
+/// poll is sent. Returns the delays (ns) from each item's production to its arrival.
 async fn open_stream(
+    scenario: Scenario,
     port: u16,
+    index: usize,
+    queue_fn: usize,
+    items: usize,
     opened: Arc<AtomicUsize>,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) -> Vec<u64> {
     let mut sock = connect(port).await;
-    let id = start_call(&mut sock, "ticks", r#"{"data": []}"#).await;
-    let poll = format!("GET /gradio_api/call/ticks/{id} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n");
+    let poll = match scenario {
+        Scenario::Call => {
+            let id = start_call(&mut sock, "ticks", r#"{"data": []}"#).await;
+            format!("GET /gradio_api/call/ticks/{id} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+        }
+        Scenario::FollowMetric => {
+            let body = format!(r#"{{"data": ["bench", "r", "loss", {items}, 3600]}}"#);
+            let id = start_call(&mut sock, "follow_metric", &body).await;
+            format!("GET /gradio_api/call/follow_metric/{id} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+        }
+        Scenario::Queue => {
+            let join =
+                format!(r#"{{"data": [], "fn_index": {queue_fn}, "session_hash": "s{index}"}}"#);
+            exchange(&mut sock, "POST", "/gradio_api/queue/join", &join).await;
+            format!(
+                "GET /gradio_api/queue/data?session_hash=s{index} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"
+            )
+        }
+    };
     sock.write_all(poll.as_bytes()).await.expect("poll");
     opened.fetch_add(1, Ordering::SeqCst);
     drop(permit);
+    // Where an item's payload starts and ends, and what marks the stream's end.
+    let (item, item_end, last): (&[u8], &[u8], &[u8]) = match scenario {
+        Scenario::Call | Scenario::FollowMetric => {
+            (b"event: generating\ndata: ", b"\n\n", b"event: complete")
+        }
+        Scenario::Queue => (
+            b"\"msg\":\"process_generating\"",
+            b",\"is_generating\"",
+            b"\"msg\":\"process_completed\"",
+        ),
+    };
     let mut delays = Vec::new();
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 1024];
-    const ITEM: &[u8] = b"event: generating\ndata: [";
     loop {
         let n = sock.read(&mut chunk).await.expect("read");
         let arrived = now_nanos();
         if n == 0 {
-            panic!("the stream ended before its complete frame");
+            panic!("the stream ended before its last frame");
         }
         buf.extend_from_slice(&chunk[..n]);
-        while let Some(at) = find(&buf, ITEM) {
-            let rest = &buf[at + ITEM.len()..];
-            let Some(close) = rest.iter().position(|&b| b == b']') else {
+        while let Some(at) = find(&buf, item) {
+            let rest = &buf[at + item.len()..];
+            let Some(close) = find(rest, item_end) else {
                 break;
             };
-            let stamp: u64 = std::str::from_utf8(&rest[..close])
-                .ok()
-                .and_then(|t| t.parse().ok())
-                .expect("a timestamp");
-            delays.push(arrived.saturating_sub(stamp));
-            buf.drain(..at + ITEM.len() + close);
+            delays.push(arrived.saturating_sub(stamp_of(&rest[..close])));
+            buf.drain(..at + item.len() + close);
         }
-        if find(&buf, b"event: complete").is_some() {
+        if find(&buf, last).is_some() {
             return delays;
         }
         // Keep only a tail that may hold the start of a frame.
         if buf.len() > 4096 {
-            buf.drain(..buf.len() - 64);
+            buf.drain(..buf.len() - 512);
         }
     }
 }
@@ -434,7 +545,10 @@ struct Run {
     cpu_us_per_frame: f64,
 }
 
-fn run_load(kind: &'static str, streams: usize, items: usize) -> Run {
+fn run_load(scenario: Option<Scenario>, streams: usize, items: usize) -> Run {
+    // `None`: the floor, in the `/call` flow.
+    let kind = scenario.map_or("floor", Scenario::server);
+    let scenario = scenario.unwrap_or(Scenario::Call);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(env_or("GC_STREAMS_CLIENT_WORKERS", 2))
         .enable_all()
@@ -453,6 +567,18 @@ fn run_load(kind: &'static str, streams: usize, items: usize) -> Run {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let before = process::rss_kib(pid);
 
+        // Queue joins name the endpoint by its place in /config.
+        let queue_fn = if scenario == Scenario::Queue {
+            let config: serde_json::Value =
+                serde_json::from_slice(&exchange(&mut control, "GET", "/config", "").await)
+                    .expect("config");
+            config["dependencies"]
+                .as_array()
+                .and_then(|d| d.iter().position(|d| d["api_name"] == "ticks"))
+                .expect("ticks in /config")
+        } else {
+            0
+        };
         // Open every stream, a few hundred connections at a time (the listen backlog).
         let started = std::time::Instant::now();
         let opened = Arc::new(AtomicUsize::new(0));
@@ -461,7 +587,15 @@ fn run_load(kind: &'static str, streams: usize, items: usize) -> Run {
         for i in 0..streams {
             let permit = limit.clone().acquire_owned().await.expect("permit");
             let port = ports[i % ports.len()];
-            tasks.push(tokio::spawn(open_stream(port, opened.clone(), permit)));
+            tasks.push(tokio::spawn(open_stream(
+                scenario,
+                port,
+                i,
+                queue_fn,
+                items,
+                opened.clone(),
+                permit,
+            )));
         }
         while opened.load(Ordering::SeqCst) < streams {
             assert!(
@@ -497,7 +631,32 @@ fn run_load(kind: &'static str, streams: usize, items: usize) -> Run {
         });
         let cpu_before = process::cpu_secs(pid);
         for _ in 0..items {
-            let id = start_call(&mut control, "emit", r#"{"data": [false]}"#).await;
+            if scenario == Scenario::FollowMetric {
+                // One logged value, stamped now, read by every follower.
+                let body = format!(r#"{{"data": ["bench", "r", {{"loss": {}}}]}}"#, now_nanos());
+                let id = start_call(&mut control, "log", &body).await;
+                exchange(
+                    &mut control,
+                    "GET",
+                    &format!("/gradio_api/call/log/{id}"),
+                    "",
+                )
+                .await;
+            } else {
+                let id = start_call(&mut control, "emit", r#"{"data": [false]}"#).await;
+                exchange(
+                    &mut control,
+                    "GET",
+                    &format!("/gradio_api/call/emit/{id}"),
+                    "",
+                )
+                .await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // follow_metric calls end after `items` values; the others when the source ends.
+        if scenario != Scenario::FollowMetric {
+            let id = start_call(&mut control, "emit", r#"{"data": [true]}"#).await;
             exchange(
                 &mut control,
                 "GET",
@@ -505,16 +664,7 @@ fn run_load(kind: &'static str, streams: usize, items: usize) -> Run {
                 "",
             )
             .await;
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let id = start_call(&mut control, "emit", r#"{"data": [true]}"#).await;
-        exchange(
-            &mut control,
-            "GET",
-            &format!("/gradio_api/call/emit/{id}"),
-            "",
-        )
-        .await;
         let mut delays = Vec::with_capacity(streams * items);
         let mut incomplete = 0;
         for task in tasks {
@@ -553,87 +703,95 @@ fn median_range(mut v: Vec<f64>) -> String {
     format!("{:.2} ({:.2}–{:.2})", v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
-/// Runs the crate and the floor in alternating rounds at one size and prints medians, ranges
-/// and ratios.
-fn compare(streams: usize, items: usize, rounds: usize) {
-    let mut ours = Vec::new();
+/// Median of one figure over runs.
+fn median(runs: &[Run], f: fn(&Run) -> f64) -> f64 {
+    let mut v: Vec<f64> = runs.iter().map(f).collect();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Runs each scenario and the floor in rounds at one size (the floor first in even rounds,
+/// last in odd ones) and prints medians, ranges and ratios to the floor.
+fn compare(streams: usize, items: usize, rounds: usize, scenarios: &[Scenario]) {
     let mut floor = Vec::new();
+    let mut ours: Vec<Vec<Run>> = scenarios.iter().map(|_| Vec::new()).collect();
     for round in 0..rounds {
         if round % 2 == 0 {
-            ours.push(run_load("crate", streams, items));
-            floor.push(run_load("floor", streams, items));
-        } else {
-            floor.push(run_load("floor", streams, items));
-            ours.push(run_load("crate", streams, items));
+            floor.push(run_load(None, streams, items));
+        }
+        for (runs, scenario) in ours.iter_mut().zip(scenarios) {
+            runs.push(run_load(Some(*scenario), streams, items));
+        }
+        if round % 2 == 1 {
+            floor.push(run_load(None, streams, items));
         }
     }
     let pick = |runs: &[Run], f: fn(&Run) -> f64| runs.iter().map(f).collect::<Vec<f64>>();
-    let beyond = pick(&ours, |r| r.per_stream_kib - r.idle_kib);
-    let mut sorted = beyond.clone();
-    sorted.sort_by(f64::total_cmp);
-    let mem = sorted[sorted.len() / 2];
-    let p99 = {
-        let mut v = pick(&ours, |r| r.p99_ms);
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let max = {
-        let mut v = pick(&ours, |r| r.max_ms);
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let ratio = |f: fn(&Run) -> f64| {
-        median_range(ours.iter().zip(&floor).map(|(o, b)| f(o) / f(b)).collect())
-    };
     println!(
-        "streams bench: {streams} open /call polls following one source, {items} items, {rounds} \
-         rounds each of the crate and the floor (one write per poll per item from one loop)"
-    );
-    println!(
-        "memory per open stream beyond an idle keep-alive connection ({} KiB): {} KiB (goal <= 2 \
-         KiB){}",
-        median_range(pick(&ours, |r| r.idle_kib)),
-        median_range(beyond),
-        if mem <= 2.0 { "" } else { "  MISSED" }
-    );
-    println!(
-        "delay produced -> received, crate: p50 {} ms, p99 {} ms, max {} ms (goal p99 <= 50 ms, \
-         max <= 100 ms){}",
-        median_range(pick(&ours, |r| r.p50_ms)),
-        median_range(pick(&ours, |r| r.p99_ms)),
-        median_range(pick(&ours, |r| r.max_ms)),
-        if p99 <= 50.0 && max <= 100.0 {
-            ""
-        } else {
-            "  MISSED"
-        }
-    );
-    println!(
-        "delay produced -> received, floor: p50 {} ms, p99 {} ms, max {} ms",
+        "streams bench: {streams} open streams following one source, {items} items 100 ms \
+         apart, {rounds} rounds; the floor writes each item to every poll's socket from one \
+         loop. Floor: p50 {} ms, p99 {} ms, max {} ms, server CPU per frame {} µs",
         median_range(pick(&floor, |r| r.p50_ms)),
         median_range(pick(&floor, |r| r.p99_ms)),
         median_range(pick(&floor, |r| r.max_ms)),
-    );
-    println!(
-        "server CPU per delivered frame: crate {} µs, floor {} µs; ratios crate/floor: p99 {}, \
-         CPU per frame {}",
-        median_range(pick(&ours, |r| r.cpu_us_per_frame)),
         median_range(pick(&floor, |r| r.cpu_us_per_frame)),
-        ratio(|r| r.p99_ms),
-        ratio(|r| r.cpu_us_per_frame),
     );
+    for (runs, scenario) in ours.iter().zip(scenarios) {
+        let mem = median(runs, |r| r.per_stream_kib - r.idle_kib);
+        let (p99, max) = (median(runs, |r| r.p99_ms), median(runs, |r| r.max_ms));
+        let ratio = |f: fn(&Run) -> f64| {
+            median_range(runs.iter().zip(&floor).map(|(o, b)| f(o) / f(b)).collect())
+        };
+        println!("  {}:", scenario.name());
+        println!(
+            "    memory per open stream beyond an idle keep-alive connection ({} KiB): {} KiB \
+             (goal <= 2 KiB){}",
+            median_range(pick(runs, |r| r.idle_kib)),
+            median_range(pick(runs, |r| r.per_stream_kib - r.idle_kib)),
+            if mem <= 2.0 { "" } else { "  MISSED" }
+        );
+        println!(
+            "    delay produced -> received: p50 {} ms, p99 {} ms, max {} ms (goal p99 <= 50 \
+             ms, max <= 100 ms){}",
+            median_range(pick(runs, |r| r.p50_ms)),
+            median_range(pick(runs, |r| r.p99_ms)),
+            median_range(pick(runs, |r| r.max_ms)),
+            if p99 <= 50.0 && max <= 100.0 {
+                ""
+            } else {
+                "  MISSED"
+            }
+        );
+        println!(
+            "    server CPU per delivered frame {} µs; to the floor: p99 {}×, CPU per frame {}×",
+            median_range(pick(runs, |r| r.cpu_us_per_frame)),
+            ratio(|r| r.p99_ms),
+            ratio(|r| r.cpu_us_per_frame),
+        );
+    }
 }
 
 fn main() {
     match std::env::var("GC_STREAMS_SERVER").as_deref() {
         Ok("floor") => return run_floor(),
+        Ok("tracking") => return run_tracking(),
         Ok(_) => return run_server(),
         Err(_) => {}
     }
+    let scenarios: Vec<Scenario> = std::env::var("GC_STREAMS_SCENARIOS")
+        .unwrap_or_else(|_| "call,follow_metric,queue".to_owned())
+        .split(',')
+        .filter_map(|name| match name.trim() {
+            "call" => Some(Scenario::Call),
+            "follow_metric" => Some(Scenario::FollowMetric),
+            "queue" => Some(Scenario::Queue),
+            _ => None,
+        })
+        .collect();
     // `cargo bench` passes `--bench`; anything else (`cargo test --benches`) runs small.
     let items = env_or("GC_STREAM_ITEMS", 20);
     if !std::env::args().any(|a| a == "--bench") {
-        compare(200, 3, 1);
+        compare(200, 3, 1, &scenarios);
         return;
     }
     let rounds = env_or("GC_STREAMS_ROUNDS", 3);
@@ -654,6 +812,6 @@ fn main() {
             );
             continue;
         }
-        compare(streams, items, rounds);
+        compare(streams, items, rounds, &scenarios);
     }
 }
