@@ -1,7 +1,7 @@
 //! Loopback benchmark: the crate's service against a minimal raw-hyper baseline, in one run.
 //!
 //! `cargo bench --bench loopback` (options: `GC_BENCH_SECS`, default 5 s per flow and server;
-//! `GC_BENCH_CONCURRENCY`, default 16).
+//! `GC_BENCH_CONCURRENCY`, default 16; `GC_BENCH_ONLY=mcp` or `=redis`, one scenario alone).
 //!
 //! Each server runs on one tokio worker thread pinned to core 0; the load generator runs on
 //! core 1, keeps its connections alive, and checks every result. Flows: call+poll of `add`,
@@ -512,6 +512,15 @@ fn main() {
         v.sort_by(|a, b| a.total_cmp(b));
         v[v.len() / 2]
     };
+    // `GC_BENCH_ONLY=mcp|redis` runs one scenario alone.
+    let only = std::env::var("GC_BENCH_ONLY").unwrap_or_default();
+    if only == "mcp" {
+        return mcp_scenario(per_round, rounds, concurrency, info.len());
+    }
+    #[cfg(feature = "redis")]
+    if only == "redis" {
+        return redis_scenario(per_round, rounds, concurrency, info.len());
+    }
     let mut summary = Vec::new();
     for flow in [Flow::CallPoll, Flow::Info] {
         // Both servers stay up; the rounds alternate which one goes first, so that drift in
@@ -605,13 +614,32 @@ fn mcp_scenario(per_round: f64, rounds: usize, concurrency: usize, info_len: usi
 #[cfg(feature = "redis")]
 fn redis_scenario(per_round: f64, rounds: usize, concurrency: usize, info_len: usize) {
     let redis = redis_server::RedisServer::start();
+    // Redis on core 1, away from the servers on core 0 (the load generator is on core 1 too:
+    // this machine has two cores).
+    if let Some(pid) = redis.pid() {
+        let pinned = std::process::Command::new("taskset")
+            .args(["-a", "-p", "-c", "1", &pid.to_string()])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        println!(
+            "redis-server {}",
+            if pinned {
+                "pinned to core 1 (with the load generator; the servers are on core 0)"
+            } else {
+                "NOT pinned (taskset failed)"
+            }
+        );
+    }
     let (memory, memory_stop) = start_server(Kind::Crate);
     let (a, a_stop) = start_server(Kind::Redis(redis.url()));
     let (b, b_stop) = start_server(Kind::Redis(redis.url()));
-    let setups: [(&str, Vec<SocketAddr>); 3] = [
+    let (c, c_stop) = start_server(Kind::Redis(redis.url()));
+    let setups: [(&str, Vec<SocketAddr>); 4] = [
         ("memory", vec![memory]),
         ("redis, 1 replica", vec![a]),
         ("redis, 2 round-robin", vec![a, b]),
+        ("redis, 3 round-robin", vec![a, b, c]),
     ];
     let mut runs: Vec<Vec<Stats>> = setups.iter().map(|_| Vec::new()).collect();
     for round in 0..rounds {
@@ -664,17 +692,79 @@ fn redis_scenario(per_round: f64, rounds: usize, concurrency: usize, info_len: u
     let counted = load_on(vec![a, b], Flow::CallPoll, 1.0, concurrency, info_len);
     let after = redis_calls(&redis.url());
     println!(
-        "redis round trips per call+poll: {:.2} ({} commands over {} call+polls, two replicas; goal <= 4)",
+        "redis round trips per call+poll: {:.2} ({} commands over {} call+polls, two replicas; goal <= 2)",
         (after - before) as f64 / (counted.ops + counted.warm_ops).max(1) as f64,
         after - before,
         counted.ops + counted.warm_ops
     );
-    drop((memory_stop, a_stop, b_stop));
+    println!(
+        "redis CPU per script call: {:.1} µs (usec_per_call of evalsha)",
+        redis_usec_per_script(&redis.url())
+    );
+    redis_memory_per_result(&redis.url(), a);
+    drop((memory_stop, a_stop, b_stop, c_stop));
 }
 
 /// Commands clients sent to the server so far (script calls count once; the commands a
 /// script runs are not round trips).
 #[cfg(feature = "redis")]
+/// Redis's memory per stored, unpolled result: `used_memory` before and after 10,000 calls of
+/// `add` that nobody polls (each result `[n]`, a few bytes).
+fn redis_memory_per_result(url: &str, replica: SocketAddr) {
+    let client = redis::Client::open(url).expect("url");
+    let mut conn = client.get_connection().expect("connect");
+    let used = |conn: &mut redis::Connection| -> u64 {
+        let info: String = redis::cmd("INFO").arg("memory").query(conn).expect("INFO");
+        info.lines()
+            .find_map(|l| l.strip_prefix("used_memory:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("used_memory")
+    };
+    let count = 10_000usize;
+    let before = used(&mut conn);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let mut sender = connect(replica).await;
+            for i in 0..count {
+                let body = Bytes::from(format!("{{\"data\":[{i},1]}}"));
+                let (status, _) =
+                    send(&mut sender, Method::POST, "/gradio_api/call/add", body).await;
+                assert_eq!(status, StatusCode::OK);
+            }
+        })
+    })
+    .join()
+    .expect("calls");
+    let after = used(&mut conn);
+    println!(
+        "redis memory per stored unpolled result: {:.0} bytes ({count} results, used_memory \
+         {before} -> {after})",
+        after.saturating_sub(before) as f64 / count as f64
+    );
+}
+
+/// Redis's own time per `evalsha`, in µs, from `INFO commandstats`.
+fn redis_usec_per_script(url: &str) -> f64 {
+    let client = redis::Client::open(url).expect("url");
+    let mut conn = client.get_connection().expect("connect");
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut conn)
+        .expect("INFO");
+    info.lines()
+        .find_map(|l| l.strip_prefix("cmdstat_evalsha:"))
+        .and_then(|rest| {
+            rest.split(',')
+                .find_map(|kv| kv.strip_prefix("usec_per_call="))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0.0)
+}
+
 fn redis_calls(url: &str) -> u64 {
     let client = redis::Client::open(url).expect("url");
     let mut conn = client.get_connection().expect("connect");

@@ -390,8 +390,8 @@ impl Scenario {
     }
 }
 
-/// The number an item carries: the last number of its payload (`[t]`, a queue diff ending in
-/// `t`, or a `follow_metric` point whose value is `t`).
+/// The number an item carries: the last number of its payload (`[t]`, or a queue diff ending
+/// in `t`).
 fn stamp_of(payload: &[u8]) -> u64 {
     let text = std::str::from_utf8(payload).expect("utf-8");
     let end = text
@@ -403,6 +403,27 @@ fn stamp_of(payload: &[u8]) -> u64 {
     text[start..=end]
         .parse::<f64>()
         .unwrap_or_else(|e| panic!("a timestamp in {text:?}: {e}")) as u64
+}
+
+/// Unix nanoseconds of an ISO 8601 UTC time as the tracking server writes it
+/// (`YYYY-MM-DDTHH:MM:SS.ffffff+00:00`).
+fn iso_nanos(text: &str) -> u64 {
+    let num = |range: std::ops::Range<usize>| -> i64 {
+        text.get(range)
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("an ISO time: {text:?}"))
+    };
+    let (y, m, d) = (num(0..4), num(5..7), num(8..10));
+    // Days since 1970-01-01 of a civil date (March-based years, as the proleptic Gregorian
+    // calendar counts leap days).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + num(11..13) * 3600 + num(14..16) * 60 + num(17..19);
+    secs as u64 * 1_000_000_000 + num(20..26) as u64 * 1_000
 }
 
 /// Opens one stream on its own connection: the call (or queue join), then its poll, read to
@@ -466,7 +487,18 @@ async fn open_stream(
             let Some(close) = find(rest, item_end) else {
                 break;
             };
-            delays.push(arrived.saturating_sub(stamp_of(&rest[..close])));
+            let payload = &rest[..close];
+            // follow_metric: from when the value was stored (its timestamp); the others: from
+            // when the item was published (the number it carries).
+            let stamp = match scenario {
+                Scenario::FollowMetric => {
+                    let text = std::str::from_utf8(payload).expect("utf-8");
+                    let at = text.find("\"timestamp\":\"").expect("a timestamp") + 13;
+                    iso_nanos(&text[at..])
+                }
+                _ => stamp_of(payload),
+            };
+            delays.push(arrived.saturating_sub(stamp));
             buf.drain(..at + item.len() + close);
         }
         if find(&buf, last).is_some() {
@@ -632,9 +664,9 @@ fn run_load(scenario: Option<Scenario>, streams: usize, items: usize) -> Run {
         let cpu_before = process::cpu_secs(pid);
         for _ in 0..items {
             if scenario == Scenario::FollowMetric {
-                // One logged value, stamped now, read by every follower.
-                let body = format!(r#"{{"data": ["bench", "r", {{"loss": {}}}]}}"#, now_nanos());
-                let id = start_call(&mut control, "log", &body).await;
+                // One logged value, read by every follower.
+                let body = r#"{"data": ["bench", "r", {"loss": 0.5}]}"#;
+                let id = start_call(&mut control, "log", body).await;
                 exchange(
                     &mut control,
                     "GET",

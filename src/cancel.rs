@@ -52,15 +52,19 @@ pub(crate) struct Running {
 }
 
 impl Running {
-    /// Registers a call this replica runs (or that waits for a slot here). The limit on
-    /// unfinished calls is the backend's, counted when the job begins.
+    /// Registers a call this replica runs (or that waits for a slot here), or gives the token
+    /// it has when it was registered already (a call whose first step ran inline before its
+    /// job began). The limit on unfinished calls is the backend's, counted when the job begins.
     pub(crate) fn start(&self, id: EventId) -> CancelToken {
-        let token = CancelToken::default();
-        if self.calls.insert(id, token.clone()).is_none() {
-            // The same id twice (122 random bits: never in practice) is counted once.
-            self.count.fetch_add(1, Ordering::AcqRel);
+        match self.calls.entry(id) {
+            dashmap::mapref::entry::Entry::Occupied(known) => known.get().clone(),
+            dashmap::mapref::entry::Entry::Vacant(slot) => {
+                let token = CancelToken::default();
+                slot.insert(token.clone());
+                self.count.fetch_add(1, Ordering::AcqRel);
+                token
+            }
         }
-        token
     }
 
     pub(crate) fn end(&self, id: EventId) {

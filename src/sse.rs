@@ -72,20 +72,30 @@ pub(crate) struct CallStream {
     heartbeat: Heartbeat,
     backend: Arc<dyn Backend>,
     id: EventId,
+    /// The backend took the job when the poll opened it (`Backend::take`): nothing to consume
+    /// after delivery, and what to put back (endpoint and outcome) if it is never delivered.
+    taken: Option<(String, Outcome)>,
 }
 
 impl CallStream {
-    /// A stream of `feed`, whose first item, when it was already there, is `first`.
+    /// A stream of `feed`. When the backend took the job (`taken`: the job's endpoint), its
+    /// feed holds only the outcome.
     pub(crate) fn new(
         mut feed: JobFeed,
         backend: Arc<dyn Backend>,
         id: EventId,
         every: Duration,
+        taken: Option<&str>,
     ) -> Self {
+        let mut kept = None;
         // A finished job's outcome is usually there already: take it now, so that the body's
         // length is known before its headers go out.
         let state = match feed.as_mut().next().now_or_never() {
-            Some(Some(JobItem::Outcome(outcome))) => State::Last(frames::terminal(&outcome)),
+            Some(Some(JobItem::Outcome(outcome))) => {
+                let frame = frames::terminal(&outcome);
+                kept = taken.map(|api| (api.to_owned(), outcome));
+                State::Last(frame)
+            }
             Some(Some(JobItem::Message(first))) => State::Reading(
                 futures_util::stream::iter([JobItem::Message(first)])
                     .chain(feed)
@@ -98,6 +108,7 @@ impl CallStream {
             heartbeat: Heartbeat::new(every),
             backend,
             id,
+            taken: kept,
         }
     }
 }
@@ -165,8 +176,13 @@ impl Body for CallStream {
 impl Drop for CallStream {
     fn drop(&mut self) {
         let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
-        if matches!(state, State::Delivered) {
-            self.backend.consume(self.id).detach();
+        match (state, self.taken.take()) {
+            (State::Delivered, None) => self.backend.consume(self.id).detach(),
+            // Taken, but the client left before the frame went out: put it back.
+            (State::Last(_), Some((api, outcome))) => {
+                self.backend.restore(self.id, &api, outcome).detach();
+            }
+            _ => {}
         }
     }
 }

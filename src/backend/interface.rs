@@ -254,6 +254,64 @@ pub trait Backend: Send + Sync + 'static {
     /// jobs are left alone.
     fn consume(&self, id: EventId) -> Reply<()>;
 
+    /// Whether a `/call` whose handler is done at once should be recorded already finished,
+    /// with [`begin_finished`](Self::begin_finished), and polled with [`take`](Self::take):
+    /// worth it when each step is a round trip to a network store. The service then runs such
+    /// a handler's first step before it answers the `POST` (endpoints without a concurrency
+    /// limit). Default `false`.
+    fn prefers_fused_calls(&self) -> bool {
+        false
+    }
+
+    /// Records `/call` job `id` of `api`, run by `runner`, as already finished with `outcome`:
+    /// [`begin`](Self::begin) and [`finish`](Self::finish) in one step. It never counts as
+    /// unfinished; it is kept like any result (capacity, time to live). Fails only when the
+    /// backend is unavailable (or the id is taken). The default does both steps, which needs
+    /// `begin` to answer at once ([`Reply::ready`]); a backend that answers later and prefers
+    /// fused calls implements this itself.
+    fn begin_finished(
+        &self,
+        id: EventId,
+        api: &str,
+        runner: RunnerId,
+        outcome: Outcome,
+    ) -> Reply<Result<(), BeginError>> {
+        match self.begin(id, api, runner, None).now() {
+            Ok(Ok(())) => match self.finish(id, outcome, None).now() {
+                Ok(()) => Reply::ready(Ok(())),
+                Err(finishing) => Reply::pending(async move {
+                    finishing.await;
+                    Ok(())
+                }),
+            },
+            Ok(Err(e)) => Reply::ready(Err(e)),
+            Err(_) => Reply::ready(Err(BeginError::Unavailable(BackendError::new(
+                "this backend answers later, so it must implement begin_finished itself",
+            )))),
+        }
+    }
+
+    /// Opens the feed of job `id` like [`watch`](Self::watch), and may take the job at once
+    /// when its outcome is all there is left to read: then `true` comes back, the job is gone
+    /// for every other reader (no [`consume`](Self::consume) follows), and a reader that does
+    /// not deliver it gives it back with [`restore`](Self::restore). The default never takes.
+    fn take(&self, id: EventId, api: &str) -> Reply<Result<(JobFeed, bool), LookupError>> {
+        match self.watch(id, api).now() {
+            Ok(watched) => Reply::ready(watched.map(|feed| (feed, false))),
+            Err(watching) => {
+                Reply::pending(async move { watching.await.map(|feed| (feed, false)) })
+            }
+        }
+    }
+
+    /// Puts back a finished `/call` job that [`take`](Self::take) took but could not
+    /// deliver (its client left first), with its outcome; unless the id exists again. The
+    /// default does nothing (it never takes).
+    fn restore(&self, id: EventId, api: &str, outcome: Outcome) -> Reply<()> {
+        let _ = (id, api, outcome);
+        Reply::ready(())
+    }
+
     /// Opens the feed of queue session `session`: `None` when it does not exist. A new reader
     /// takes over from an older one, whose feed ends.
     fn watch_session(&self, session: &str) -> Reply<Result<Option<SessionFeed>, BackendError>>;

@@ -124,6 +124,7 @@ pub async fn backend_suite(make: impl BackendFactory) {
     waiting_and_late_readers_get_the_outcome(&make).await;
     results_are_delivered_once(&make).await;
     racing_readers_consume_once(&make).await;
+    results_begun_finished_are_taken_once_and_restored(&make).await;
     capacity_evicts_oldest_finished_never_unfinished(&make).await;
     ttl_drops_unpolled_results(&make).await;
     messages_come_in_order_before_the_outcome(&make).await;
@@ -279,6 +280,57 @@ async fn racing_readers_consume_once(make: &impl BackendFactory) {
         Some(LookupError::NotFound),
         "after the race the result is gone"
     );
+}
+
+/// A result recorded already finished is read like any (the wrong endpoint refused); `take`
+/// either takes it (then it is gone for every other reader, and `restore` puts it back) or
+/// leaves it for `consume`; a job still running is never taken. It never counts as unfinished.
+async fn results_begun_finished_are_taken_once_and_restored(make: &impl BackendFactory) {
+    let mut l = limits();
+    l.max_unfinished = 1;
+    let backend = make.make(l).await;
+    let (runner, _) = runner(&backend);
+    let id = EventId::new_random();
+    backend
+        .begin_finished(id, "add", runner, complete("[5]"))
+        .await
+        .expect("begin_finished within the limits");
+    // It left the one unfinished place free.
+    let running = begin(&backend, runner, "add").await;
+    assert!(
+        matches!(
+            backend.take(id, "sub").await.err(),
+            Some(LookupError::WrongEndpoint { .. })
+        ),
+        "take checks the endpoint"
+    );
+    let (feed, taken) = backend.take(id, "add").await.expect("the result is there");
+    assert_eq!(outcome_of(feed).await, Some(complete("[5]")));
+    if taken {
+        assert_eq!(
+            backend.watch(id, "add").await.err(),
+            Some(LookupError::NotFound),
+            "a taken result is gone for other readers"
+        );
+        backend.restore(id, "add", complete("[5]")).await;
+        let feed = backend
+            .watch(id, "add")
+            .await
+            .expect("a restored result is back");
+        assert_eq!(outcome_of(feed).await, Some(complete("[5]")));
+    }
+    backend.consume(id).await;
+    assert_eq!(
+        backend.watch(id, "add").await.err(),
+        Some(LookupError::NotFound),
+        "consumed at last"
+    );
+    let (_, taken) = backend
+        .take(running, "add")
+        .await
+        .expect("a running job can be watched");
+    assert!(!taken, "a running job is never taken");
+    backend.finish(running, complete("[6]"), None).await;
 }
 
 /// Past the capacity the oldest finished result goes; an unfinished job is never evicted.

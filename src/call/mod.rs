@@ -23,7 +23,7 @@ use crate::root_url::request_root;
 use crate::state::{CompiledEndpoint, Inner};
 
 pub(crate) use deliver::Delivery;
-use run::{spawn_job, Job};
+use run::{spawn_job, FirstStep, Job};
 
 /// A call whose arguments were bound and authorized: everything but the job itself.
 pub(crate) struct Prepared {
@@ -317,8 +317,53 @@ pub(crate) async fn start(
     route: &(dyn std::fmt::Display + Sync),
     delivery: Delivery,
 ) -> Result<EventId, ApiError> {
-    let prepared = prepare(inner, endpoint, &parts, data).await?;
+    let mut prepared = prepare(inner, endpoint, &parts, data).await?;
     let id = EventId::new_random();
+    // On a networked backend, a handler done at once is recorded already finished: one round
+    // trip instead of two (begin, then finish).
+    let fuse = delivery == Delivery::Call
+        && inner.backend.prefers_fused_calls()
+        && endpoint.limiter.is_none()
+        && !endpoint.has_file_output;
+    if fuse {
+        refuse_when_closing(inner, route)?;
+        // Registered now, so that the handler's token is the one a cancel reaches if it goes
+        // on as a job (`admit` then finds it).
+        let cancel = inner.running.start(id);
+        let ctx = context(
+            inner,
+            endpoint,
+            id,
+            parts.clone(),
+            &prepared,
+            &cancel,
+            delivery,
+        );
+        let Prepared {
+            call,
+            bearer,
+            token,
+        } = prepared;
+        match run::first_step(inner, id, call, ctx) {
+            FirstStep::Done(outcome) => {
+                inner.running.end(id);
+                let name = &endpoint.sig.name;
+                inner
+                    .backend
+                    .begin_finished(id, name, inner.runner, outcome)
+                    .await
+                    .map_err(|e| unavailable(route, &e.to_string()))?;
+                return Ok(id);
+            }
+            FirstStep::Later(call) => {
+                prepared = Prepared {
+                    call,
+                    bearer,
+                    token,
+                }
+            }
+        }
+    }
     let admitted = admit(inner, endpoint, id, route, None).await?;
     launch(inner, endpoint, id, parts, prepared, delivery, admitted);
     Ok(id)

@@ -111,37 +111,18 @@ async fn run_job(inner: Arc<Inner>, job: Job) {
         }
     };
     let cancelled = cancel.is_cancelled();
-    let limit = inner.config.max_output_bytes;
     let secrets: Vec<&str> = [log_ctx.bearer_token(), log_ctx.token()]
         .into_iter()
         .flatten()
         .collect();
-    let failed = |message: &str| {
-        job_done(JobEnd::Failed(message), started, &secrets);
-        Outcome::error(message)
-    };
-    let mut outcome = match ended {
-        Ended::Done(Ok(data)) if data.len() > limit => failed(&too_large(data.len(), limit)),
-        Ended::Done(Ok(data)) => Outcome::Complete(data),
-        Ended::Done(Err(message)) => failed(&message),
-        Ended::Panicked(payload) => {
-            // The log always has the panic's text; callers only with show_error.
-            job_done(
-                JobEnd::Panicked(&panic_message(payload.as_ref(), true)),
-                started,
-                &secrets,
-            );
-            Outcome::error(&panic_message(payload.as_ref(), inner.config.show_error))
-        }
-        Ended::Cancelled => {
-            job_done(JobEnd::Cancelled, started, &secrets);
-            Outcome::error("the call was cancelled")
-        }
-    };
+    let mut outcome = settle(&inner, ended, started, &secrets);
     if let (Outcome::Complete(data), Some(root)) = (&outcome, &file_root) {
         outcome = match complete(&inner, data.clone(), root).await {
             Ok(data) => Outcome::Complete(data),
-            Err(message) => failed(&message),
+            Err(message) => {
+                job_done(JobEnd::Failed(&message), started, &secrets);
+                Outcome::error(&message)
+            }
         };
     }
     if matches!(outcome, Outcome::Complete(_)) {
@@ -151,6 +132,78 @@ async fn run_job(inner: Arc<Inner>, job: Job) {
     delivery
         .complete(&inner, id, outcome, cancelled, started)
         .await;
+}
+
+/// The outcome of a call's end, its failure logged (a completion is logged by the caller,
+/// once its files are in place).
+fn settle(inner: &Inner, ended: Ended, started: Instant, secrets: &[&str]) -> Outcome {
+    let limit = inner.config.max_output_bytes;
+    let failed = |message: &str| {
+        job_done(JobEnd::Failed(message), started, secrets);
+        Outcome::error(message)
+    };
+    match ended {
+        Ended::Done(Ok(data)) if data.len() > limit => failed(&too_large(data.len(), limit)),
+        Ended::Done(Ok(data)) => Outcome::Complete(data),
+        Ended::Done(Err(message)) => failed(&message),
+        Ended::Panicked(payload) => {
+            // The log always has the panic's text; callers only with show_error.
+            job_done(
+                JobEnd::Panicked(&panic_message(payload.as_ref(), true)),
+                started,
+                secrets,
+            );
+            Outcome::error(&panic_message(payload.as_ref(), inner.config.show_error))
+        }
+        Ended::Cancelled => {
+            job_done(JobEnd::Cancelled, started, secrets);
+            Outcome::error("the call was cancelled")
+        }
+    }
+}
+
+/// What the first step of a call gave.
+pub(crate) enum FirstStep {
+    /// It finished: its outcome (logged).
+    Done(Outcome),
+    /// It goes on: the rest, to run as a job.
+    Later(BoundCall),
+}
+
+/// Runs a `/call`'s handler up to its first wait, inline (no job yet), for a backend where
+/// recording a call already finished saves a round trip. A handler done by then (most quick
+/// ones) gives its outcome; any other goes on as a job, from where it stopped.
+pub(crate) fn first_step(
+    inner: &Inner,
+    id: EventId,
+    call: BoundCall,
+    ctx: CallContext,
+) -> FirstStep {
+    let span = job_span(id, ctx.endpoint(), false);
+    let _entered = span.enter();
+    let started = Instant::now();
+    let secrets: Vec<String> = [ctx.bearer_token(), ctx.token()]
+        .into_iter()
+        .flatten()
+        .map(str::to_owned)
+        .collect();
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let ended = match std::panic::catch_unwind(AssertUnwindSafe(move || call(ctx))) {
+        Err(payload) => Ended::Panicked(payload),
+        Ok(Run::Once(mut fut)) => {
+            match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().now_or_never())) {
+                Ok(Some(done)) => Ended::Done(done),
+                Ok(None) => return FirstStep::Later(Box::new(move |_| Run::Once(fut))),
+                Err(payload) => Ended::Panicked(payload),
+            }
+        }
+        Ok(other) => return FirstStep::Later(Box::new(move |_| other)),
+    };
+    let outcome = settle(inner, ended, started, &secrets);
+    if matches!(outcome, Outcome::Complete(_)) {
+        job_done(JobEnd::Complete, started, &secrets);
+    }
+    FirstStep::Done(outcome)
 }
 
 async fn run_once(inner: &Inner, fut: crate::registry::CallFuture, cancel: &CancelToken) -> Ended {

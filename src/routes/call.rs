@@ -149,7 +149,14 @@ pub(crate) async fn poll(
         }
         None => {}
     }
-    let feed = inner.backend.watch(id, api).await.map_err(|e| match e {
+    // GET takes a finished result at once where the backend can (one round trip instead of
+    // two); HEAD only looks.
+    let opened = if head {
+        inner.backend.watch(id, api).await.map(|feed| (feed, false))
+    } else {
+        inner.backend.take(id, api).await
+    };
+    let (feed, taken) = opened.map_err(|e| match e {
         LookupError::WrongEndpoint { actual } => wrong_endpoint(&actual),
         LookupError::Unavailable(e) => unavailable(
             &format!("GET {prefix}/call/{api}/{event_id}"),
@@ -161,7 +168,14 @@ pub(crate) async fn poll(
         empty()
     } else {
         let every = inner.config.heartbeat_interval;
-        ResponseBody::new(CallStream::new(feed, inner.backend.clone(), id, every))
+        let taken = taken.then_some(api);
+        ResponseBody::new(CallStream::new(
+            feed,
+            inner.backend.clone(),
+            id,
+            every,
+            taken,
+        ))
     };
     Ok(event_stream(body))
 }

@@ -167,6 +167,57 @@ impl RedisBackend {
         &self.shared.limits
     }
 
+    /// Opens a job's feed with WATCH, or with TAKE when `take` (then also whether the job was
+    /// taken).
+    async fn open_feed(
+        &self,
+        id: EventId,
+        api: &str,
+        take: bool,
+    ) -> Result<(JobFeed, bool), LookupError> {
+        let shared = &self.shared;
+        let channel = job_channel(shared, id);
+        let seen = channel.seq();
+        let script = if take {
+            &shared.scripts.take
+        } else {
+            &shared.scripts.watch
+        };
+        let reply = shared
+            .run::<Value>(
+                shared
+                    .script(script)
+                    .arg(id.to_hex().as_str())
+                    .arg(api)
+                    .arg(BATCH),
+            )
+            .await
+            .map_err(|e| LookupError::Unavailable(self.unavailable(&e)))?;
+        let reply = strings(reply);
+        match reply.first().map(|s| &s[..]) {
+            Some(b"taken") => {
+                let mut items = VecDeque::new();
+                push_entries(&reply[1..], &mut items);
+                Ok((
+                    futures_util::StreamExt::boxed(futures_util::stream::iter(items)),
+                    true,
+                ))
+            }
+            Some(b"ok") => {
+                let mut first = VecDeque::new();
+                let cursor =
+                    push_entries(&reply[1..], &mut first).unwrap_or_else(|| "0-0".to_owned());
+                let feed = job_feed(self.shared.clone(), id, first, cursor, channel, seen);
+                Ok((feed, false))
+            }
+            Some(b"api") => Err(LookupError::WrongEndpoint {
+                actual: String::from_utf8_lossy(reply.get(1).map_or(&[][..], |b| &b[..]))
+                    .into_owned(),
+            }),
+            _ => Err(LookupError::NotFound),
+        }
+    }
+
     fn unavailable(&self, e: &redis::RedisError) -> BackendError {
         BackendError::new(format!("Redis at {}: {e}", self.shared.shown))
     }
@@ -317,39 +368,77 @@ impl Backend for RedisBackend {
         let this = self.clone();
         let api = api.to_owned();
         Reply::pending(async move {
+            let (feed, _) = this.open_feed(id, &api, false).await?;
+            Ok(feed)
+        })
+    }
+
+    fn prefers_fused_calls(&self) -> bool {
+        true
+    }
+
+    fn begin_finished(
+        &self,
+        id: EventId,
+        api: &str,
+        runner: RunnerId,
+        outcome: Outcome,
+    ) -> Reply<Result<(), BeginError>> {
+        let this = self.clone();
+        let api = api.to_owned();
+        Reply::pending(async move {
             let shared = &this.shared;
-            let channel = job_channel(shared, id);
-            let seen = channel.seq();
+            let (kind, data) = outcome_parts(&outcome);
             let reply = shared
-                .run::<Value>(
+                .run::<String>(
                     shared
-                        .script(&shared.scripts.watch)
+                        .script(&shared.scripts.begin_finished)
                         .arg(id.to_hex().as_str())
                         .arg(&api)
-                        .arg(BATCH),
+                        .arg(runner.0)
+                        .arg(kind)
+                        .arg(data)
+                        .arg(shared.limits.result_capacity)
+                        .arg(shared.limits.result_ttl.as_millis() as u64),
                 )
                 .await
-                .map_err(|e| LookupError::Unavailable(this.unavailable(&e)))?;
-            let reply = strings(reply);
-            match reply.first().map(|s| &s[..]) {
-                Some(b"ok") => {
-                    let mut first = VecDeque::new();
-                    let cursor =
-                        push_entries(&reply[1..], &mut first).unwrap_or_else(|| "0-0".to_owned());
-                    Ok(job_feed(
-                        this.shared.clone(),
-                        id,
-                        first,
-                        cursor,
-                        channel,
-                        seen,
-                    ))
-                }
-                Some(b"api") => Err(LookupError::WrongEndpoint {
-                    actual: String::from_utf8_lossy(reply.get(1).map_or(&[][..], |b| &b[..]))
-                        .into_owned(),
-                }),
-                _ => Err(LookupError::NotFound),
+                .map_err(|e| BeginError::Unavailable(this.unavailable(&e)))?;
+            if reply == "ok" {
+                Ok(())
+            } else {
+                Err(BeginError::Full {
+                    limit: shared.limits.max_unfinished,
+                })
+            }
+        })
+    }
+
+    fn take(&self, id: EventId, api: &str) -> Reply<Result<(JobFeed, bool), LookupError>> {
+        let this = self.clone();
+        let api = api.to_owned();
+        Reply::pending(async move { this.open_feed(id, &api, true).await })
+    }
+
+    fn restore(&self, id: EventId, api: &str, outcome: Outcome) -> Reply<()> {
+        let this = self.clone();
+        let api = api.to_owned();
+        Reply::pending(async move {
+            let shared = &this.shared;
+            let (kind, data) = outcome_parts(&outcome);
+            let restored = shared
+                .run::<i64>(
+                    shared
+                        .script(&shared.scripts.restore)
+                        .arg(id.to_hex().as_str())
+                        .arg(&api)
+                        .arg(kind)
+                        .arg(data)
+                        .arg(shared.limits.result_capacity)
+                        .arg(shared.limits.result_ttl.as_millis() as u64),
+                )
+                .await;
+            if restored.is_err() {
+                tracing::warn!(event_id = %id, "an undelivered result could not be put back: Redis is unreachable");
             }
         })
     }
@@ -497,6 +586,14 @@ impl Backend for RedisBackend {
         (limits.result_ttl / 4)
             .min(limits.lease / 3)
             .clamp(Duration::from_millis(50), Duration::from_secs(5))
+    }
+}
+
+/// An outcome as its stream entry's kind and data.
+fn outcome_parts(outcome: &Outcome) -> (&'static str, &[u8]) {
+    match outcome {
+        Outcome::Complete(data) => ("o", &data[..]),
+        Outcome::Error(data) => ("e", &data[..]),
     }
 }
 

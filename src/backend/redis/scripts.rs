@@ -1,8 +1,9 @@
 //! The Lua scripts of the Redis backend: each step that reads and writes several keys runs
 //! as one script, so that it is atomic across replicas and costs one round trip.
 //!
-//! Keys, under the prefix `P`: `P j:<id>` (a job: api, runner, session, state), `P m:<id>`
-//! (the stream of a `/call` job's messages, then its outcome), `P u` (unfinished jobs),
+//! Keys, under the prefix `P`: `P j:<id>` (a job: api, runner, session, state; and the outcome
+//! itself, `k` and `d`, of a `/call` job recorded already finished), `P m:<id>` (the stream
+//! of a `/call` job's messages, then its outcome), `P u` (unfinished jobs),
 //! `P d` (finished results in finishing order: ms × 1000 + a sequence), `P r:<runner>` (a runner's lease),
 //! `P rj:<runner>` (its unfinished jobs), `P rs` (runners), `P s:<hash>` (a session's stream),
 //! `P sm:<hash>` (its pending jobs and reader generation), `P ss` (sessions by last use),
@@ -61,6 +62,60 @@ redis.call('PUBLISH', P .. 'n:s:' .. session, '')
 return 1
 "#;
 
+/// A Lua helper: keeps the outcome of `/call` job `id` (whose hash exists) as its result: state
+/// `d`, the outcome appended to its stream; or, with `runner` given (a job recorded already
+/// finished, which has no messages and so needs no stream), kept in the hash itself as fields
+/// `k` and `d` with the rest of the job. Kept a TTL, in finishing order under the capacity.
+/// Returns the outcome's entry id (`0-1` inline).
+const STORE_RESULT: &str = r#"
+local function store_result(P, id, kind, data, capacity, ttl, runner)
+  local key = P .. 'j:' .. id
+  local now = now_ms()
+  local keep = tonumber(ttl) + 60000
+  local entry = '0-1'
+  if runner then
+    redis.call('HSET', key, 'runner', runner, 'session', '', 'st', 'd', 'at', now, 'k', kind,
+      'd', data)
+  else
+    local stream = P .. 'm:' .. id
+    redis.call('HSET', key, 'st', 'd', 'at', now)
+    entry = redis.call('XADD', stream, '*', 'k', kind, 'd', data)
+    redis.call('PEXPIRE', stream, keep)
+  end
+  redis.call('PEXPIRE', key, keep)
+  -- Finishing order: milliseconds, then a sequence within the millisecond.
+  redis.call('ZADD', P .. 'd', now * 1000 + redis.call('INCR', P .. 'seq') % 1000, id)
+  local over = redis.call('ZCARD', P .. 'd') - tonumber(capacity)
+  if over > 0 then
+    local oldest = redis.call('ZPOPMIN', P .. 'd', over)
+    for i = 1, #oldest, 2 do redis.call('DEL', P .. 'j:' .. oldest[i], P .. 'm:' .. oldest[i]) end
+  end
+  return entry
+end
+"#;
+
+/// ARGV: prefix, id, api, runner, kind ('o' or 'e'), outcome data, result capacity, result
+/// ttl (ms). Records a `/call` job already finished (begin and finish in one). Returns 'ok',
+/// or 'full' when the id is taken.
+const BEGIN_FINISHED: &str = r#"
+local P, id = ARGV[1], ARGV[2]
+local key = P .. 'j:' .. id
+if redis.call('HSETNX', key, 'api', ARGV[3]) == 0 then return 'full' end
+store_result(P, id, ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[4])
+return 'ok'
+"#;
+
+/// ARGV: prefix, id, api, kind, outcome data, result capacity, result ttl (ms). Puts back a
+/// taken result that was not delivered, unless the id exists again. Returns 1 when restored.
+const RESTORE: &str = r#"
+local P, id = ARGV[1], ARGV[2]
+local key = P .. 'j:' .. id
+if redis.call('EXISTS', key) == 1 then return 0 end
+if redis.call('HSETNX', key, 'api', ARGV[3]) == 0 then return 0 end
+store_result(P, id, ARGV[4], ARGV[5], ARGV[6], ARGV[7], '')
+return 1
+"#;
+
 /// ARGV: prefix, id, kind ('o' complete, 'e' error, 'l' lost), outcome data, session
 /// message, has message ('1' or '0'), result capacity, result ttl (ms). A lost session job
 /// gets a `l` item carrying its id (the message). Returns 1 when the job was unfinished.
@@ -74,20 +129,7 @@ redis.call('SREM', P .. 'rj:' .. job[3], id)
 local session = job[2]
 if session == '' then
   if kind == 'l' then kind = 'e' end
-  local now = now_ms()
-  local stream = P .. 'm:' .. id
-  redis.call('HSET', key, 'st', 'd', 'at', now)
-  local entry = redis.call('XADD', stream, '*', 'k', kind, 'd', ARGV[4])
-  local keep = tonumber(ARGV[8]) + 60000
-  redis.call('PEXPIRE', key, keep)
-  redis.call('PEXPIRE', stream, keep)
-  -- Finishing order: milliseconds, then a sequence within the millisecond.
-  redis.call('ZADD', P .. 'd', now * 1000 + redis.call('INCR', P .. 'seq') % 1000, id)
-  local over = redis.call('ZCARD', P .. 'd') - tonumber(ARGV[7])
-  if over > 0 then
-    local oldest = redis.call('ZPOPMIN', P .. 'd', over)
-    for i = 1, #oldest, 2 do redis.call('DEL', P .. 'j:' .. oldest[i], P .. 'm:' .. oldest[i]) end
-  end
+  local entry = store_result(P, id, kind, ARGV[4], ARGV[7], ARGV[8], nil)
   -- A small outcome travels with the wake-up, so that a waiting poll needs no read.
   local payload = ''
   if #ARGV[4] <= 8192 then payload = entry .. ' ' .. kind .. ' ' .. ARGV[4] end
@@ -109,8 +151,16 @@ return 1
 "#;
 
 /// Appends the entries of stream `key` after `start` (at most `count`) to `out` as id, kind,
-/// data triples.
+/// data triples; `job_entry` gives a job's outcome kept inline in its hash as such a triple.
 const ENTRIES: &str = r#"
+local function job_entry(out, job_key)
+  local inline = redis.call('HMGET', job_key, 'k', 'd')
+  if not inline[1] then return 0 end
+  out[#out + 1] = '0-1'
+  out[#out + 1] = inline[1]
+  out[#out + 1] = inline[2]
+  return 1
+end
 local function entries(out, key, start, count)
   local found = redis.call('XRANGE', key, start, '+', 'COUNT', count)
   for _, e in ipairs(found) do
@@ -130,7 +180,32 @@ if not job[1] then return {'nf'} end
 if job[1] ~= ARGV[3] then return {'api', job[1]} end
 if job[2] ~= '' then return {'nf'} end
 local out = {'ok'}
-entries(out, P .. 'm:' .. id, '-', ARGV[4])
+if job_entry(out, P .. 'j:' .. id) == 0 then entries(out, P .. 'm:' .. id, '-', ARGV[4]) end
+return out
+"#;
+
+/// ARGV: prefix, id, api, count. As WATCH, but a finished job whose stream holds only its
+/// outcome is taken: removed in the same step. Returns {'nf'}, {'api', actual},
+/// {'taken', entry} or {'ok', entries...}.
+const TAKE: &str = r#"
+local P, id = ARGV[1], ARGV[2]
+local key = P .. 'j:' .. id
+local job = redis.call('HMGET', key, 'api', 'session', 'st', 'k', 'd')
+if not job[1] then return {'nf'} end
+if job[1] ~= ARGV[3] then return {'api', job[1]} end
+if job[2] ~= '' then return {'nf'} end
+if job[4] then
+  redis.call('DEL', key)
+  redis.call('ZREM', P .. 'd', id)
+  return {'taken', '0-1', job[4], job[5]}
+end
+local out = {'ok'}
+local n = entries(out, P .. 'm:' .. id, '-', ARGV[4])
+if job[3] == 'd' and n == 1 then
+  out[1] = 'taken'
+  redis.call('DEL', key, P .. 'm:' .. id)
+  redis.call('ZREM', P .. 'd', id)
+end
 return out
 "#;
 
@@ -277,6 +352,9 @@ return file
 /// Every script, compiled once.
 pub(super) struct Scripts {
     pub(super) begin: Script,
+    pub(super) begin_finished: Script,
+    pub(super) take: Script,
+    pub(super) restore: Script,
     pub(super) publish: Script,
     pub(super) finish: Script,
     pub(super) watch: Script,
@@ -301,8 +379,11 @@ impl Scripts {
         };
         Self {
             begin: with(&[NOW], BEGIN),
+            begin_finished: with(&[NOW, STORE_RESULT], BEGIN_FINISHED),
+            take: with(&[ENTRIES], TAKE),
+            restore: with(&[NOW, STORE_RESULT], RESTORE),
             publish: with(&[], PUBLISH),
-            finish: with(&[NOW], FINISH),
+            finish: with(&[NOW, STORE_RESULT], FINISH),
             watch: with(&[ENTRIES], WATCH),
             read: with(&[ENTRIES], READ),
             consume: with(&[], CONSUME),
