@@ -711,17 +711,15 @@ fn redis_scenario(per_round: f64, rounds: usize, concurrency: usize, info_len: u
 /// Redis's memory per stored, unpolled result: `used_memory` before and after 10,000 calls of
 /// `add` that nobody polls (each result `[n]`, a few bytes).
 fn redis_memory_per_result(url: &str, replica: SocketAddr) {
-    let client = redis::Client::open(url).expect("url");
-    let mut conn = client.get_connection().expect("connect");
-    let used = |conn: &mut redis::Connection| -> u64 {
-        let info: String = redis::cmd("INFO").arg("memory").query(conn).expect("INFO");
-        info.lines()
+    let used = || -> u64 {
+        redis_info(url, "memory")
+            .lines()
             .find_map(|l| l.strip_prefix("used_memory:"))
             .and_then(|v| v.trim().parse().ok())
             .expect("used_memory")
     };
     let count = 10_000usize;
-    let before = used(&mut conn);
+    let before = used();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -739,7 +737,7 @@ fn redis_memory_per_result(url: &str, replica: SocketAddr) {
     })
     .join()
     .expect("calls");
-    let after = used(&mut conn);
+    let after = used();
     println!(
         "redis memory per stored unpolled result: {:.0} bytes ({count} results, used_memory \
          {before} -> {after})",
@@ -747,14 +745,19 @@ fn redis_memory_per_result(url: &str, replica: SocketAddr) {
     );
 }
 
-/// Redis's own time per `evalsha`, in µs, from `INFO commandstats`.
-fn redis_usec_per_script(url: &str) -> f64 {
+/// One section of Redis's `INFO`.
+fn redis_info(url: &str, section: &str) -> String {
     let client = redis::Client::open(url).expect("url");
     let mut conn = client.get_connection().expect("connect");
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
+    redis::cmd("INFO")
+        .arg(section)
         .query(&mut conn)
-        .expect("INFO");
+        .expect("INFO")
+}
+
+/// Redis's own time per `evalsha`, in µs, from `INFO commandstats`.
+fn redis_usec_per_script(url: &str) -> f64 {
+    let info = redis_info(url, "commandstats");
     info.lines()
         .find_map(|l| l.strip_prefix("cmdstat_evalsha:"))
         .and_then(|rest| {
@@ -766,12 +769,7 @@ fn redis_usec_per_script(url: &str) -> f64 {
 }
 
 fn redis_calls(url: &str) -> u64 {
-    let client = redis::Client::open(url).expect("url");
-    let mut conn = client.get_connection().expect("connect");
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query(&mut conn)
-        .expect("INFO");
+    let info = redis_info(url, "commandstats");
     info.lines()
         .filter_map(|line| {
             let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
