@@ -13,10 +13,13 @@
 //! the same server in interleaved rounds, and prints the median ratio.
 //!
 //! With `--features redis` it adds the Redis scenario: a real `redis-server` on a free port,
-//! call+poll on one replica on the Redis backend, and on two replicas round-robin (each POST
-//! on one, its poll on the other), each as a ratio to the in-memory backend in the same run
-//! (interleaved rounds), and the Redis round trips per call+poll (the script calls Redis
-//! counted, from `INFO commandstats`, over a run of call+polls).
+//! pinned alone to core 1 (the servers and the load generator share core 0 in this scenario,
+//! for the in-memory baseline as for Redis); call+poll on one replica on the Redis backend,
+//! and on two and three replicas round-robin (each POST on one, its poll on the next), each as
+//! a ratio to the in-memory backend in the same run (interleaved rounds), at the bench's
+//! concurrency and at 4 times it; then the Redis round trips per call+poll (the script calls
+//! Redis counted, from `INFO commandstats`, over a run of call+polls), Redis CPU per script
+//! and Redis memory per stored result.
 //!
 //! The baseline is the cheapest correct server hyper allows for the same wire behaviour: a
 //! `DashMap` of results, `POST /gradio_api/call/add` storing a+b under a random id, `GET`
@@ -393,7 +396,7 @@ async fn worker(
 }
 
 fn load(addr: SocketAddr, flow: Flow, secs: f64, concurrency: usize, info_len: usize) -> Stats {
-    load_on(vec![addr], flow, secs, concurrency, info_len)
+    load_on(vec![addr], flow, secs, concurrency, info_len, 1)
 }
 
 fn load_on(
@@ -402,9 +405,10 @@ fn load_on(
     secs: f64,
     concurrency: usize,
     info_len: usize,
+    load_core: usize,
 ) -> Stats {
     std::thread::spawn(move || {
-        pin(1);
+        pin(load_core);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -609,13 +613,17 @@ fn mcp_scenario(per_round: f64, rounds: usize, concurrency: usize, info_len: usi
     );
 }
 
+/// The load generator's core in the Redis scenario: Redis has core 1 to itself.
+#[cfg(feature = "redis")]
+const LOAD_CORE_BESIDE_REDIS: usize = 0;
+
 /// Call+poll on the Redis backend, one replica and two round-robin, against the in-memory
 /// backend in interleaved rounds; then the Redis round trips per call+poll.
 #[cfg(feature = "redis")]
 fn redis_scenario(per_round: f64, rounds: usize, concurrency: usize, info_len: usize) {
     let redis = redis_server::RedisServer::start();
-    // Redis on core 1, away from the servers on core 0 (the load generator is on core 1 too:
-    // this machine has two cores).
+    // Redis alone on core 1; the servers and, in this scenario, the load generator share core 0
+    // (this machine has two cores), for the in-memory baseline as for Redis.
     if let Some(pid) = redis.pid() {
         let pinned = std::process::Command::new("taskset")
             .args(["-a", "-p", "-c", "1", &pid.to_string()])
@@ -625,7 +633,7 @@ fn redis_scenario(per_round: f64, rounds: usize, concurrency: usize, info_len: u
         println!(
             "redis-server {}",
             if pinned {
-                "pinned to core 1 (with the load generator; the servers are on core 0)"
+                "pinned to core 1 alone (the servers and the load generator are on core 0)"
             } else {
                 "NOT pinned (taskset failed)"
             }
@@ -641,6 +649,47 @@ fn redis_scenario(per_round: f64, rounds: usize, concurrency: usize, info_len: u
         ("redis, 2 round-robin", vec![a, b]),
         ("redis, 3 round-robin", vec![a, b, c]),
     ];
+    // At the bench's concurrency, and at 4 times it: with Redis a call+poll waits on four
+    // round trips (two HTTP, two Redis), so a few clients leave the cores idle between them;
+    // a busy server has many clients.
+    for concurrency in [concurrency, concurrency * 4] {
+        redis_rounds(&setups, per_round, rounds, concurrency, info_len);
+    }
+    // Round trips: script calls (and any other command a replica sends) over a counted run.
+    let before = redis_calls(&redis.url());
+    let counted = load_on(
+        vec![a, b],
+        Flow::CallPoll,
+        1.0,
+        concurrency,
+        info_len,
+        LOAD_CORE_BESIDE_REDIS,
+    );
+    let after = redis_calls(&redis.url());
+    println!(
+        "redis round trips per call+poll: {:.2} ({} commands over {} call+polls, two replicas; goal <= 2)",
+        (after - before) as f64 / (counted.ops + counted.warm_ops).max(1) as f64,
+        after - before,
+        counted.ops + counted.warm_ops
+    );
+    println!(
+        "redis CPU per script call: {:.1} µs (usec_per_call of evalsha)",
+        redis_usec_per_script(&redis.url())
+    );
+    redis_memory_per_result(&redis.url(), a);
+    drop((memory_stop, a_stop, b_stop, c_stop));
+}
+
+/// Call+poll on each setup in interleaved rounds at one concurrency, printed as ratios to the
+/// first (the in-memory backend).
+#[cfg(feature = "redis")]
+fn redis_rounds(
+    setups: &[(&str, Vec<SocketAddr>)],
+    per_round: f64,
+    rounds: usize,
+    concurrency: usize,
+    info_len: usize,
+) {
     let mut runs: Vec<Vec<Stats>> = setups.iter().map(|_| Vec::new()).collect();
     for round in 0..rounds {
         for k in 0..setups.len() {
@@ -652,12 +701,13 @@ fn redis_scenario(per_round: f64, rounds: usize, concurrency: usize, info_len: u
                 per_round,
                 concurrency,
                 info_len,
+                LOAD_CORE_BESIDE_REDIS,
             );
             runs[i].push(stats);
         }
     }
     println!(
-        "{:<22} {:>10} {:>10} {:>10}  median ratio to memory (rounds)",
+        "{:<22} {:>10} {:>10} {:>10}  median ratio to memory (rounds), concurrency {concurrency}",
         "call+poll on", "ops/s", "p50 µs", "p99 µs"
     );
     for (i, (name, _)) in setups.iter().enumerate() {
@@ -687,22 +737,6 @@ fn redis_scenario(per_round: f64, rounds: usize, concurrency: usize, info_len: u
             shown.join(" ")
         );
     }
-    // Round trips: script calls (and any other command a replica sends) over a counted run.
-    let before = redis_calls(&redis.url());
-    let counted = load_on(vec![a, b], Flow::CallPoll, 1.0, concurrency, info_len);
-    let after = redis_calls(&redis.url());
-    println!(
-        "redis round trips per call+poll: {:.2} ({} commands over {} call+polls, two replicas; goal <= 2)",
-        (after - before) as f64 / (counted.ops + counted.warm_ops).max(1) as f64,
-        after - before,
-        counted.ops + counted.warm_ops
-    );
-    println!(
-        "redis CPU per script call: {:.1} µs (usec_per_call of evalsha)",
-        redis_usec_per_script(&redis.url())
-    );
-    redis_memory_per_result(&redis.url(), a);
-    drop((memory_stop, a_stop, b_stop, c_stop));
 }
 
 /// Commands clients sent to the server so far (script calls count once; the commands a
