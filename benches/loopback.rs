@@ -617,8 +617,8 @@ fn mcp_scenario(per_round: f64, rounds: usize, concurrency: usize, info_len: usi
 #[cfg(feature = "redis")]
 const LOAD_CORE_BESIDE_REDIS: usize = 0;
 
-/// Call+poll on the Redis backend, one replica and two round-robin, against the in-memory
-/// backend in interleaved rounds; then the Redis round trips per call+poll.
+/// Call+poll on the Redis backend, one replica and two and three round-robin, against the
+/// in-memory backend in interleaved rounds; then the Redis round trips per call+poll.
 #[cfg(feature = "redis")]
 fn redis_scenario(per_round: f64, rounds: usize, concurrency: usize, info_len: usize) {
     let redis = redis_server::RedisServer::start();
@@ -739,11 +739,9 @@ fn redis_rounds(
     }
 }
 
-/// Commands clients sent to the server so far (script calls count once; the commands a
-/// script runs are not round trips).
-#[cfg(feature = "redis")]
 /// Redis's memory per stored, unpolled result: `used_memory` before and after 10,000 calls of
 /// `add` that nobody polls (each result `[n]`, a few bytes).
+#[cfg(feature = "redis")]
 fn redis_memory_per_result(url: &str, replica: SocketAddr) {
     let used = || -> u64 {
         redis_info(url, "memory")
@@ -780,6 +778,7 @@ fn redis_memory_per_result(url: &str, replica: SocketAddr) {
 }
 
 /// One section of Redis's `INFO`.
+#[cfg(feature = "redis")]
 fn redis_info(url: &str, section: &str) -> String {
     let client = redis::Client::open(url).expect("url");
     let mut conn = client.get_connection().expect("connect");
@@ -790,6 +789,7 @@ fn redis_info(url: &str, section: &str) -> String {
 }
 
 /// Redis's own time per `evalsha`, in µs, from `INFO commandstats`.
+#[cfg(feature = "redis")]
 fn redis_usec_per_script(url: &str) -> f64 {
     let info = redis_info(url, "commandstats");
     info.lines()
@@ -802,6 +802,9 @@ fn redis_usec_per_script(url: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Commands clients sent to the server so far (script calls count once; the commands a
+/// script runs are not round trips).
+#[cfg(feature = "redis")]
 fn redis_calls(url: &str) -> u64 {
     let info = redis_info(url, "commandstats");
     info.lines()
