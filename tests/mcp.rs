@@ -1,5 +1,6 @@
 //! The MCP routes over loopback, spoken by hand (the official clients are in interop/): the
-//! landing page, `/mcp/schema`, the paths Gradio answers, the stateless SSE replies, the
+//! landing page, `/mcp/schema`, the paths Gradio answers, the stateless replies (one JSON
+//! response for a lone result, an SSE stream when progress comes first), the
 //! allowed hosts, and the 404 when MCP is off. The call life itself is the one `/call` uses.
 
 mod common;
@@ -30,16 +31,23 @@ const RPC_HEADERS: &[(&str, &str)] = &[
     ("mcp-protocol-version", "2025-06-18"),
 ];
 
-/// The JSON-RPC messages of an SSE reply.
-fn messages(body: &str) -> Vec<Value> {
+/// The JSON-RPC messages of a reply: one JSON message, or an SSE stream of them.
+fn messages(content_type: &str, body: &str) -> Vec<Value> {
+    if content_type.starts_with("application/json") {
+        return vec![serde_json::from_str(body).expect("a JSON-RPC message")];
+    }
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
     body.lines()
         .filter_map(|l| l.strip_prefix("data:"))
         .filter_map(|d| serde_json::from_str(d.trim()).ok())
         .collect()
 }
 
-/// One JSON-RPC POST to `{p}/mcp`: its SSE messages.
-async fn post_rpc(s: &TestServer, body: Value) -> Vec<Value> {
+/// One JSON-RPC POST to `{p}/mcp`: its content type and messages.
+async fn post_rpc_typed(s: &TestServer, body: Value) -> (String, Vec<Value>) {
     let r = s
         .send(request(
             Method::POST,
@@ -49,7 +57,14 @@ async fn post_rpc(s: &TestServer, body: Value) -> Vec<Value> {
         ))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    messages(r.text())
+    let content_type = r.header("content-type").expect("a content type").to_owned();
+    let messages = messages(&content_type, r.text());
+    (content_type, messages)
+}
+
+/// One JSON-RPC POST to `{p}/mcp`: its messages.
+async fn post_rpc(s: &TestServer, body: Value) -> Vec<Value> {
+    post_rpc_typed(s, body).await.1
 }
 
 #[tokio::test]
@@ -78,31 +93,60 @@ async fn a_browser_gets_a_page_and_clients_get_tools() {
             ))
             .await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text());
-        assert!(r
-            .header("content-type")
-            .unwrap()
-            .starts_with("text/event-stream"));
+        // A reply with nothing before it is one JSON response.
+        let content_type = r.header("content-type").unwrap();
+        assert!(
+            content_type.starts_with("application/json"),
+            "{content_type}"
+        );
         assert!(
             r.header("mcp-session-id").is_none(),
             "stateless: no session"
         );
-        let replies = messages(r.text());
+        let replies = messages(content_type, r.text());
         let tools = replies[0]["result"]["tools"].as_array().expect("tools");
         let add = tools.iter().find(|t| t["name"] == "add").expect("add");
         assert_eq!(add["inputSchema"]["type"], "object");
         assert_eq!(add["inputSchema"]["required"], json!(["a", "b"]));
     }
 
-    // A call: the same life as /call, answered on the SSE stream.
-    let replies = post_rpc(
+    // A call: the same life as /call; without a progress token, one JSON response.
+    let (content_type, replies) = post_rpc_typed(
         &s,
         json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
                         "params": {"name": "add", "arguments": {"a": 2, "b": 3}}}),
     )
     .await;
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
     let result = &replies.last().expect("a reply")["result"];
     assert_eq!(result["content"][0]["text"], "5.0", "{result}");
     assert_ne!(result["isError"], true);
+
+    // With a progress token, the notifications come first on an SSE stream, then the result.
+    let (content_type, replies) = post_rpc_typed(
+        &s,
+        json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+               "params": {"name": "count", "arguments": {"n": 3, "prefix": "c"},
+                          "_meta": {"progressToken": "p1"}}}),
+    )
+    .await;
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
+    let progress: Vec<&Value> = replies
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress")
+        .collect();
+    assert!(!progress.is_empty(), "{replies:?}");
+    assert!(progress
+        .iter()
+        .all(|m| m["params"]["progressToken"] == "p1"));
+    let result = &replies.last().expect("a reply")["result"];
+    assert_eq!(result["content"][0]["text"], "c012", "{replies:?}");
 
     // Bad arguments: a tool error naming the parameter, as /call's 422 does.
     let replies = post_rpc(

@@ -307,6 +307,28 @@ pub(crate) async fn start_follow(
     Ok(id)
 }
 
+/// How a call started: as a job whose feed its reader watches, or already done.
+pub(crate) enum Started {
+    /// A job: its reader watches this event id.
+    Job(EventId),
+    /// The handler was done at once and nothing was recorded: here is its outcome.
+    #[cfg_attr(not(feature = "mcp"), allow(dead_code))]
+    Done(crate::backend::Outcome),
+}
+
+/// What a call whose handler is done at its first step does with its outcome.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AtOnce {
+    /// Nothing: the handler runs as a job, as any call.
+    RunAsJob,
+    /// It is recorded already finished in the backend, for a later poll: one round trip
+    /// instead of two (begin, then finish) on a networked backend.
+    Record,
+    /// It goes straight back to the caller, which is waiting (MCP without progress).
+    #[cfg_attr(not(feature = "mcp"), allow(dead_code))]
+    Return,
+}
+
 /// The whole start of a call read from its job's own feed (`/call`, MCP): prepare, admit and
 /// launch its job. Returns the event id its reader watches.
 pub(crate) async fn start(
@@ -317,15 +339,62 @@ pub(crate) async fn start(
     route: &(dyn std::fmt::Display + Sync),
     delivery: Delivery,
 ) -> Result<EventId, ApiError> {
+    // On a networked backend, a handler done at once is recorded already finished.
+    let at_once = if delivery == Delivery::Call && inner.backend.prefers_fused_calls() {
+        AtOnce::Record
+    } else {
+        AtOnce::RunAsJob
+    };
+    match start_call(inner, endpoint, parts, data, route, delivery, at_once).await? {
+        Started::Job(id) => Ok(id),
+        // Only `AtOnce::Return` gives an outcome back.
+        Started::Done(_) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{route}: internal error: the call finished without a record"),
+        )),
+    }
+}
+
+/// The start of a call whose caller waits for it on the same request and wants no progress
+/// (an MCP `tools/call` without a progress token): a handler done at its first step gives its
+/// outcome back with no job and no backend record at all; any other runs as a job.
+#[cfg_attr(not(feature = "mcp"), allow(dead_code))]
+pub(crate) async fn start_waited(
+    inner: &Arc<Inner>,
+    endpoint: &CompiledEndpoint,
+    parts: Parts,
+    data: CallData<'_>,
+    route: &(dyn std::fmt::Display + Sync),
+    delivery: Delivery,
+) -> Result<Started, ApiError> {
+    start_call(
+        inner,
+        endpoint,
+        parts,
+        data,
+        route,
+        delivery,
+        AtOnce::Return,
+    )
+    .await
+}
+
+async fn start_call(
+    inner: &Arc<Inner>,
+    endpoint: &CompiledEndpoint,
+    parts: Parts,
+    data: CallData<'_>,
+    route: &(dyn std::fmt::Display + Sync),
+    delivery: Delivery,
+    at_once: AtOnce,
+) -> Result<Started, ApiError> {
     let mut prepared = prepare(inner, endpoint, &parts, data).await?;
     let id = EventId::new_random();
-    // On a networked backend, a handler done at once is recorded already finished: one round
-    // trip instead of two (begin, then finish).
-    let fuse = delivery == Delivery::Call
-        && inner.backend.prefers_fused_calls()
-        && endpoint.limiter.is_none()
-        && !endpoint.has_file_output;
-    if fuse {
+    // A call with a place in a line waits for it as a job; files in a result are completed
+    // by the job.
+    let inline =
+        at_once != AtOnce::RunAsJob && endpoint.limiter.is_none() && !endpoint.has_file_output;
+    if inline {
         refuse_when_closing(inner, route)?;
         // Registered now, so that the handler's token is the one a cancel reaches if it goes
         // on as a job (`admit` then finds it).
@@ -347,13 +416,16 @@ pub(crate) async fn start(
         match run::first_step(inner, id, call, ctx) {
             FirstStep::Done(outcome) => {
                 inner.running.end(id);
+                if at_once == AtOnce::Return {
+                    return Ok(Started::Done(outcome));
+                }
                 let name = &endpoint.sig.name;
                 inner
                     .backend
                     .begin_finished(id, name, inner.runner, outcome)
                     .await
                     .map_err(|e| unavailable(route, &e.to_string()))?;
-                return Ok(id);
+                return Ok(Started::Job(id));
             }
             FirstStep::Later(call) => {
                 prepared = Prepared {
@@ -366,5 +438,5 @@ pub(crate) async fn start(
     }
     let admitted = admit(inner, endpoint, id, route, None).await?;
     launch(inner, endpoint, id, parts, prepared, delivery, admitted);
-    Ok(id)
+    Ok(Started::Job(id))
 }

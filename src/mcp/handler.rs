@@ -16,7 +16,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 
 use crate::backend::JobItem;
-use crate::call::{self, Delivery};
+use crate::call::{self, Delivery, Started};
 use crate::event_id::EventId;
 use crate::mcp::catalog::Catalog;
 use crate::mcp::content::tool_result;
@@ -102,20 +102,36 @@ impl ServerHandler for Handler {
             }
         }
         let route = format!("MCP tool {}", &*request.name);
-        let id = match call::start(
-            &inner,
-            endpoint,
-            parts,
-            call::CallData::Parsed(Value::Object(args)),
-            &route,
-            Delivery::Mcp,
-        )
-        .await
-        {
-            Ok(id) => id,
+        let token = context.meta.get_progress_token();
+        // Without a progress token nothing but the result is sent: a handler done at once
+        // answers with no job and no backend record.
+        let started = if token.is_none() {
+            call::start_waited(
+                &inner,
+                endpoint,
+                parts,
+                call::CallData::Parsed(Value::Object(args)),
+                &route,
+                Delivery::Mcp,
+            )
+            .await
+        } else {
+            call::start(
+                &inner,
+                endpoint,
+                parts,
+                call::CallData::Parsed(Value::Object(args)),
+                &route,
+                Delivery::Mcp,
+            )
+            .await
+            .map(Started::Job)
+        };
+        let id = match started {
+            Ok(Started::Job(id)) => id,
+            Ok(Started::Done(outcome)) => return Ok(tool_result(&inner, outcome).await.into()),
             Err(e) => return Ok(tool_error(e.message)),
         };
-        let token = context.meta.get_progress_token();
         let mut feed = match inner.backend.watch(id, &entry.endpoint).await {
             Ok(feed) => feed,
             Err(e) => {

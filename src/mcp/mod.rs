@@ -41,7 +41,7 @@ impl McpServer {
     pub(crate) fn new(inner: Weak<Inner>, catalog: Catalog, config: &Config) -> Self {
         let mut settings = StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
-            .with_json_response(false)
+            .with_json_response(true)
             // A client that goes away is noticed at the next write: soon, so that its call
             // is cancelled soon.
             .with_sse_keep_alive(Some(config.heartbeat_interval.min(KEEP_ALIVE)))
