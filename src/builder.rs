@@ -472,6 +472,7 @@ impl Builder {
                 CompiledEndpoint {
                     sig: b.sig,
                     has_file_output,
+                    streaming: b.streaming,
                     follow: b.follow,
                     limiter: b.concurrency_limit.map(|n| Limiter::new(n, b.max_waiting)),
                 },

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use http::HeaderMap;
+use bytes::BytesMut;
+use http::{HeaderMap, HeaderValue};
 
 use crate::backend::Backend;
 use crate::cancel::CancelToken;
@@ -29,6 +30,33 @@ pub(crate) struct ContextInner {
     /// Where progress and log messages go: the backend, when the call came through the
     /// queue (they reach its session). On the `/call` route they are dropped, as in Gradio.
     pub(crate) updates: Option<Arc<dyn Backend>>,
+}
+
+/// The request's headers with their values copied into one buffer of their own. Values parsed
+/// by hyper are slices of the connection's read buffer (8 KiB), which a call that outlives its
+/// request (a queue job, a stream, a slow handler) would otherwise keep alive, while the
+/// connection reads its next request into a new one.
+pub(crate) fn detached_headers(mut headers: HeaderMap) -> HeaderMap {
+    let total: usize = headers.values_mut().map(|v| v.len()).sum();
+    if total == 0 {
+        return headers;
+    }
+    let mut buf = BytesMut::with_capacity(total);
+    for value in headers.values_mut() {
+        buf.extend_from_slice(value.as_bytes());
+    }
+    let buf = buf.freeze();
+    let mut at = 0;
+    for value in headers.values_mut() {
+        let end = at + value.len();
+        // The same bytes, so always valid; a value that somehow is not stays as it was.
+        if let Ok(mut copied) = HeaderValue::from_maybe_shared(buf.slice(at..end)) {
+            copied.set_sensitive(value.is_sensitive());
+            *value = copied;
+        }
+        at = end;
+    }
+    headers
 }
 
 impl std::fmt::Debug for CallContext {
@@ -140,5 +168,42 @@ impl CallContext {
     /// when given, else the bearer token.
     pub fn token(&self) -> Option<&str> {
         self.inner.token.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    #[test]
+    fn detached_headers_keep_every_value_but_not_the_read_buffer() {
+        // Values sliced from one buffer, as hyper parses them.
+        let read = Bytes::from_static(b"example.org text/plain a b secret");
+        let slice =
+            |from: usize, to: usize| HeaderValue::from_maybe_shared(read.slice(from..to)).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("host", slice(0, 11));
+        headers.insert("accept", slice(12, 22));
+        headers.append("x-many", slice(23, 24));
+        headers.append("x-many", slice(25, 26));
+        let mut secret = slice(27, 33);
+        secret.set_sensitive(true);
+        headers.insert("authorization", secret);
+        headers.insert("x-empty", HeaderValue::from_static(""));
+        let before = headers.clone();
+
+        let detached = detached_headers(headers);
+        assert_eq!(detached, before);
+        let many: Vec<_> = detached.get_all("x-many").iter().collect();
+        assert_eq!(many, ["a", "b"]);
+        assert!(detached["authorization"].is_sensitive());
+        let range = read.as_ptr() as usize..read.as_ptr() as usize + read.len();
+        for value in detached.values().filter(|v| !v.is_empty()) {
+            assert!(
+                !range.contains(&(value.as_bytes().as_ptr() as usize)),
+                "{value:?}"
+            );
+        }
     }
 }

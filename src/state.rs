@@ -25,6 +25,8 @@ pub(crate) struct CompiledEndpoint {
     pub(crate) sig: Signature,
     /// Whether results may hold files whose URLs must be filled in.
     pub(crate) has_file_output: bool,
+    /// Its handler yields a stream of values.
+    pub(crate) streaming: bool,
     /// Its calls follow a [`Fanout`](crate::Fanout).
     pub(crate) follow: bool,
     pub(crate) limiter: Option<Arc<Limiter>>,

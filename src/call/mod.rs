@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::auth::{bearer_token, AuthRequest, AuthTarget};
 use crate::cancel::CancelToken;
 use crate::concurrency::Ticket;
-use crate::context::{CallContext, ContextInner};
+use crate::context::{detached_headers, CallContext, ContextInner};
 use crate::error::{ApiError, ArgProblem};
 use crate::event_id::EventId;
 use crate::registry::BoundCall;
@@ -212,6 +212,14 @@ pub(crate) fn launch(
     );
 }
 
+/// Whether a call is likely to run well past its request: a queue or MCP call (whose caller
+/// waits on it, often for a long job), a stream or a follow. Such a call's context copies the
+/// request's header values (two allocations) rather than keep the connection's read buffer
+/// alive; a one-shot `/call` keeps them shared, since most end at once.
+fn outlives_its_request(endpoint: &CompiledEndpoint, delivery: Delivery) -> bool {
+    delivery != Delivery::Call || endpoint.streaming || endpoint.follow
+}
+
 /// The context a handler gets.
 fn context(
     inner: &Inner,
@@ -225,7 +233,11 @@ fn context(
     CallContext::new(ContextInner {
         endpoint: endpoint.sig.name.clone(),
         event_id: id,
-        headers: parts.headers,
+        headers: if outlives_its_request(endpoint, delivery) {
+            detached_headers(parts.headers)
+        } else {
+            parts.headers
+        },
         bearer: prepared.bearer.clone(),
         token: prepared.token.clone(),
         cancel: cancel.clone(),

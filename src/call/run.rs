@@ -35,6 +35,39 @@ pub(crate) struct Job {
     pub(crate) ticket: Option<Ticket>,
 }
 
+/// The call's tokens, kept to scrub them from a logged error message: its context, or for a
+/// stream or a follow, which may run for hours, a copy of the tokens alone, so that the
+/// context (and the request's headers in it) goes once the handler lets go of it.
+enum Secrets {
+    Context(CallContext),
+    Copied(Vec<String>),
+}
+
+impl Secrets {
+    fn copied(self) -> Self {
+        match self {
+            Secrets::Context(ctx) => Secrets::Copied(
+                [ctx.bearer_token(), ctx.token()]
+                    .into_iter()
+                    .flatten()
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            copied => copied,
+        }
+    }
+
+    fn list(&self) -> Vec<&str> {
+        match self {
+            Secrets::Context(ctx) => [ctx.bearer_token(), ctx.token()]
+                .into_iter()
+                .flatten()
+                .collect(),
+            Secrets::Copied(tokens) => tokens.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
 /// How a call ended, before delivery.
 enum Ended {
     Done(Result<Bytes, String>),
@@ -80,20 +113,24 @@ async fn run_job(inner: Arc<Inner>, job: Job) {
         file_root,
         ticket,
     } = job;
-    // Wait for a slot, telling queue callers where they are in line.
+    // Wait for a slot, telling queue callers where they are in line. (Boxed, as are the other
+    // rare steps below, so that the task of every job, most of which never take them, stays
+    // small: a job may wait for hours on a live stream.)
     let _permit = match ticket {
         None => None,
         Some(ticket) => {
-            let on_move = |(rank, size): (usize, usize)| delivery.place(&inner, id, rank, size);
-            tokio::select! {
-                permit = ticket.acquire(on_move) => Some(permit),
-                () = cancel.cancelled() => None,
-            }
+            Box::pin(async {
+                let on_move = |(rank, size): (usize, usize)| delivery.place(&inner, id, rank, size);
+                tokio::select! {
+                    permit = ticket.acquire(on_move) => Some(permit),
+                    () = cancel.cancelled() => None,
+                }
+            })
+            .await
         }
     };
     let started = Instant::now();
-    // Kept to scrub the call's tokens from a logged error message.
-    let log_ctx = ctx.clone();
+    let mut secrets = Secrets::Context(ctx.clone());
     let ended = if cancel.is_cancelled() {
         Ended::Cancelled
     } else {
@@ -102,22 +139,21 @@ async fn run_job(inner: Arc<Inner>, job: Job) {
             Err(payload) => Ended::Panicked(payload),
             Ok(Run::Once(fut)) => run_once(&inner, fut, &cancel).await,
             Ok(Run::Stream(items)) => {
+                secrets = secrets.copied();
                 run_stream(&inner, id, items, &cancel, delivery, file_root.as_deref()).await
             }
             Ok(Run::Follow(follower)) => {
+                secrets = secrets.copied();
                 let items = Box::pin(follower.into_items());
                 run_stream(&inner, id, items, &cancel, delivery, file_root.as_deref()).await
             }
         }
     };
     let cancelled = cancel.is_cancelled();
-    let secrets: Vec<&str> = [log_ctx.bearer_token(), log_ctx.token()]
-        .into_iter()
-        .flatten()
-        .collect();
+    let secrets = secrets.list();
     let mut outcome = settle(&inner, ended, started, &secrets);
     if let (Outcome::Complete(data), Some(root)) = (&outcome, &file_root) {
-        outcome = match complete(&inner, data.clone(), root).await {
+        outcome = match Box::pin(complete(&inner, data.clone(), root)).await {
             Ok(data) => Outcome::Complete(data),
             Err(message) => {
                 job_done(JobEnd::Failed(&message), started, &secrets);
@@ -249,7 +285,7 @@ async fn run_stream(
             return Ended::Done(Err(too_large(data.len(), inner.config.max_output_bytes)));
         }
         let data = match file_root {
-            Some(root) => match complete(inner, data, root).await {
+            Some(root) => match Box::pin(complete(inner, data, root)).await {
                 Ok(data) => data,
                 Err(message) => return Ended::Done(Err(message)),
             },
