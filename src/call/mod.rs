@@ -367,8 +367,8 @@ pub(crate) async fn start(
     }
 }
 
-/// The start of a call whose caller waits for it on the same request and wants no progress
-/// (an MCP `tools/call` without a progress token): a handler done at its first step gives its
+/// The start of a call whose caller waits for it on the same request (an MCP `tools/call`).
+/// With `inline` (the caller wants no progress), a handler done at its first step gives its
 /// outcome back with no job and no backend record at all; any other runs as a job.
 #[cfg_attr(not(feature = "mcp"), allow(dead_code))]
 pub(crate) async fn start_waited(
@@ -378,17 +378,14 @@ pub(crate) async fn start_waited(
     data: CallData<'_>,
     route: &(dyn std::fmt::Display + Sync),
     delivery: Delivery,
+    inline: bool,
 ) -> Result<Started, ApiError> {
-    start_call(
-        inner,
-        endpoint,
-        parts,
-        data,
-        route,
-        delivery,
-        AtOnce::Return,
-    )
-    .await
+    let at_once = if inline {
+        AtOnce::Return
+    } else {
+        AtOnce::RunAsJob
+    };
+    start_call(inner, endpoint, parts, data, route, delivery, at_once).await
 }
 
 async fn start_call(

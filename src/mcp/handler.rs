@@ -105,28 +105,16 @@ impl ServerHandler for Handler {
         let token = context.meta.get_progress_token();
         // Without a progress token nothing but the result is sent: a handler done at once
         // answers with no job and no backend record.
-        let started = if token.is_none() {
-            call::start_waited(
-                &inner,
-                endpoint,
-                parts,
-                call::CallData::Parsed(Value::Object(args)),
-                &route,
-                Delivery::Mcp,
-            )
-            .await
-        } else {
-            call::start(
-                &inner,
-                endpoint,
-                parts,
-                call::CallData::Parsed(Value::Object(args)),
-                &route,
-                Delivery::Mcp,
-            )
-            .await
-            .map(Started::Job)
-        };
+        let started = call::start_waited(
+            &inner,
+            endpoint,
+            parts,
+            call::CallData::Parsed(Value::Object(args)),
+            &route,
+            Delivery::Mcp,
+            token.is_none(),
+        )
+        .await;
         let id = match started {
             Ok(Started::Job(id)) => id,
             Ok(Started::Done(outcome)) => return Ok(tool_result(&inner, outcome).await.into()),
