@@ -1,6 +1,7 @@
 //! The MCP server (feature `mcp`): every public endpoint as a tool, over the official `rmcp`
-//! SDK's streamable HTTP transport, stateless (no `Mcp-Session-Id`, each POST answered with
-//! an SSE stream), so any replica can answer any request.
+//! SDK's streamable HTTP transport, stateless (no `Mcp-Session-Id`), so any replica can answer
+//! any request. A reply with nothing before it is one JSON response; a call that sends
+//! progress notifications first is answered with an SSE stream.
 //!
 //! - `catalog`: tool names and input schemas, built once; `GET {p}/mcp/schema`.
 //! - `handler`: `tools/list` and `tools/call` (through `call`, like `/call`).
