@@ -1,5 +1,5 @@
 //! Follow endpoints: calls that follow one shared live source (a `Fanout`), over loopback:
-//! `/call` polls read the shared buffer, the queue runs them as streaming jobs; errors, wrong
+//! `/call` polls read the shared buffer, the queue relays them from a small task each; errors, wrong
 //! endpoints, cancels, HEAD and the limit.
 
 mod common;
@@ -164,7 +164,7 @@ async fn refusals_wrong_endpoints_cancels_head_and_the_limit() {
 }
 
 #[tokio::test]
-async fn the_queue_runs_a_follow_call_as_a_streaming_job() {
+async fn the_queue_relays_a_follow_call() {
     let (a, b) = (Fanout::new(), Fanout::new());
     let server = TestServer::start(service(&a, &b, 100)).await;
     let index = common::fn_index(&server, "watch").await;
@@ -173,7 +173,7 @@ async fn the_queue_runs_a_follow_call_as_a_streaming_job() {
     let mut sse = server
         .sse("/gradio_api/queue/data?session_hash=s-follow")
         .await;
-    // Publish once the job runs (its follower is made when the handler runs).
+    // Publish once the call has started (its follower is made when its handler runs).
     let mut generating = Vec::new();
     let mut completed = None;
     let mut published = false;
@@ -182,7 +182,7 @@ async fn the_queue_runs_a_follow_call_as_a_streaming_job() {
         match m["msg"].as_str().unwrap() {
             "process_starts" if !published => {
                 published = true;
-                // The handler runs right after `process_starts`; give it a moment.
+                // The handler has run by `process_starts`; give the relay a moment.
                 tokio::time::sleep(std::time::Duration::from_millis(300)).await;
                 b.publish(&1.0).unwrap();
                 b.publish(&2.0).unwrap();
@@ -198,6 +198,49 @@ async fn the_queue_runs_a_follow_call_as_a_streaming_job() {
     assert_eq!(
         completed.expect("completed")["output"]["data"],
         json!([2.0])
+    );
+}
+
+/// Through the queue, a follow handler that refuses is reported like any failed call: a
+/// failed `process_completed` with its message, after `process_starts`.
+#[tokio::test]
+async fn the_queue_reports_a_refusing_follow_handler() {
+    let (a, b) = (Fanout::new(), Fanout::new());
+    let server = TestServer::start(service(&a, &b, 100)).await;
+    let index = common::fn_index(&server, "watch").await;
+    let join = json!({"data": ["c"], "fn_index": index, "session_hash": "s-refused"}).to_string();
+    server.post_json("/gradio_api/queue/join", &join).await;
+    let mut sse = server
+        .sse("/gradio_api/queue/data?session_hash=s-refused")
+        .await;
+    let mut messages = Vec::new();
+    while let Some(frame) = sse.next().await {
+        let m: Value = serde_json::from_str(&frame.data).unwrap();
+        let msg = m["msg"].as_str().unwrap().to_owned();
+        if msg == "process_completed" {
+            assert_eq!(m["success"], false, "{m}");
+            assert!(
+                m["output"]["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("no source named \"c\""),
+                "{m}"
+            );
+        }
+        let end = msg == "close_stream";
+        messages.push(msg);
+        if end {
+            break;
+        }
+    }
+    assert_eq!(
+        messages,
+        [
+            "estimation",
+            "process_starts",
+            "process_completed",
+            "close_stream"
+        ]
     );
 }
 

@@ -5,6 +5,7 @@
 mod deliver;
 mod run;
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use http::request::Parts;
@@ -18,12 +19,12 @@ use crate::concurrency::Ticket;
 use crate::context::{detached_headers, CallContext, ContextInner};
 use crate::error::{ApiError, ArgProblem};
 use crate::event_id::EventId;
-use crate::registry::BoundCall;
+use crate::registry::{BoundCall, Run};
 use crate::root_url::request_root;
 use crate::state::{CompiledEndpoint, Inner};
 
 pub(crate) use deliver::Delivery;
-use run::{spawn_job, FirstStep, Job};
+use run::{spawn_follow_job, spawn_job, FirstStep, Job};
 
 /// A call whose arguments were bound and authorized: everything but the job itself.
 pub(crate) struct Prepared {
@@ -198,11 +199,37 @@ pub(crate) fn launch(
         )
     });
     let ctx = context(inner, endpoint, id, parts, &prepared, &cancel, delivery);
+    let mut call = prepared.call;
+    if endpoint.follow && ticket.is_none() && file_root.is_none() {
+        // A follow handler only picks its fan-out: run it now, and relay its follower from a
+        // small task of its own. One that refuses (or panics) runs as a job like any call,
+        // which reports it.
+        let handler_ctx = ctx.clone();
+        match std::panic::catch_unwind(AssertUnwindSafe(move || call(handler_ctx))) {
+            Ok(Run::Follow(follower)) => {
+                let tokens = [ctx.bearer_token(), ctx.token()]
+                    .into_iter()
+                    .flatten()
+                    .map(str::to_owned)
+                    .collect();
+                drop(ctx);
+                let name = &endpoint.sig.name;
+                spawn_follow_job(inner.clone(), id, name, follower, cancel, delivery, tokens);
+                return;
+            }
+            run => {
+                call = Box::new(move |_| match run {
+                    Ok(run) => run,
+                    Err(payload) => std::panic::resume_unwind(payload),
+                })
+            }
+        }
+    }
     spawn_job(
         inner.clone(),
         Job {
             id,
-            call: prepared.call,
+            call,
             ctx,
             cancel,
             delivery,

@@ -18,6 +18,7 @@ use crate::cancel::CancelToken;
 use crate::concurrency::Ticket;
 use crate::context::CallContext;
 use crate::event_id::EventId;
+use crate::fanout::Follower;
 use crate::files::outputs::complete_files;
 use crate::registry::{BoundCall, Run};
 use crate::state::Inner;
@@ -161,12 +162,69 @@ async fn run_job(inner: Arc<Inner>, job: Job) {
             }
         };
     }
+    end_job(&inner, id, delivery, outcome, cancelled, started, &secrets).await;
+}
+
+/// Spawns the job of a follow call whose handler already gave its follower (through the
+/// queue, MCP or a shared backend): a small task that only relays the follower's values to
+/// the call's reader, instead of a whole job's (a follow may stay open for hours, one per
+/// viewer). `tokens` are the call's tokens, to scrub from a logged error.
+pub(crate) fn spawn_follow_job(
+    inner: Arc<Inner>,
+    id: EventId,
+    endpoint: &str,
+    follower: Follower,
+    cancel: CancelToken,
+    delivery: Delivery,
+    tokens: Vec<String>,
+) {
+    let span = job_span(id, endpoint, delivery.is_queue());
+    let run = run_follow_job(inner, id, follower, cancel, delivery, tokens);
+    if span.is_disabled() {
+        tokio::spawn(run);
+    } else {
+        tokio::spawn(run.instrument(span));
+    }
+}
+
+async fn run_follow_job(
+    inner: Arc<Inner>,
+    id: EventId,
+    follower: Follower,
+    cancel: CancelToken,
+    delivery: Delivery,
+    tokens: Vec<String>,
+) {
+    let started = Instant::now();
+    let ended = if cancel.is_cancelled() {
+        Ended::Cancelled
+    } else {
+        delivery.starts(&inner, id).await;
+        let items = Box::pin(follower.into_items());
+        run_stream(&inner, id, items, &cancel, delivery, None).await
+    };
+    let cancelled = cancel.is_cancelled();
+    let secrets: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    let outcome = settle(&inner, ended, started, &secrets);
+    end_job(&inner, id, delivery, outcome, cancelled, started, &secrets).await;
+}
+
+/// A job's last step: its completion logged, its cancel token dropped, its outcome delivered.
+async fn end_job(
+    inner: &Inner,
+    id: EventId,
+    delivery: Delivery,
+    outcome: Outcome,
+    cancelled: bool,
+    started: Instant,
+    secrets: &[&str],
+) {
     if matches!(outcome, Outcome::Complete(_)) {
-        job_done(JobEnd::Complete, started, &secrets);
+        job_done(JobEnd::Complete, started, secrets);
     }
     inner.running.end(id);
     delivery
-        .complete(&inner, id, outcome, cancelled, started)
+        .complete(inner, id, outcome, cancelled, started)
         .await;
 }
 
