@@ -46,6 +46,93 @@ pub fn keys<'t>(text: &'t str, out: &mut Vec<Cow<'t, str>>) {
     let _ = serde::de::Deserializer::deserialize_map(&mut de, Keys(out));
 }
 
+/// Appends the entries of stored metrics text to `out` (nothing if it is not an object) as
+/// name and numeric value (`None` for any other value, which is skipped unparsed), in the
+/// text's order. Names are borrowed from the text when they have no escapes.
+pub fn numbers<'t>(text: &'t str, out: &mut Vec<(Cow<'t, str>, Option<f64>)>) {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let _ = serde::de::Deserializer::deserialize_map(&mut de, Numbers(out));
+}
+
+/// Walks an object's entries into a list of names and numbers.
+struct Numbers<'o, 't>(&'o mut Vec<(Cow<'t, str>, Option<f64>)>);
+
+impl<'t> serde::de::Visitor<'t> for Numbers<'_, 't> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object of metric names and values")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'t>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(key)) = map.next_key::<Key<'t>>()? {
+            let Number(value) = map.next_value::<Number>()?;
+            self.0.push((key, value));
+        }
+        Ok(())
+    }
+}
+
+/// A value read as a number when it is one (as `Value::as_f64` would), skipped otherwise.
+struct Number(Option<f64>);
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Number;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Number, E> {
+                Ok(Number(Some(v)))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number(Some(v as f64)))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Number, E> {
+                Ok(Number(Some(v as f64)))
+            }
+
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Number, E> {
+                Ok(Number(None))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Number, E> {
+                Ok(Number(None))
+            }
+
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Number, E> {
+                Ok(Number(None))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Number, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Number(None))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Number, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Number(None))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
 /// Walks an object's keys into a list.
 struct Keys<'o, 't>(&'o mut Vec<Cow<'t, str>>);
 

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use super::metrics_json::{parse_object, pick};
+use super::metrics_json::{self, pick};
 
 /// Points the cache holds at most (24 bytes each, so about 96 MB).
 pub const CACHE_POINTS: usize = 4_000_000;
@@ -128,11 +128,23 @@ impl SeriesCache {
             return;
         };
         if run.complete {
-            for (metric, value) in parse_object(metrics) {
-                if let Some(y) = value.as_f64() {
-                    run.columns.entry(metric).or_default().insert(step, y, seq);
-                    self.points += 1;
+            let mut entries = Vec::new();
+            metrics_json::numbers(metrics, &mut entries);
+            for (i, (metric, value)) in entries.iter().enumerate() {
+                // A repeated name: its last value counts, as when the object is parsed whole.
+                let repeated = entries[i + 1..].iter().any(|(later, _)| later == metric);
+                let Some(y) = value.filter(|_| !repeated) else {
+                    continue;
+                };
+                match run.columns.get_mut(&**metric) {
+                    Some(column) => column.insert(step, y, seq),
+                    None => {
+                        let mut column = Column::default();
+                        column.insert(step, y, seq);
+                        run.columns.insert(metric.clone().into_owned(), column);
+                    }
                 }
+                self.points += 1;
             }
         } else {
             for (metric, column) in run.columns.iter_mut() {
