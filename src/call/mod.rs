@@ -24,7 +24,7 @@ use crate::root_url::request_root;
 use crate::state::{CompiledEndpoint, Inner};
 
 pub(crate) use deliver::Delivery;
-use run::{spawn_follow_job, spawn_job, FirstStep, Job};
+use run::{copied_tokens, spawn_follow_job, spawn_job, FirstStep, Job};
 
 /// A call whose arguments were bound and authorized: everything but the job itself.
 pub(crate) struct Prepared {
@@ -207,22 +207,13 @@ pub(crate) fn launch(
         let handler_ctx = ctx.clone();
         match std::panic::catch_unwind(AssertUnwindSafe(move || call(handler_ctx))) {
             Ok(Run::Follow(follower)) => {
-                let tokens = [ctx.bearer_token(), ctx.token()]
-                    .into_iter()
-                    .flatten()
-                    .map(str::to_owned)
-                    .collect();
+                let tokens = copied_tokens(&ctx);
                 drop(ctx);
                 let name = &endpoint.sig.name;
                 spawn_follow_job(inner.clone(), id, name, follower, cancel, delivery, tokens);
                 return;
             }
-            run => {
-                call = Box::new(move |_| match run {
-                    Ok(run) => run,
-                    Err(payload) => std::panic::resume_unwind(payload),
-                })
-            }
+            run => call = replay(run),
         }
     }
     spawn_job(
@@ -237,6 +228,15 @@ pub(crate) fn launch(
             ticket,
         },
     );
+}
+
+/// A handler's result, already had (or its panic), as a call to run as a job: the job gives
+/// the result back, or raises the panic again, which it reports as any handler's.
+fn replay(run: std::thread::Result<Run>) -> BoundCall {
+    Box::new(move |_| match run {
+        Ok(run) => run,
+        Err(payload) => std::panic::resume_unwind(payload),
+    })
 }
 
 /// Whether a call is likely to run well past its request: a queue or MCP call (whose caller
@@ -304,7 +304,7 @@ pub(crate) async fn start_follow(
         token,
     } = prepared;
     let run = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || call(ctx))) {
-        Ok(crate::registry::Run::Follow(follower)) => {
+        Ok(Run::Follow(follower)) => {
             return inner
                 .follows
                 .insert(id, endpoint.sig.name.clone(), follower)
@@ -322,12 +322,8 @@ pub(crate) async fn start_follow(
         Ok(other) => Ok(other),
         Err(payload) => Err(payload),
     };
-    // The handler refused or panicked: a job of its own, whose poll reads the error (a panic
-    // is raised again inside the job, which reports it as any handler's).
-    let call: crate::registry::BoundCall = Box::new(move |_| match run {
-        Ok(run) => run,
-        Err(payload) => std::panic::resume_unwind(payload),
-    });
+    // The handler refused or panicked: a job of its own, whose poll reads the error.
+    let call = replay(run);
     let prepared = Prepared {
         call,
         bearer,

@@ -47,13 +47,7 @@ enum Secrets {
 impl Secrets {
     fn copied(self) -> Self {
         match self {
-            Secrets::Context(ctx) => Secrets::Copied(
-                [ctx.bearer_token(), ctx.token()]
-                    .into_iter()
-                    .flatten()
-                    .map(str::to_owned)
-                    .collect(),
-            ),
+            Secrets::Context(ctx) => Secrets::Copied(copied_tokens(&ctx)),
             copied => copied,
         }
     }
@@ -67,6 +61,15 @@ impl Secrets {
             Secrets::Copied(tokens) => tokens.iter().map(String::as_str).collect(),
         }
     }
+}
+
+/// A copy of a call's tokens, to scrub from a logged error once its context is gone.
+pub(crate) fn copied_tokens(ctx: &CallContext) -> Vec<String> {
+    [ctx.bearer_token(), ctx.token()]
+        .into_iter()
+        .flatten()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// How a call ended, before delivery.
