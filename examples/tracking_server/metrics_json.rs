@@ -39,13 +39,6 @@ pub fn pick(text: &str, name: &str) -> Option<Value> {
         .flatten()
 }
 
-/// Appends the metric names of stored metrics text to `out` (nothing if it is not an object),
-/// skipping the values unparsed.
-pub fn keys<'t>(text: &'t str, out: &mut Vec<Cow<'t, str>>) {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let _ = serde::de::Deserializer::deserialize_map(&mut de, Keys(out));
-}
-
 /// Appends the entries of stored metrics text to `out` (nothing if it is not an object) as
 /// name and numeric value (`None` for any other value, which is skipped unparsed), in the
 /// text's order. Names are borrowed from the text when they have no escapes.
@@ -130,25 +123,6 @@ impl<'de> Deserialize<'de> for Number {
             }
         }
         deserializer.deserialize_any(Visit)
-    }
-}
-
-/// Walks an object's keys into a list.
-struct Keys<'o, 't>(&'o mut Vec<Cow<'t, str>>);
-
-impl<'t> serde::de::Visitor<'t> for Keys<'_, 't> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an object of metric names and values")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'t>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(Key(key)) = map.next_key::<Key<'t>>()? {
-            map.next_value::<serde::de::IgnoredAny>()?;
-            self.0.push(key);
-        }
-        Ok(())
     }
 }
 

@@ -7,9 +7,8 @@
 //! The cache holds at most a fixed number of points, dropping the least recently read lines
 //! first.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-
-use super::metrics_json::{self, pick};
 
 /// Points the cache holds at most (24 bytes each, so about 96 MB).
 pub const CACHE_POINTS: usize = 4_000_000;
@@ -21,23 +20,45 @@ pub struct Column {
     pub xy: Vec<(i64, f64)>,
     pub seqs: Vec<i64>,
     used: u64,
+    /// Where the last point added went, so that a name a row repeats replaces it.
+    last: Option<usize>,
 }
 
 impl Column {
-    /// Adds a point at its place: after every point of a lower or equal step.
-    fn insert(&mut self, step: i64, y: f64, seq: i64) {
-        if self.xy.last().is_none_or(|&(s, _)| s <= step) {
-            self.xy.push((step, y));
-            self.seqs.push(seq);
-        } else {
-            let at = self.xy.partition_point(|&(s, _)| s <= step);
-            self.xy.insert(at, (step, y));
-            self.seqs.insert(at, seq);
+    /// Adds a point at its place: after every point of a lower or equal step. A second value
+    /// from the same row (`seq`) replaces the first: the last value of a repeated name
+    /// counts, as when the row's object is parsed whole. Returns whether a point was added.
+    fn insert(&mut self, step: i64, y: f64, seq: i64) -> bool {
+        if let Some(at) = self.last.filter(|&at| self.seqs.get(at) == Some(&seq)) {
+            self.xy[at].1 = y;
+            return false;
         }
+        let at = if self.xy.last().is_none_or(|&(s, _)| s <= step) {
+            self.xy.len()
+        } else {
+            self.xy.partition_point(|&(s, _)| s <= step)
+        };
+        self.xy.insert(at, (step, y));
+        self.seqs.insert(at, seq);
+        self.last = Some(at);
+        true
+    }
+
+    /// Takes back the point a row (`seq`) just added: its name came again with a value that
+    /// is not a number, and the last value counts. Returns whether a point was taken back.
+    fn retract(&mut self, seq: i64) -> bool {
+        let Some(at) = self
+            .last
+            .take()
+            .filter(|&at| self.seqs.get(at) == Some(&seq))
+        else {
+            return false;
+        };
+        self.xy.remove(at);
+        self.seqs.remove(at);
+        true
     }
 }
-
-type RunKey = (String, String);
 
 /// The cached lines of one run; `complete` when every numeric metric of the run is among
 /// them (a run created while the server runs, none of whose lines was dropped since).
@@ -47,9 +68,14 @@ struct RunLines {
     columns: HashMap<String, Column>,
 }
 
+/// One stored row's entries, as `metrics_json::numbers` reads them: name, and value when it
+/// is a number.
+pub type RowNumbers<'t> = [(Cow<'t, str>, Option<f64>)];
+
 /// The cache.
 pub struct SeriesCache {
-    runs: HashMap<RunKey, RunLines>,
+    /// project → run id → lines (nested, so that a lookup by `&str` allocates nothing).
+    runs: HashMap<String, HashMap<String, RunLines>>,
     points: usize,
     limit: usize,
     clock: u64,
@@ -66,12 +92,23 @@ impl SeriesCache {
         }
     }
 
+    fn run_mut(&mut self, project: &str, run_id: &str) -> Option<&mut RunLines> {
+        self.runs.get_mut(project)?.get_mut(run_id)
+    }
+
+    fn run_entry(&mut self, project: &str, run_id: &str) -> &mut RunLines {
+        self.runs
+            .entry(project.to_owned())
+            .or_default()
+            .entry(run_id.to_owned())
+            .or_default()
+    }
+
     /// A cached line, marked as just read.
     pub fn get(&mut self, project: &str, run_id: &str, metric: &str) -> Option<&Column> {
         self.clock += 1;
         let clock = self.clock;
-        let key = (project.to_owned(), run_id.to_owned());
-        let column = self.runs.get_mut(&key)?.columns.get_mut(metric)?;
+        let column = self.run_mut(project, run_id)?.columns.get_mut(metric)?;
         column.used = clock;
         Some(column)
     }
@@ -92,9 +129,7 @@ impl SeriesCache {
         column.used = self.clock;
         self.points += column.xy.len();
         let old = self
-            .runs
-            .entry((project.to_owned(), run_id.to_owned()))
-            .or_default()
+            .run_entry(project, run_id)
             .columns
             .insert(metric.to_owned(), column);
         if let Some(old) = old {
@@ -107,60 +142,67 @@ impl SeriesCache {
     /// A run that was just created: all its lines are cached from its first row on.
     pub fn start_run(&mut self, project: &str, run_id: &str) {
         self.forget_run(project, run_id);
-        self.runs.insert(
-            (project.to_owned(), run_id.to_owned()),
-            RunLines {
-                complete: true,
-                columns: HashMap::new(),
-            },
-        );
+        *self.run_entry(project, run_id) = RunLines {
+            complete: true,
+            columns: HashMap::new(),
+        };
     }
 
     /// Whether any line of a run is cached (a write to it must then be added).
     pub fn has_run(&self, project: &str, run_id: &str) -> bool {
         self.runs
-            .contains_key(&(project.to_owned(), run_id.to_owned()))
+            .get(project)
+            .is_some_and(|runs| runs.contains_key(run_id))
     }
 
-    /// Adds a stored row (`metrics` as logged) to the cached lines of its run.
-    pub fn add_row(&mut self, project: &str, run_id: &str, step: i64, seq: i64, metrics: &str) {
-        let Some(run) = self.runs.get_mut(&(project.to_owned(), run_id.to_owned())) else {
+    /// Adds a stored row (its entries read by `metrics_json::numbers`) to the cached lines
+    /// of its run: to every line when the run is complete, else to the lines cached.
+    pub fn add_row(
+        &mut self,
+        project: &str,
+        run_id: &str,
+        step: i64,
+        seq: i64,
+        entries: &RowNumbers<'_>,
+    ) {
+        let Some(run) = self.runs.get_mut(project).and_then(|r| r.get_mut(run_id)) else {
             return;
         };
-        if run.complete {
-            let mut entries = Vec::new();
-            metrics_json::numbers(metrics, &mut entries);
-            for (i, (metric, value)) in entries.iter().enumerate() {
-                // A repeated name: its last value counts, as when the object is parsed whole.
-                let repeated = entries[i + 1..].iter().any(|(later, _)| later == metric);
-                let Some(y) = value.filter(|_| !repeated) else {
-                    continue;
-                };
-                match run.columns.get_mut(&**metric) {
-                    Some(column) => column.insert(step, y, seq),
-                    None => {
-                        let mut column = Column::default();
-                        column.insert(step, y, seq);
-                        run.columns.insert(metric.clone().into_owned(), column);
-                    }
+        let (mut added, mut removed) = (0, 0);
+        for (metric, value) in entries {
+            let Some(y) = *value else {
+                if let Some(column) = run.columns.get_mut(&**metric) {
+                    removed += usize::from(column.retract(seq));
                 }
-                self.points += 1;
-            }
-        } else {
-            for (metric, column) in run.columns.iter_mut() {
-                if let Some(y) = pick(metrics, metric).and_then(|v| v.as_f64()) {
+                continue;
+            };
+            let new = match run.columns.get_mut(&**metric) {
+                Some(column) => column.insert(step, y, seq),
+                // Only a complete run gains a line from the middle of its writes.
+                None if run.complete => {
+                    let mut column = Column::default();
                     column.insert(step, y, seq);
-                    self.points += 1;
+                    run.columns.insert(metric.clone().into_owned(), column);
+                    true
                 }
-            }
+                None => false,
+            };
+            added += usize::from(new);
         }
+        self.points = self.points + added - removed;
         self.shrink();
     }
 
     /// Drops every line of a run.
     pub fn forget_run(&mut self, project: &str, run_id: &str) {
-        if let Some(run) = self.runs.remove(&(project.to_owned(), run_id.to_owned())) {
+        let Some(runs) = self.runs.get_mut(project) else {
+            return;
+        };
+        if let Some(run) = runs.remove(run_id) {
             self.points -= run.columns.values().map(|c| c.xy.len()).sum::<usize>();
+        }
+        if runs.is_empty() {
+            self.runs.remove(project);
         }
     }
 
@@ -179,22 +221,23 @@ impl SeriesCache {
         }
         let target = self.limit - self.limit / 10;
         while self.points > target {
-            let Some((key, metric)) = self
+            let Some((project, run_id, metric)) = self
                 .runs
                 .iter()
-                .flat_map(|(key, run)| run.columns.iter().map(move |(m, c)| (c.used, key, m)))
-                .min_by_key(|(used, _, _)| *used)
-                .map(|(_, key, m)| (key.clone(), m.clone()))
+                .flat_map(|(p, runs)| runs.iter().map(move |(r, run)| (p, r, run)))
+                .flat_map(|(p, r, run)| run.columns.iter().map(move |(m, c)| (c.used, p, r, m)))
+                .min_by_key(|(used, ..)| *used)
+                .map(|(_, p, r, m)| (p.clone(), r.clone(), m.clone()))
             else {
                 return;
             };
-            if let Some(run) = self.runs.get_mut(&key) {
+            if let Some(run) = self.run_mut(&project, &run_id) {
                 run.complete = false;
-                if let Some(c) = run.columns.remove(&metric) {
-                    self.points -= c.xy.len();
-                }
-                if run.columns.is_empty() {
-                    self.runs.remove(&key);
+                let dropped = run.columns.remove(&metric).map_or(0, |c| c.xy.len());
+                let empty = run.columns.is_empty();
+                self.points -= dropped;
+                if empty {
+                    self.forget_run(&project, &run_id);
                 }
             }
         }
@@ -203,9 +246,18 @@ impl SeriesCache {
 
 #[cfg(test)]
 mod tests {
+    use super::SeriesCache;
+
+    /// Adds a row given as its metrics text.
+    fn add(cache: &mut SeriesCache, run: &str, step: i64, seq: i64, text: &str) {
+        let mut entries = Vec::new();
+        super::super::metrics_json::numbers(text, &mut entries);
+        cache.add_row("p", run, step, seq, &entries);
+    }
+
     #[test]
     fn lines_stay_sorted_and_within_the_limit() {
-        use super::{Column, SeriesCache};
+        use super::Column;
         let mut cache = SeriesCache::new(10);
         let mut c = Column::default();
         for s in 0..4 {
@@ -213,8 +265,8 @@ mod tests {
         }
         assert!(cache.insert("p", "r", "loss", c).is_ok());
         // A late step lands in its place; a row without the metric adds nothing.
-        cache.add_row("p", "r", 1, 10, r#"{"loss": 0.5, "acc": 1}"#);
-        cache.add_row("p", "r", 9, 11, r#"{"acc": 1}"#);
+        add(&mut cache, "r", 1, 10, r#"{"loss": 0.5, "acc": 1}"#);
+        add(&mut cache, "r", 9, 11, r#"{"acc": 1}"#);
         let col = cache.get("p", "r", "loss").expect("cached");
         assert_eq!(
             col.xy,
@@ -237,28 +289,30 @@ mod tests {
 
     #[test]
     fn a_new_run_has_every_line_cached_until_one_is_dropped() {
-        use super::SeriesCache;
         let mut cache = SeriesCache::new(10);
         cache.start_run("p", "new");
-        cache.add_row(
-            "p",
+        add(
+            &mut cache,
             "new",
             0,
             1,
-            r#"{"loss": 1.5, "note": "text", "acc": 2}"#,
+            r#"{"loss": 1.5, "note": "text", "acc": 2, "loss": 1.25, "acc": 3, "acc": "x"}"#,
         );
-        cache.add_row("p", "new", 1, 2, r#"{"loss": 0.5}"#);
+        add(&mut cache, "new", 1, 2, r#"{"loss": 0.5, "acc": 2}"#);
+        assert_eq!(cache.points(), 3);
         let loss = cache.get("p", "new", "loss").expect("loss").xy.clone();
-        assert_eq!(loss, vec![(0, 1.5), (1, 0.5)]);
-        assert_eq!(cache.get("p", "new", "acc").expect("acc").seqs, vec![1]);
+        // A repeated name counts once, with its last value.
+        assert_eq!(loss, vec![(0, 1.25), (1, 0.5)]);
+        // A name whose last value is not a number has no point in that row.
+        assert_eq!(cache.get("p", "new", "acc").expect("acc").seqs, vec![2]);
         assert!(cache.get("p", "new", "note").is_none(), "text is not drawn");
         // Over the limit: lines are dropped, and the run is no longer taken as complete, so
         // a metric it logs later is not cached from the middle of its line.
         for s in 2..12 {
-            cache.add_row("p", "new", s, s + 1, r#"{"loss": 0}"#);
+            add(&mut cache, "new", s, s + 1, r#"{"loss": 0}"#);
         }
         assert!(cache.points() <= 10);
-        cache.add_row("p", "new", 12, 13, r#"{"late": 1}"#);
+        add(&mut cache, "new", 12, 13, r#"{"late": 1}"#);
         assert!(cache.get("p", "new", "late").is_none());
     }
 }

@@ -12,6 +12,8 @@
 //! `store_reads.rs`. The write-ahead log is checkpointed on a thread of its own
 //! (`checkpoint.rs`).
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -302,13 +304,12 @@ impl Store {
     pub fn log(&mut self, entries: Vec<Entry>) -> Result<Vec<Stored>, String> {
         let tx = self.conn.transaction().map_err(|e| e.to_string())?;
         let mut stored = Vec::with_capacity(entries.len());
-        // Rows of runs whose lines are cached: (index in `stored`, run id, row number).
-        let mut cached_rows: Vec<(usize, String, i64)> = Vec::new();
-        // Runs this batch creates (project, id, name, created): all their lines are cached as
-        // they are logged.
-        let mut new_runs: Vec<(String, String, String, String)> = Vec::new();
-        // Rows of runs whose metric names the catalog keeps: (index in `stored`, run id).
-        let mut named_rows: Vec<(usize, String)> = Vec::new();
+        // The runs this batch writes to (a batch is mostly one run), each looked up once.
+        let mut runs: Vec<BatchRun> = Vec::new();
+        // Each stored row's run (an index in `runs`) and row number.
+        let mut rows: Vec<(usize, i64)> = Vec::with_capacity(entries.len());
+        // Entries without a timestamp get the batch's time, as Trackio's storage gives them.
+        let mut now: Option<String> = None;
         {
             let mut find_run = tx
                 .prepare_cached("SELECT 1 FROM runs WHERE project = ?1 AND id = ?2")
@@ -333,52 +334,47 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
                 )
                 .map_err(|e| e.to_string())?;
-            // Runs seen in this batch (a batch is mostly one run).
-            let mut seen: Vec<(String, String)> = Vec::new();
             for (i, e) in entries.into_iter().enumerate() {
                 if e.project.trim().is_empty() || e.run.trim().is_empty() {
                     return Err(format!(
                         "entry {i}: project and run must be non-empty names"
                     ));
                 }
-                let run_id = e.run_id.clone().unwrap_or_else(|| e.run.clone());
-                let timestamp = e.timestamp.clone().unwrap_or_else(now_iso);
-                let cached = seen.iter().any(|(p, r)| *p == e.project && *r == run_id);
-                let known = cached
-                    || find_run
-                        .query_row(params![e.project, run_id], |_| Ok(()))
-                        .optional()
-                        .map_err(|e| e.to_string())?
-                        .is_some();
-                if !cached {
-                    seen.push((e.project.clone(), run_id.clone()));
-                }
-                if !known {
-                    new_runs.push((
-                        e.project.clone(),
-                        run_id.clone(),
-                        e.run.clone(),
-                        timestamp.clone(),
-                    ));
-                    let config = e.config.as_ref().map(Value::to_string);
-                    add_run
-                        .execute(params![e.project, run_id, e.run, timestamp, config])
-                        .sql()?;
-                } else if let Some(update) = &e.config {
-                    // A resumed run keeps its config: later keys are merged in (RFC 7396),
-                    // in Rust, so that no number passes through SQLite's JSON parser.
-                    let old: Option<String> = get_config
-                        .query_row(params![e.project, run_id], |r| r.get(0))
-                        .optional()
-                        .sql()?
-                        .flatten();
-                    let mut merged = old
-                        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                        .unwrap_or(Value::Null);
-                    merge_patch(&mut merged, update);
-                    set_config
-                        .execute(params![e.project, run_id, merged.to_string()])
-                        .sql()?;
+                let run_id = e.run_id.as_deref().unwrap_or(&e.run);
+                let timestamp = match &e.timestamp {
+                    Some(t) => t.clone(),
+                    None => now.get_or_insert_with(now_iso).clone(),
+                };
+                // The run's place in `runs`, and whether this entry created it.
+                let (at, created) = match runs
+                    .iter()
+                    .position(|r| r.project == e.project && r.id == run_id)
+                {
+                    Some(at) => (at, false),
+                    None => {
+                        let known = find_run
+                            .query_row(params![e.project, run_id], |_| Ok(()))
+                            .optional()
+                            .map_err(|e| e.to_string())?
+                            .is_some();
+                        if !known {
+                            let config = e.config.as_ref().map(Value::to_string);
+                            add_run
+                                .execute(params![e.project, run_id, e.run, timestamp, config])
+                                .sql()?;
+                        }
+                        runs.push(BatchRun {
+                            project: e.project.clone(),
+                            id: run_id.to_owned(),
+                            created: (!known).then(|| (e.run.clone(), timestamp.clone())),
+                            cached: !known || self.series.has_run(&e.project, run_id),
+                            named: !known || self.catalog.tracks_names(&e.project, run_id),
+                        });
+                        (runs.len() - 1, !known)
+                    }
+                };
+                if let (false, Some(update)) = (created, &e.config) {
+                    merge_config(&mut get_config, &mut set_config, &e.project, run_id, update)?;
                 }
                 let step = match e.step {
                     Some(step) => step,
@@ -398,19 +394,11 @@ impl Store {
                     ])
                     .map_err(|e| e.to_string())?;
                 if added == 1 {
-                    let is_new = new_runs
-                        .iter()
-                        .any(|(p, r, _, _)| *p == e.project && *r == run_id);
-                    if is_new || self.series.has_run(&e.project, &run_id) {
-                        cached_rows.push((stored.len(), run_id.clone(), tx.last_insert_rowid()));
-                    }
-                    if is_new || self.catalog.tracks_names(&e.project, &run_id) {
-                        named_rows.push((stored.len(), run_id.clone()));
-                    }
+                    rows.push((at, tx.last_insert_rowid()));
                     traces::store_traces(
                         &tx,
                         &e.project,
-                        &run_id,
+                        run_id,
                         step,
                         &timestamp,
                         e.metrics.as_str(),
@@ -426,24 +414,47 @@ impl Store {
             }
         }
         tx.commit().map_err(|e| e.to_string())?;
-        for (project, run_id, name, created) in new_runs {
-            self.series.start_run(&project, &run_id);
-            self.catalog.add_run(&project, &run_id, &name, &created);
-        }
-        let mut names: Vec<std::borrow::Cow<'_, str>> = Vec::new();
-        for (i, run_id) in named_rows {
-            let row = &stored[i];
-            names.clear();
-            metrics_json::keys(row.metrics.as_str(), &mut names);
-            self.catalog
-                .add_metric_names(&row.project, &run_id, names.iter().map(|n| &**n));
-        }
-        for (i, run_id, seq) in cached_rows {
-            let row = &stored[i];
-            self.series
-                .add_row(&row.project, &run_id, row.step, seq, row.metrics.as_str());
-        }
+        self.remember(&runs, &rows, &stored);
         Ok(stored)
+    }
+
+    /// Keeps the catalog and the series cache in step with rows just committed: each row's
+    /// metrics text is read once, for both.
+    fn remember(&mut self, runs: &[BatchRun], rows: &[(usize, i64)], stored: &[Stored]) {
+        for run in runs {
+            if let Some((name, created)) = &run.created {
+                self.series.start_run(&run.project, &run.id);
+                self.catalog.add_run(&run.project, &run.id, name, created);
+            }
+        }
+        let mut entries: Vec<(Cow<'_, str>, Option<f64>)> = Vec::new();
+        let mut previous: Vec<(Cow<'_, str>, Option<f64>)> = Vec::new();
+        for (at, run) in runs.iter().enumerate() {
+            if !run.cached && !run.named {
+                continue;
+            }
+            let mut names: HashSet<Cow<'_, str>> = HashSet::new();
+            previous.clear();
+            for ((_, seq), row) in rows.iter().zip(stored).filter(|((r, _), _)| *r == at) {
+                entries.clear();
+                metrics_json::numbers(row.metrics.as_str(), &mut entries);
+                // Rows mostly repeat the names of the row before, in the same order.
+                let same_names = entries.len() == previous.len()
+                    && entries.iter().zip(&previous).all(|(a, b)| a.0 == b.0);
+                if run.named && !same_names {
+                    names.extend(entries.iter().map(|(name, _)| name.clone()));
+                }
+                if run.cached {
+                    self.series
+                        .add_row(&run.project, &run.id, row.step, *seq, &entries);
+                }
+                std::mem::swap(&mut entries, &mut previous);
+            }
+            if run.named {
+                self.catalog
+                    .add_metric_names(&run.project, &run.id, names.iter().map(|n| &**n));
+            }
+        }
     }
 
     /// All project names, sorted.
@@ -594,6 +605,41 @@ impl Store {
 
 /// Applies a JSON merge patch (RFC 7396) to `target`: `null` removes a key, objects merge,
 /// anything else replaces.
+/// A run one batch writes to, as first seen in the batch.
+struct BatchRun {
+    project: String,
+    id: String,
+    /// Its name and creation time when the batch created it.
+    created: Option<(String, String)>,
+    /// Whether its lines are cached (a new run's always are).
+    cached: bool,
+    /// Whether the catalog keeps its metric names (a new run's it always does).
+    named: bool,
+}
+
+/// Merges a resumed run's config update into its stored config (RFC 7396), in Rust, so that no
+/// number passes through SQLite's JSON parser.
+fn merge_config(
+    get: &mut rusqlite::CachedStatement<'_>,
+    set: &mut rusqlite::CachedStatement<'_>,
+    project: &str,
+    run_id: &str,
+    update: &Value,
+) -> Result<(), String> {
+    let old: Option<String> = get
+        .query_row(params![project, run_id], |r| r.get(0))
+        .optional()
+        .sql()?
+        .flatten();
+    let mut merged = old
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .unwrap_or(Value::Null);
+    merge_patch(&mut merged, update);
+    set.execute(params![project, run_id, merged.to_string()])
+        .sql()?;
+    Ok(())
+}
+
 fn merge_patch(target: &mut Value, patch: &Value) {
     let Value::Object(patch) = patch else {
         *target = patch.clone();
