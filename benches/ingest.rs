@@ -18,9 +18,14 @@
 //! default 4,096 bytes each) per round, as Trackio's client sends logged images: each file
 //! uploaded on its own (`POST /gradio_api/upload`, or Trackio's `POST /api/upload`), then one
 //! `bulk_upload_media` call per 100 files naming where each goes. The last file of each round
-//! is read back over HTTP and compared byte for byte. The tracking server gets it as a Gradio call
-//! (`POST /gradio_api/call/bulk_log`, then the poll until `complete`); Trackio's server as its
-//! own HTTP API (`POST /api/bulk_log`), which answers once the batch is written.
+//! is read back over HTTP and compared byte for byte.
+//!
+//! Each round the tracking server takes the points twice, into runs of their own: as a Gradio call
+//! (`POST /gradio_api/call/bulk_log`, then the poll until `complete`), and through Trackio's
+//! HTTP API (`POST /api/bulk_log`, the request Trackio's client sends when a server offers that
+//! API). Trackio's server gets the same `POST /api/bulk_log`, which answers once the batch is
+//! written. Both ratios are printed; medians of an even count of rounds are the mean of the two
+//! middle ones.
 
 #[allow(dead_code)]
 #[path = "../examples/tracking_server/app.rs"]
@@ -93,7 +98,11 @@ fn batch(run: &str, n: usize) -> Value {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
+    /// The tracking server, through Gradio's call and poll.
     Ours,
+    /// The tracking server, through Trackio's HTTP API (`POST /api/bulk_log`, what Trackio's
+    /// client sends when a server offers it), the same request Trackio's server gets.
+    OursTrackioApi,
     Trackio,
 }
 
@@ -107,10 +116,10 @@ async fn ingest(
     batches: usize,
     writers: usize,
 ) -> (f64, Vec<String>) {
-    let name = if kind == Kind::Ours {
-        "ours"
-    } else {
-        "trackio"
+    let name = match kind {
+        Kind::Ours => "ours",
+        Kind::OursTrackioApi => "ours-api",
+        Kind::Trackio => "trackio",
     };
     let runs: Vec<String> = (0..writers)
         .map(|w| format!("{name}-{round}-{writers}w{w}"))
@@ -123,7 +132,7 @@ async fn ingest(
                 let logs = batch(run, n);
                 let body = match kind {
                     Kind::Ours => json!({"data": [logs, null]}),
-                    Kind::Trackio => {
+                    Kind::Trackio | Kind::OursTrackioApi => {
                         json!({"args": [], "kwargs": {"logs": logs, "hf_token": null}})
                     }
                 };
@@ -165,7 +174,7 @@ async fn write_batches(kind: Kind, mut sender: Sender, bodies: Vec<Bytes>) {
                 let text = String::from_utf8_lossy(&done);
                 assert!(text.contains("event: complete"), "{text}");
             }
-            Kind::Trackio => {
+            Kind::Trackio | Kind::OursTrackioApi => {
                 let (status, reply) = send(&mut sender, Method::POST, "/api/bulk_log", body).await;
                 assert_eq!(status, StatusCode::OK, "{reply:?}");
                 let reply: Value = serde_json::from_slice(&reply).expect("json");
@@ -180,7 +189,7 @@ async fn write_batches(kind: Kind, mut sender: Sender, bodies: Vec<Bytes>) {
 async fn stored_points(kind: Kind, addr: SocketAddr, run: &str) -> usize {
     let mut sender = connect(addr).await;
     match kind {
-        Kind::Ours => {
+        Kind::Ours | Kind::OursTrackioApi => {
             let body = json!({"data": ["ingest", run, "metric_0"]}).to_string();
             let (_, reply) = send(
                 &mut sender,
@@ -282,7 +291,7 @@ async fn call_named(kind: Kind, sender: &mut Sender, api: &str, args: Value) {
             let text = String::from_utf8_lossy(&done);
             assert!(text.contains("event: complete"), "{text}");
         }
-        Kind::Trackio => {
+        Kind::Trackio | Kind::OursTrackioApi => {
             let body = json!({"args": [], "kwargs": args}).to_string();
             let (status, reply) =
                 send(sender, Method::POST, &format!("/api/{api}"), body.into()).await;
@@ -349,7 +358,7 @@ async fn media_bytes(
         .join(name);
     let path = match kind {
         Kind::Ours => format!("/gradio_api/file={}", file.display()),
-        Kind::Trackio => format!("/file?path={}", file.display()),
+        Kind::Trackio | Kind::OursTrackioApi => format!("/file?path={}", file.display()),
     };
     let mut sender = connect(addr).await;
     let (status, body) = send(&mut sender, Method::GET, &path, Bytes::new()).await;
@@ -452,43 +461,52 @@ fn main() {
             "ingest bench: {rounds} rounds of {batches} batches of {} points ({ENTRIES} entries x {METRICS} metrics) from 1 writer, then from {writers} writers at once",
             ENTRIES * METRICS
         );
+        // The middle value; for an even count, the mean of the two middle ones.
         let median = |mut v: Vec<f64>| {
             v.sort_by(|a, b| a.total_cmp(b));
-            v[v.len() / 2]
+            let n = v.len();
+            (v[(n - 1) / 2] + v[n / 2]) / 2.0
         };
         for writers in [1, writers] {
-            let (mut ratios, mut our_rates, mut their_rates) = (Vec::new(), Vec::new(), Vec::new());
+            // Per round: ours through Gradio's call and poll, ours through Trackio's API, and
+            // Trackio's server (the order reverses every other round).
+            let mut rates: [Vec<f64>; 3] = Default::default();
+            let mut ratios: [Vec<f64>; 2] = Default::default();
             for round in 0..rounds {
                 let round = round + 100 * writers;
-                let ((a, our_runs), (b, their_runs)) = if round % 2 == 0 {
-                    let a = ingest(Kind::Ours, ours, round, batches, writers).await;
-                    (a, ingest(Kind::Trackio, trackio, round, batches, writers).await)
-                } else {
-                    let b = ingest(Kind::Trackio, trackio, round, batches, writers).await;
-                    (ingest(Kind::Ours, ours, round, batches, writers).await, b)
-                };
-                // The check that the work was done: every point of every run reads back.
-                let expected = batches / writers * ENTRIES * METRICS;
-                for run in &our_runs {
-                    assert_eq!(stored_points(Kind::Ours, ours, run).await, expected, "{run}");
+                let mut order = [Kind::Ours, Kind::OursTrackioApi, Kind::Trackio];
+                if round % 2 == 1 {
+                    order.reverse();
                 }
-                for run in &their_runs {
-                    assert_eq!(stored_points(Kind::Trackio, trackio, run).await, expected, "{run}");
+                let mut got = [0.0; 3];
+                for kind in order {
+                    let addr = if kind == Kind::Trackio { trackio } else { ours };
+                    let (rate, runs) = ingest(kind, addr, round, batches, writers).await;
+                    // The check that the work was done: every point of every run reads back.
+                    let expected = batches / writers * ENTRIES * METRICS;
+                    let reader = if kind == Kind::Trackio { Kind::Trackio } else { Kind::Ours };
+                    for run in &runs {
+                        assert_eq!(stored_points(reader, addr, run).await, expected, "{run}");
+                    }
+                    got[kind as usize] = rate;
                 }
+                let [call, api, theirs] = got;
                 println!(
-                    "{writers} writer(s), round {}: tracking server {a:.0} points/s, Trackio {b:.0} points/s, ratio {:.1}",
+                    "{writers} writer(s), round {}: tracking server {call:.0} points/s by call and poll, {api:.0} by Trackio's API; Trackio {theirs:.0} points/s; ratios {:.1}, {:.1}",
                     round % 100,
-                    a / b
+                    call / theirs,
+                    api / theirs
                 );
-                ratios.push(a / b);
-                our_rates.push(a);
-                their_rates.push(b);
+                for (all, rate) in rates.iter_mut().zip(got) {
+                    all.push(rate);
+                }
+                ratios[0].push(call / theirs);
+                ratios[1].push(api / theirs);
             }
+            let [call, api, theirs] = rates.map(median);
+            let [by_call, by_api] = ratios.map(median);
             println!(
-                "ingest, {writers} writer(s): tracking server median {:.0} points/s, Trackio 0.43 median {:.0} points/s, median ratio {:.1} (goal >= 10)",
-                median(our_rates),
-                median(their_rates),
-                median(ratios)
+                "ingest, {writers} writer(s): tracking server median {call:.0} points/s by Gradio call and poll (median ratio {by_call:.1}), {api:.0} points/s by Trackio's API /api/bulk_log (median ratio {by_api:.1}); Trackio 0.43 median {theirs:.0} points/s (goal >= 10)"
             );
         }
         let images: usize = std::env::var("GC_INGEST_IMAGES")

@@ -18,7 +18,7 @@
 //! (it takes them for files), and an artifact's manifest is a list of `{path, digest, size}`.
 //! Everything else works on both; the tests run Trackio's client both ways.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -29,7 +29,8 @@ use axum::Router;
 use gradio_compat::GradioCompat;
 use http::{header, HeaderMap, Method, StatusCode};
 use http_body_util::BodyExt as _;
-use serde_json::{json, Map, Value};
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 use tower::ServiceExt as _;
 
@@ -210,33 +211,14 @@ impl TrackioApi {
     }
 }
 
-/// The call's arguments by name: positional ones take the parameters in order, then the
-/// keyword ones.
-fn by_name(names: &[String], body: Value) -> Result<Map<String, Value>, String> {
-    let (args, kwargs) = match body {
-        Value::Object(mut o) if o.contains_key("args") || o.contains_key("kwargs") => {
-            let args = match o.remove("args") {
-                Some(Value::Array(a)) => a,
-                None | Some(Value::Null) => Vec::new(),
-                Some(other) => vec![other],
-            };
-            let kwargs = match o.remove("kwargs") {
-                Some(Value::Object(k)) => k,
-                _ => Map::new(),
-            };
-            (args, kwargs)
-        }
-        Value::Object(mut o) if o.get("data").is_some_and(Value::is_array) => {
-            match o.remove("data") {
-                Some(Value::Array(a)) => (a, Map::new()),
-                _ => (Vec::new(), Map::new()),
-            }
-        }
-        Value::Object(o) => (Vec::new(), o),
-        Value::Array(a) => (a, Map::new()),
-        Value::Null => (Vec::new(), Map::new()),
-        other => (vec![other], Map::new()),
-    };
+/// The call's `data` as JSON text, built from the body's own text (every value passes through
+/// as sent, so no number is reparsed): positional arguments take the parameters in order,
+/// then keyword ones theirs. A positional array when the given parameters are a leading run
+/// (the rest take their defaults), else an object keyed by parameter name (which the Gradio
+/// route checks, naming an unknown one).
+fn data_text(names: &[String], body: &[u8]) -> Result<String, String> {
+    let text = std::str::from_utf8(body).map_err(|e| format!("the body is not UTF-8: {e}"))?;
+    let (args, kwargs) = arguments(text).map_err(|e| format!("the body is not JSON: {e}"))?;
     if args.len() > names.len() {
         return Err(format!(
             "{} positional arguments given, but the endpoint takes {} ({})",
@@ -245,11 +227,71 @@ fn by_name(names: &[String], body: Value) -> Result<Map<String, Value>, String> 
             names.join(", ")
         ));
     }
-    let mut out: Map<String, Value> = names.iter().cloned().zip(args).collect();
-    for (k, v) in kwargs {
-        out.insert(k, v);
+    let mut slots: Vec<Option<&RawValue>> = vec![None; names.len()];
+    for (slot, arg) in slots.iter_mut().zip(&args) {
+        *slot = Some(arg);
     }
-    Ok(out)
+    let mut unknown = false;
+    for (name, value) in &kwargs {
+        match names.iter().position(|n| n == name) {
+            Some(i) => slots[i] = Some(value),
+            None => unknown = true,
+        }
+    }
+    let given = slots.iter().rposition(Option::is_some).map_or(0, |i| i + 1);
+    if !unknown && slots[..given].iter().all(Option::is_some) {
+        let items: Vec<&str> = slots[..given].iter().flatten().map(|v| v.get()).collect();
+        return Ok(format!("[{}]", items.join(",")));
+    }
+    let mut keyed: Vec<String> = Vec::new();
+    for (name, value) in names.iter().zip(&slots) {
+        if let Some(value) = value {
+            keyed.push(format!("{}:{}", Value::from(name.as_str()), value.get()));
+        }
+    }
+    for (name, value) in &kwargs {
+        if !names.contains(name) {
+            keyed.push(format!("{}:{}", Value::from(name.as_str()), value.get()));
+        }
+    }
+    Ok(format!("{{{}}}", keyed.join(",")))
+}
+
+/// Positional and keyword arguments, as the body gives them: `{"args": [...], "kwargs":
+/// {...}}`, `{"data": [...]}`, an object of parameters, an array, or a lone value.
+type Arguments<'t> = (Vec<&'t RawValue>, BTreeMap<String, &'t RawValue>);
+
+fn arguments(text: &str) -> Result<Arguments<'_>, serde_json::Error> {
+    let text = text.trim();
+    if text.is_empty() || text == "null" {
+        return Ok((Vec::new(), BTreeMap::new()));
+    }
+    if text.starts_with('[') {
+        return Ok((serde_json::from_str(text)?, BTreeMap::new()));
+    }
+    if !text.starts_with('{') {
+        return Ok((vec![serde_json::from_str(text)?], BTreeMap::new()));
+    }
+    let object: BTreeMap<String, &RawValue> = serde_json::from_str(text)?;
+    if object.contains_key("args") || object.contains_key("kwargs") {
+        let args = match object.get("args").map(|a| a.get().trim()) {
+            None | Some("null") => Vec::new(),
+            Some(a) if a.starts_with('[') => serde_json::from_str(a)?,
+            Some(_) => vec![object["args"]],
+        };
+        let kwargs = match object.get("kwargs") {
+            Some(k) if k.get().trim_start().starts_with('{') => serde_json::from_str(k.get())?,
+            _ => BTreeMap::new(),
+        };
+        return Ok((args, kwargs));
+    }
+    if let Some(data) = object
+        .get("data")
+        .filter(|d| d.get().trim_start().starts_with('['))
+    {
+        return Ok((serde_json::from_str(data.get())?, BTreeMap::new()));
+    }
+    Ok((Vec::new(), object))
 }
 
 async fn call(
@@ -282,20 +324,7 @@ async fn call(
             )
         }
     };
-    let value: Value = if body.is_empty() {
-        Value::Null
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(v) => v,
-            Err(e) => {
-                return error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!("/api/{name}: the body is not JSON: {e}"),
-                )
-            }
-        }
-    };
-    let data = match by_name(&params, value) {
+    let data = match data_text(&params, &body) {
         Ok(d) => d,
         Err(e) => {
             return error(
@@ -313,7 +342,7 @@ async fn call(
         Method::POST,
         &format!("/gradio_api/call/{name}"),
         &headers,
-        Body::from(json!({ "data": data }).to_string()),
+        Body::from(format!("{{\"data\":{data}}}")),
     );
     let (status, _, bytes) = send(&api, started).await;
     if !status.is_success() {
@@ -353,18 +382,24 @@ async fn call(
             data = d;
         }
     }
-    let parsed: Value = serde_json::from_str(data).unwrap_or(Value::Null);
     match event_name {
+        // The result's own text, so that no number is reparsed.
         "complete" => {
-            let value = match parsed {
-                Value::Array(mut items) if items.len() == 1 => items.remove(0),
-                other => other,
+            let value = match serde_json::from_str::<Vec<&RawValue>>(data) {
+                Ok(items) if items.len() == 1 => items[0].get(),
+                _ if data.trim().is_empty() => "null",
+                _ => data,
             };
-            answer(StatusCode::OK, &json!({ "data": value }))
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                format!("{{\"data\":{value}}}"),
+            )
+                .into_response()
         }
         "error" => error(
             StatusCode::BAD_REQUEST,
-            parsed["error"]
+            serde_json::from_str::<Value>(data).unwrap_or(Value::Null)["error"]
                 .as_str()
                 .unwrap_or("the call failed")
                 .to_owned(),
@@ -373,5 +408,46 @@ async fn call(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the call of {name} ended without a result"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn arguments_become_the_data_text_unchanged() {
+        use super::data_text;
+        let n = names(&["logs", "hf_token"]);
+        // Keyword arguments in parameter order; numbers kept exactly as sent.
+        let body = br#"{"args": [], "kwargs": {"hf_token": null, "logs": [{"m": -1.5e-300, "b": 123456789012345678901234567890}]}}"#;
+        assert_eq!(
+            data_text(&n, body).unwrap(),
+            r#"[[{"m": -1.5e-300, "b": 123456789012345678901234567890}],null]"#
+        );
+        // Positional, then keyword; a leading run stays positional (the rest default).
+        assert_eq!(data_text(&n, br#"{"args": [1]}"#).unwrap(), "[1]");
+        assert_eq!(data_text(&n, br#"{"data": [1, 2]}"#).unwrap(), "[1,2]");
+        assert_eq!(data_text(&n, br#"[1]"#).unwrap(), "[1]");
+        assert_eq!(data_text(&n, b"").unwrap(), "[]");
+        assert_eq!(data_text(&n, b"7").unwrap(), "[7]");
+        // A gap, or a name the endpoint does not have: keyed by name, for the route to check.
+        assert_eq!(
+            data_text(&n, br#"{"hf_token": "t"}"#).unwrap(),
+            r#"{"hf_token":"t"}"#
+        );
+        assert_eq!(
+            data_text(&n, br#"{"logs": [], "nope": 1}"#).unwrap(),
+            r#"{"logs":[],"nope":1}"#
+        );
+        // Too many, or not JSON: a message that says so.
+        let e = data_text(&n, b"[1, 2, 3]").unwrap_err();
+        assert!(
+            e.contains("3 positional arguments given") && e.contains("logs, hf_token"),
+            "{e}"
+        );
+        assert!(data_text(&n, b"{").unwrap_err().contains("not JSON"));
     }
 }
