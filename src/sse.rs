@@ -13,7 +13,7 @@ use futures_util::{FutureExt, StreamExt};
 use http_body::{Body, Frame, SizeHint};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
-use crate::backend::{Backend, JobFeed, JobItem, Outcome, SessionFeed, SessionItem};
+use crate::backend::{Backend, Gone, JobFeed, JobItem, Outcome, SessionFeed, SessionItem};
 use crate::event_id::EventId;
 use crate::fanout::{Follower, Next};
 use crate::follows::Closing;
@@ -62,9 +62,10 @@ enum State {
 /// The body of `GET {prefix}/call/{api}/{event_id}`: the job's messages (`event:
 /// generating`), then its outcome, with heartbeats meanwhile.
 ///
-/// The job is consumed only once the connection has taken the terminal frame: the body then
-/// reports its end, and consumes the job when the connection drops it. A client that leaves
-/// earlier drops the body before that, and the result stays for another poll.
+/// The feed consumes the job when it hands out the outcome (so that one poll gets it). An
+/// outcome that came with the first read is sent as the body's only frame, its length known
+/// before the headers; if the client leaves before the connection took that frame, the result
+/// is put back for another poll (`Backend::restore`).
 pub(crate) struct CallStream {
     /// In a mutex only to be `Sync`, as response bodies are: it is reached through `get_mut`,
     /// which never locks.
@@ -72,20 +73,19 @@ pub(crate) struct CallStream {
     heartbeat: Heartbeat,
     backend: Arc<dyn Backend>,
     id: EventId,
-    /// The backend took the job when the poll opened it (`Backend::take`): nothing to consume
-    /// after delivery, and what to put back (endpoint and outcome) if it is never delivered.
-    taken: Option<(String, Outcome)>,
+    /// The outcome sent as the only frame, with its endpoint: what to put back if the frame
+    /// never goes out.
+    kept: Option<(String, Outcome)>,
 }
 
 impl CallStream {
-    /// A stream of `feed`. When the backend took the job (`taken`: the job's endpoint), its
-    /// feed holds only the outcome.
+    /// A stream of `feed`, a job of endpoint `api`.
     pub(crate) fn new(
         mut feed: JobFeed,
         backend: Arc<dyn Backend>,
         id: EventId,
         every: Duration,
-        taken: Option<&str>,
+        api: &str,
     ) -> Self {
         let mut kept = None;
         // A finished job's outcome is usually there already: take it now, so that the body's
@@ -93,9 +93,10 @@ impl CallStream {
         let state = match feed.as_mut().next().now_or_never() {
             Some(Some(JobItem::Outcome(outcome))) => {
                 let frame = frames::terminal(&outcome);
-                kept = taken.map(|api| (api.to_owned(), outcome));
+                kept = Some((api.to_owned(), outcome));
                 State::Last(frame)
             }
+            Some(Some(JobItem::Gone(gone))) => State::Last(gone_frame(id, Some(&gone))),
             Some(Some(JobItem::Message(first))) => State::Reading(
                 futures_util::stream::iter([JobItem::Message(first)])
                     .chain(feed)
@@ -108,9 +109,21 @@ impl CallStream {
             heartbeat: Heartbeat::new(every),
             backend,
             id,
-            taken: kept,
+            kept,
         }
     }
+}
+
+/// The terminal frame of a poll whose job ended without an outcome for it: why, when known.
+fn gone_frame(id: EventId, gone: Option<&Gone>) -> Bytes {
+    let message = match gone {
+        Some(gone) => format!("event {id} is no longer available: {gone}"),
+        None => format!(
+            "event {id} is no longer available (delivered to another poll, expired, or lost by \
+             the shared store)"
+        ),
+    };
+    frames::terminal(&Outcome::error(&message))
 }
 
 impl Body for CallStream {
@@ -137,15 +150,15 @@ impl Body for CallStream {
                     *state = State::Delivered;
                     data(frames::terminal(&outcome))
                 }
-                Poll::Ready(None) => {
-                    // The job was removed while we waited (delivered to a concurrent poll,
-                    // or expired).
+                Poll::Ready(Some(JobItem::Gone(gone))) => {
                     *state = State::Done;
-                    let gone = Outcome::error(&format!(
-                        "event {} is no longer available (delivered to another poll, or expired)",
-                        this.id
-                    ));
-                    data(frames::terminal(&gone))
+                    data(gone_frame(this.id, Some(&gone)))
+                }
+                Poll::Ready(None) => {
+                    // The job was removed while we waited, for a reason the backend did not
+                    // say.
+                    *state = State::Done;
+                    data(gone_frame(this.id, None))
                 }
                 Poll::Pending => {
                     if this.heartbeat.due(cx) {
@@ -176,13 +189,9 @@ impl Body for CallStream {
 impl Drop for CallStream {
     fn drop(&mut self) {
         let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
-        match (state, self.taken.take()) {
-            (State::Delivered, None) => self.backend.consume(self.id).detach(),
-            // Taken, but the client left before the frame went out: put it back.
-            (State::Last(_), Some((api, outcome))) => {
-                self.backend.restore(self.id, &api, outcome).detach();
-            }
-            _ => {}
+        // Taken, but the client left before the frame went out: put it back.
+        if let (State::Last(_), Some((api, outcome))) = (state, self.kept.take()) {
+            self.backend.restore(self.id, &api, outcome).detach();
         }
     }
 }

@@ -131,13 +131,52 @@ impl fmt::Display for LookupError {
 
 impl std::error::Error for LookupError {}
 
-/// What the feed of one job yields, in order: its unread messages, then its outcome.
+/// What the feed of one job yields, in order: its unread messages, then its outcome (or why
+/// there is none).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JobItem {
     /// A message the runner published (for `/call` jobs: an `event: generating` frame).
     Message(Bytes),
-    /// How the job ended; the feed ends after it.
+    /// How the job ended; the feed ends after it. A feed yields it only after it removed the
+    /// finished job (consumed it), so that the outcome reaches exactly one reader.
     Outcome(Outcome),
+    /// The feed ends without the outcome, for this reason.
+    Gone(Gone),
+}
+
+/// Why a job's feed ended without its outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Gone {
+    /// Another reader of the same job took the outcome: each result goes to one poll.
+    Delivered,
+    /// The shared store lost the job while this reader waited: it restarted without
+    /// persistence, was flushed, or failed over to a copy that did not have it.
+    Lost,
+    /// The store could not be reached for longer than the backend's timeout; what became of
+    /// the job is unknown.
+    Unavailable(BackendError),
+}
+
+impl fmt::Display for Gone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Gone::Delivered => f.write_str(
+                "its result was delivered to another poll of the same event (each result goes \
+                 to exactly one poll)",
+            ),
+            Gone::Lost => f.write_str(
+                "the shared store lost it while this poll waited (the store restarted without \
+                 persistence, was flushed, or failed over to a copy without it); start the \
+                 call again",
+            ),
+            Gone::Unavailable(e) => write!(
+                f,
+                "the shared store stopped answering ({e}), so what became of the call is \
+                 unknown; poll again later, or start the call again"
+            ),
+        }
+    }
 }
 
 /// What the feed of one queue session yields.
@@ -153,8 +192,8 @@ pub enum SessionItem {
     Closed,
 }
 
-/// A job's feed: ends after [`JobItem::Outcome`], or without one when the job was removed
-/// meanwhile (delivered to another poll, or expired).
+/// A job's feed: ends after [`JobItem::Outcome`] or [`JobItem::Gone`], or without either
+/// when the job was removed meanwhile for a reason the backend cannot tell.
 pub type JobFeed = BoxStream<'static, JobItem>;
 
 /// A session's feed: ends after [`SessionItem::Closed`] (sent once the session stayed idle for
@@ -246,12 +285,15 @@ pub trait Backend: Send + Sync + 'static {
     fn finish(&self, id: EventId, outcome: Outcome, session_message: Option<Bytes>) -> Reply<()>;
 
     /// Opens the feed of job `id` for endpoint `api`, atomically checking the endpoint: a
-    /// mismatch changes and consumes nothing. Unread messages are handed to one reader each;
-    /// the outcome to every reader.
+    /// mismatch changes and consumes nothing. Unread messages are handed to one reader each,
+    /// and so is the outcome: a feed consumes the finished job (removes it, atomically) before
+    /// it yields [`JobItem::Outcome`], and a feed that finds it already consumed by another
+    /// reader ends with [`Gone::Delivered`]. With several polls open on one job, exactly one
+    /// gets its result; a poll that comes after gets [`LookupError::NotFound`].
     fn watch(&self, id: EventId, api: &str) -> Reply<Result<JobFeed, LookupError>>;
 
-    /// Removes finished job `id` once its outcome was handed to a connection. Unfinished
-    /// jobs are left alone.
+    /// Removes finished job `id` (a feed does it itself before it yields the outcome; this is
+    /// for a reader that got the outcome another way). Unfinished jobs are left alone.
     fn consume(&self, id: EventId) -> Reply<()>;
 
     /// Whether a `/call` whose handler is done at once should be recorded already finished,

@@ -30,8 +30,8 @@ pub mod testing;
 pub use self::redis::RedisBackend;
 pub use crate::event_id::{EventId, EventIdHex, ParseEventIdError};
 pub use interface::{
-    lost_outcome, Backend, BackendError, BeginError, CancelHandler, FileRecord, JobFeed, JobItem,
-    LookupError, Outcome, RunnerId, SessionFeed, SessionItem, CLOSE_GRACE,
+    lost_outcome, Backend, BackendError, BeginError, CancelHandler, FileRecord, Gone, JobFeed,
+    JobItem, LookupError, Outcome, RunnerId, SessionFeed, SessionItem, CLOSE_GRACE,
 };
 pub use limits::BackendLimits;
 pub use memory::MemoryBackend;

@@ -40,8 +40,8 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 
 use super::{
-    Backend, BackendLimits, BeginError, EventId, JobFeed, JobItem, LookupError, Outcome, RunnerId,
-    SessionFeed, SessionItem,
+    Backend, BackendLimits, BeginError, EventId, Gone, JobFeed, JobItem, LookupError, Outcome,
+    RunnerId, SessionFeed, SessionItem,
 };
 
 /// Makes a fresh, empty backend with these limits: any `Fn(BackendLimits) -> impl
@@ -107,12 +107,19 @@ async fn next_session_item(feed: &mut SessionFeed) -> Option<SessionItem> {
         .expect("a session feed yields its next item within 5 s once it exists")
 }
 
-/// The outcome a feed ends with, skipping messages.
-async fn outcome_of(mut feed: JobFeed) -> Option<Outcome> {
+/// The outcome a feed ends with, skipping messages (`None` when it ends without one).
+async fn outcome_of(feed: JobFeed) -> Option<Outcome> {
+    end_of(feed).await.ok()
+}
+
+/// How a feed ends, skipping messages: its outcome, or why not (`None` when it just ends).
+async fn end_of(mut feed: JobFeed) -> Result<Outcome, Option<Gone>> {
     loop {
-        match next_job_item(&mut feed).await? {
-            JobItem::Message(_) => continue,
-            JobItem::Outcome(outcome) => return Some(outcome),
+        match next_job_item(&mut feed).await {
+            Some(JobItem::Message(_)) => continue,
+            Some(JobItem::Outcome(outcome)) => return Ok(outcome),
+            Some(JobItem::Gone(gone)) => return Err(Some(gone)),
+            None => return Err(None),
         }
     }
 }
@@ -194,7 +201,8 @@ async fn wrong_endpoint_consumes_nothing(make: &impl BackendFactory) {
     );
 }
 
-/// A reader that waits is woken with the outcome; one that comes later gets it at once.
+/// A reader that waits is woken with the outcome; one that comes after the job finished gets
+/// it at once; either way the reader takes it, and a later watch finds nothing.
 async fn waiting_and_late_readers_get_the_outcome(make: &impl BackendFactory) {
     let backend = make.make(limits()).await;
     let (runner, _) = runner(&backend);
@@ -207,18 +215,22 @@ async fn waiting_and_late_readers_get_the_outcome(make: &impl BackendFactory) {
     });
     assert_eq!(outcome_of(early).await, Some(complete("[5]")));
     finished.await.expect("finish");
-    let late = backend.watch(id, "add").await.expect("watch after finish");
     assert_eq!(
-        outcome_of(late).await,
-        Some(complete("[5]")),
-        "a finished job's outcome waits for its poll until consumed"
+        backend.watch(id, "add").await.err(),
+        Some(LookupError::NotFound),
+        "the reader that got the outcome took it"
     );
-    backend.finish(id, complete("[6]"), None).await;
-    let again = backend.watch(id, "add").await.expect("still there");
+    let late = begin(&backend, runner, "add").await;
+    backend.finish(late, complete("[6]"), None).await;
+    backend.finish(late, complete("[7]"), None).await;
+    let feed = backend
+        .watch(late, "add")
+        .await
+        .expect("watch after finish");
     assert_eq!(
-        outcome_of(again).await,
-        Some(complete("[5]")),
-        "a job finishes once: a second finish changes nothing"
+        outcome_of(feed).await,
+        Some(complete("[6]")),
+        "a finished job's outcome waits for its poll; a second finish changed nothing"
     );
 }
 
@@ -241,50 +253,54 @@ async fn results_are_delivered_once(make: &impl BackendFactory) {
     );
 }
 
-/// Many pollers race for one result: each either gets it or NotFound, at least one gets it,
-/// and afterwards it is gone.
+/// Many pollers race for one result, some watching before it finishes and some after:
+/// exactly one gets it; every other one finds nothing (`NotFound`) or sees its feed end with
+/// [`Gone::Delivered`]. A poll that comes afterwards finds nothing.
 async fn racing_readers_consume_once(make: &impl BackendFactory) {
     let backend = make.make(limits()).await;
     let (runner, _) = runner(&backend);
-    let id = begin(&backend, runner, "add").await;
-    let racers: Vec<_> = (0..16)
-        .map(|_| {
-            let backend = backend.clone();
-            tokio::spawn(async move {
-                let got = match backend.watch(id, "add").await {
-                    Ok(feed) => outcome_of(feed).await,
-                    Err(LookupError::NotFound) => None,
-                    Err(other) => panic!("racing lookups see {other:?}"),
-                };
-                backend.consume(id).await;
-                got
+    for round in 0..4 {
+        let id = begin(&backend, runner, "add").await;
+        let racers: Vec<_> = (0..16)
+            .map(|i| {
+                let backend = backend.clone();
+                tokio::spawn(async move {
+                    if i % 2 == 1 {
+                        tokio::time::sleep(Duration::from_millis(i)).await;
+                    }
+                    match backend.watch(id, "add").await {
+                        Ok(feed) => end_of(feed).await,
+                        Err(LookupError::NotFound) => Err(None),
+                        Err(other) => panic!("racing lookups see {other:?}"),
+                    }
+                })
             })
-        })
-        .collect();
-    tokio::task::yield_now().await;
-    backend.finish(id, complete("[7]"), None).await;
-    let mut delivered = 0;
-    for racer in racers {
-        if let Some(outcome) = racer.await.expect("racer") {
-            assert_eq!(
-                outcome,
-                complete("[7]"),
-                "every delivered copy is the result"
-            );
-            delivered += 1;
+            .collect();
+        tokio::time::sleep(Duration::from_millis(3 * round)).await;
+        backend.finish(id, complete("[7]"), None).await;
+        let mut delivered = 0;
+        for racer in racers {
+            match racer.await.expect("racer") {
+                Ok(outcome) => {
+                    assert_eq!(outcome, complete("[7]"), "the delivered copy is the result");
+                    delivered += 1;
+                }
+                Err(None | Some(Gone::Delivered)) => {}
+                Err(Some(other)) => panic!("a racing reader's feed ended with {other:?}"),
+            }
         }
+        assert_eq!(delivered, 1, "exactly one racing reader gets the result");
+        assert_eq!(
+            backend.watch(id, "add").await.err(),
+            Some(LookupError::NotFound),
+            "after the race the result is gone"
+        );
     }
-    assert!(delivered >= 1, "a racing reader got the result");
-    assert_eq!(
-        backend.watch(id, "add").await.err(),
-        Some(LookupError::NotFound),
-        "after the race the result is gone"
-    );
 }
 
-/// A result recorded already finished is read like any (the wrong endpoint refused); `take`
-/// either takes it (then it is gone for every other reader, and `restore` puts it back) or
-/// leaves it for `consume`; a job still running is never taken. It never counts as unfinished.
+/// A result recorded already finished is read like any (the wrong endpoint refused); once
+/// read, by `take` or by its feed, it is gone for every other reader, and `restore` puts it
+/// back; a job still running is never taken. It never counts as unfinished.
 async fn results_begun_finished_are_taken_once_and_restored(make: &impl BackendFactory) {
     let mut l = limits();
     l.max_unfinished = 1;
@@ -304,26 +320,23 @@ async fn results_begun_finished_are_taken_once_and_restored(make: &impl BackendF
         ),
         "take checks the endpoint"
     );
-    let (feed, taken) = backend.take(id, "add").await.expect("the result is there");
+    let (feed, _) = backend.take(id, "add").await.expect("the result is there");
     assert_eq!(outcome_of(feed).await, Some(complete("[5]")));
-    if taken {
-        assert_eq!(
-            backend.watch(id, "add").await.err(),
-            Some(LookupError::NotFound),
-            "a taken result is gone for other readers"
-        );
-        backend.restore(id, "add", complete("[5]")).await;
-        let feed = backend
-            .watch(id, "add")
-            .await
-            .expect("a restored result is back");
-        assert_eq!(outcome_of(feed).await, Some(complete("[5]")));
-    }
-    backend.consume(id).await;
     assert_eq!(
         backend.watch(id, "add").await.err(),
         Some(LookupError::NotFound),
-        "consumed at last"
+        "a result read (taken, or claimed by its feed) is gone for other readers"
+    );
+    backend.restore(id, "add", complete("[5]")).await;
+    let feed = backend
+        .watch(id, "add")
+        .await
+        .expect("a restored result is back");
+    assert_eq!(outcome_of(feed).await, Some(complete("[5]")));
+    assert_eq!(
+        backend.watch(id, "add").await.err(),
+        Some(LookupError::NotFound),
+        "read again, and gone again"
     );
     let (_, taken) = backend
         .take(running, "add")

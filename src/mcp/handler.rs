@@ -150,9 +150,14 @@ impl ServerHandler for Handler {
                     // A client that went away is noticed by the cancellation above.
                     let _ = context.peer.notify_progress(note).await;
                 }
+                // The feed consumed the job when it handed out the outcome.
                 Some(JobItem::Outcome(outcome)) => {
-                    inner.backend.consume(id).await;
                     return Ok(tool_result(&inner, outcome).await.into());
+                }
+                Some(JobItem::Gone(gone)) => {
+                    return Ok(tool_error(format!(
+                        "{route}: the call's result is not available: {gone}"
+                    )))
                 }
                 None => {
                     return Ok(tool_error(format!(
@@ -165,23 +170,13 @@ impl ServerHandler for Handler {
 }
 
 /// Cancels a job whose request went away, on whichever replica runs it, and reads its feed
-/// to the end in the background so that its result does not wait for the TTL.
+/// to the end in the background (which consumes its result) so that the result does not wait
+/// for the TTL.
 fn cancel(inner: &Arc<Inner>, id: EventId, mut feed: crate::backend::JobFeed) {
     let inner = inner.clone();
     tokio::spawn(async move {
         inner.backend.cancel(id).await;
         let bound = inner.config.cancel_grace + std::time::Duration::from_secs(5);
-        let drained = tokio::time::timeout(bound, async {
-            while let Some(item) = feed.next().await {
-                if matches!(item, JobItem::Outcome(_)) {
-                    return true;
-                }
-            }
-            false
-        })
-        .await;
-        if drained == Ok(true) {
-            inner.backend.consume(id).await;
-        }
+        let _ = tokio::time::timeout(bound, async { while feed.next().await.is_some() {} }).await;
     });
 }

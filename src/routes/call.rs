@@ -156,7 +156,7 @@ pub(crate) async fn poll(
     } else {
         inner.backend.take(id, api).await
     };
-    let (feed, taken) = opened.map_err(|e| match e {
+    let (feed, _taken) = opened.map_err(|e| match e {
         LookupError::WrongEndpoint { actual } => wrong_endpoint(&actual),
         LookupError::Unavailable(e) => unavailable(
             &format!("GET {prefix}/call/{api}/{event_id}"),
@@ -168,14 +168,7 @@ pub(crate) async fn poll(
         empty()
     } else {
         let every = inner.config.heartbeat_interval;
-        let taken = taken.then_some(api);
-        ResponseBody::new(CallStream::new(
-            feed,
-            inner.backend.clone(),
-            id,
-            every,
-            taken,
-        ))
+        ResponseBody::new(CallStream::new(feed, inner.backend.clone(), id, every, api))
     };
     Ok(event_stream(body))
 }

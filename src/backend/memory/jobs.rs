@@ -15,7 +15,7 @@ use futures_util::Stream;
 
 use super::sessions::Session;
 use super::wakers::Wakers;
-use crate::backend::{JobItem, LookupError, Outcome, RunnerId};
+use crate::backend::{Gone, JobItem, LookupError, Outcome, RunnerId};
 use crate::event_id::{BuildIdHasher, EventId};
 
 /// What readers of a `/call` job share with its runner.
@@ -212,9 +212,14 @@ impl Jobs {
         Some(Ended::Call)
     }
 
-    /// Opens the feed of `/call` job `id`, checking its endpoint.
-    pub(super) fn watch(&self, id: EventId, api: &str) -> Result<JobFeedStream, LookupError> {
-        let job = self.map.get(&id).ok_or(LookupError::NotFound)?;
+    /// Opens the feed of `/call` job `id`, checking its endpoint. The feed removes the job
+    /// when it reaches the outcome, so that one reader gets it.
+    pub(super) fn watch(
+        jobs: &Arc<Jobs>,
+        id: EventId,
+        api: &str,
+    ) -> Result<JobFeedStream, LookupError> {
+        let job = jobs.map.get(&id).ok_or(LookupError::NotFound)?;
         if &*job.api != api {
             return Err(LookupError::WrongEndpoint {
                 actual: job.api.to_string(),
@@ -222,21 +227,21 @@ impl Jobs {
         }
         if job
             .finished
-            .is_some_and(|at| self.expired(at, Instant::now()))
+            .is_some_and(|at| jobs.expired(at, Instant::now()))
         {
             return Err(LookupError::NotFound);
         }
-        match &job.route {
-            Route::Call(shared) => Ok(JobFeedStream {
-                feed: Feed::Shared(shared.clone()),
-                done: false,
-            }),
-            Route::Done(outcome) => Ok(JobFeedStream {
-                feed: Feed::Done(outcome.clone()),
-                done: false,
-            }),
-            Route::Session(_) => Err(LookupError::NotFound),
-        }
+        let feed = match &job.route {
+            Route::Call(shared) => Feed::Shared(shared.clone()),
+            Route::Done(outcome) => Feed::Done(outcome.clone()),
+            Route::Session(_) => return Err(LookupError::NotFound),
+        };
+        Ok(JobFeedStream {
+            feed,
+            done: false,
+            jobs: jobs.clone(),
+            id,
+        })
     }
 
     /// Removes `id` if it is finished and, when `at` is given, finished at that instant.
@@ -326,6 +331,22 @@ enum Feed {
 pub(super) struct JobFeedStream {
     feed: Feed,
     done: bool,
+    /// Where the job is kept, to take it when the outcome is reached.
+    jobs: Arc<Jobs>,
+    id: EventId,
+}
+
+impl JobFeedStream {
+    /// The outcome, if this reader is the one to take it (it removes the finished job); else
+    /// why not.
+    fn claim(&mut self, outcome: Outcome) -> JobItem {
+        self.done = true;
+        if self.jobs.remove_finished(self.id, None) {
+            JobItem::Outcome(outcome)
+        } else {
+            JobItem::Gone(Gone::Delivered)
+        }
+    }
 }
 
 impl Stream for JobFeedStream {
@@ -336,22 +357,22 @@ impl Stream for JobFeedStream {
         if this.done {
             return Poll::Ready(None);
         }
-        let shared = match &this.feed {
-            Feed::Shared(shared) => shared,
-            Feed::Done(outcome) => {
-                this.done = true;
-                return Poll::Ready(Some(JobItem::Outcome(outcome.clone())));
+        let outcome = match &this.feed {
+            Feed::Done(outcome) => outcome.clone(),
+            Feed::Shared(shared) => {
+                let mut state = shared.lock();
+                if let Some(message) = state.messages.pop_front() {
+                    return Poll::Ready(Some(JobItem::Message(message)));
+                }
+                match &state.outcome {
+                    Some(outcome) => outcome.clone(),
+                    None => {
+                        state.wakers.register(cx.waker());
+                        return Poll::Pending;
+                    }
+                }
             }
         };
-        let mut state = shared.lock();
-        if let Some(message) = state.messages.pop_front() {
-            return Poll::Ready(Some(JobItem::Message(message)));
-        }
-        if let Some(outcome) = &state.outcome {
-            this.done = true;
-            return Poll::Ready(Some(JobItem::Outcome(outcome.clone())));
-        }
-        state.wakers.register(cx.waker());
-        Poll::Pending
+        Poll::Ready(Some(this.claim(outcome)))
     }
 }

@@ -29,6 +29,9 @@ struct Runner {
     lapse_handled: bool,
 }
 
+/// The runner recorded for a result put back by [`Backend::restore`] (it runs nothing).
+const RESTORED: RunnerId = RunnerId(u64::MAX);
+
 /// An in-memory [`Backend`], the default.
 ///
 /// Finished results are kept in finishing order: past the capacity the oldest is evicted, and
@@ -38,7 +41,7 @@ struct Runner {
 /// replicas sharing a network store would: a call on one can be polled and cancelled on
 /// another.
 pub struct MemoryBackend {
-    jobs: Jobs,
+    jobs: Arc<Jobs>,
     sessions: Arc<Sessions>,
     runners: Mutex<HashMap<RunnerId, Runner>>,
     next_runner: AtomicU64,
@@ -50,7 +53,11 @@ impl MemoryBackend {
     /// A backend with these limits.
     pub fn new(limits: BackendLimits) -> Self {
         Self {
-            jobs: Jobs::new(limits.result_capacity, limits.result_ttl, limits.max_unread),
+            jobs: Arc::new(Jobs::new(
+                limits.result_capacity,
+                limits.result_ttl,
+                limits.max_unread,
+            )),
             sessions: Arc::new(Sessions::new(
                 limits.max_sessions,
                 limits.max_session_jobs,
@@ -240,7 +247,16 @@ impl Backend for MemoryBackend {
     }
 
     fn watch(&self, id: EventId, api: &str) -> Reply<Result<JobFeed, LookupError>> {
-        Reply::ready(self.jobs.watch(id, api).map(|feed| feed.boxed()))
+        Reply::ready(Jobs::watch(&self.jobs, id, api).map(|feed| feed.boxed()))
+    }
+
+    fn restore(&self, id: EventId, api: &str, outcome: Outcome) -> Reply<()> {
+        // Recorded as a job that finished now (not counted as unfinished in between), unless
+        // the id exists again.
+        if self.jobs.insert(id, api, RESTORED, None).is_ok() {
+            self.jobs.finish(id, outcome);
+        }
+        Reply::ready(())
     }
 
     fn consume(&self, id: EventId) -> Reply<()> {

@@ -12,7 +12,9 @@ use tokio::sync::Notify;
 
 use super::notify::Channel;
 use super::Shared;
-use crate::backend::{EventId, JobFeed, JobItem, Outcome, SessionFeed, SessionItem, CLOSE_GRACE};
+use crate::backend::{
+    BackendError, EventId, Gone, JobFeed, JobItem, Outcome, SessionFeed, SessionItem, CLOSE_GRACE,
+};
 
 /// How many entries one read fetches.
 pub(super) const BATCH: usize = 64;
@@ -20,6 +22,10 @@ pub(super) const BATCH: usize = 64;
 const RECHECK: Duration = Duration::from_secs(1);
 /// How long a reader waits after a failed read (Redis unreachable) before the next.
 const RETRY: Duration = Duration::from_millis(250);
+/// How long a job's reader keeps trying an unreachable (or stalled) Redis before it ends with
+/// [`Gone::Unavailable`]: each request already times out after 2 s, so a stalled link ends an
+/// open poll within about this long, and never hangs it.
+pub(super) const GIVE_UP_AFTER: Duration = Duration::from_secs(10);
 
 /// A Lua reply as bulk strings (numbers and nils become empty).
 pub(super) fn strings(value: Value) -> Vec<Bytes> {
@@ -101,6 +107,11 @@ struct JobRead {
     seen: u64,
     /// Read again even without a wake-up (a wait timed out, or a read failed).
     stale: bool,
+    /// The store's epoch when the feed opened: a different one later means the store lost
+    /// its keys meanwhile.
+    epoch: Bytes,
+    /// Since when reads have been failing.
+    failing_since: Option<std::time::Instant>,
 }
 
 /// A stream entry id, `<ms>-<seq>`, as a pair that orders like the ids.
@@ -143,30 +154,103 @@ impl JobRead {
                     .script(&shared.scripts.read)
                     .arg(self.id.to_hex().as_str())
                     .arg(&self.cursor)
-                    .arg(BATCH),
+                    .arg(BATCH)
+                    .arg(Shared::epoch_candidate().as_str()),
             )
             .await
             .map(strings)?;
+        let epoch = reply.get(1).cloned().unwrap_or_default();
         if reply.first().is_some_and(|s| &s[..] == b"gone") {
-            self.done = true;
+            self.items.push_back(JobItem::Gone(self.gone(&epoch)));
             return Ok(true);
         }
-        Ok(match push_entries(&reply[1..], &mut self.items) {
-            Some(last) => {
-                self.cursor = last;
-                true
-            }
-            None => false,
+        // The job is still there: an epoch changed meanwhile (its key evicted, say) is the
+        // one to compare with from now on.
+        self.epoch = epoch;
+        Ok(
+            match push_entries(reply.get(2..).unwrap_or_default(), &mut self.items) {
+                Some(last) => {
+                    self.cursor = last;
+                    true
+                }
+                None => false,
+            },
+        )
+    }
+
+    /// Why the job is gone: taken by another reader, unless the store's epoch changed.
+    fn gone(&self, epoch: &[u8]) -> Gone {
+        if epoch == &self.epoch[..] {
+            Gone::Delivered
+        } else {
+            Gone::Lost
+        }
+    }
+
+    /// Takes the outcome for this reader (removes the finished job): the outcome, or why
+    /// another reader has it.
+    async fn claim(&mut self, outcome: Outcome) -> redis::RedisResult<JobItem> {
+        let shared = &self.shared;
+        let reply = shared
+            .run::<Value>(
+                shared
+                    .script(&shared.scripts.claim)
+                    .arg(self.id.to_hex().as_str())
+                    .arg(Shared::epoch_candidate().as_str()),
+            )
+            .await
+            .map(strings)?;
+        Ok(match reply.first().map(|s| &s[..]) {
+            Some(b"1") => JobItem::Outcome(outcome),
+            _ => JobItem::Gone(self.gone(reply.get(1).map_or(&[][..], |e| &e[..]))),
         })
+    }
+
+    /// Notes a failed request: whether to keep trying, or to end the feed (the store has been
+    /// unreachable for [`GIVE_UP_AFTER`]).
+    fn failed(&mut self, e: &redis::RedisError) -> bool {
+        let since = *self
+            .failing_since
+            .get_or_insert_with(std::time::Instant::now);
+        if since.elapsed() < GIVE_UP_AFTER {
+            return true;
+        }
+        let message = format!(
+            "Redis at {} did not answer for {} s: {e}",
+            self.shared.shown,
+            GIVE_UP_AFTER.as_secs()
+        );
+        self.items
+            .push_back(JobItem::Gone(Gone::Unavailable(BackendError::new(message))));
+        false
     }
 
     async fn next(&mut self) -> Option<JobItem> {
         loop {
             if let Some(item) = self.items.pop_front() {
-                if matches!(item, JobItem::Outcome(_)) {
-                    self.done = true;
+                match item {
+                    JobItem::Outcome(outcome) => match self.claim(outcome.clone()).await {
+                        Ok(item) => {
+                            self.done = true;
+                            return Some(item);
+                        }
+                        Err(e) => {
+                            // Unreachable: try again, as a read would.
+                            self.items.push_front(JobItem::Outcome(outcome));
+                            if self.failed(&e) {
+                                tokio::time::sleep(RETRY).await;
+                            } else {
+                                self.items.pop_front();
+                            }
+                            continue;
+                        }
+                    },
+                    JobItem::Gone(_) => {
+                        self.done = true;
+                        return Some(item);
+                    }
+                    item => return Some(item),
                 }
-                return Some(item);
             }
             if self.done {
                 return None;
@@ -185,12 +269,19 @@ impl JobRead {
                 self.seen = seq;
                 self.stale = false;
                 match self.read().await {
-                    Ok(true) => continue,
-                    Ok(false) => {}
-                    Err(_) => {
-                        // Unreachable: keep waiting (the poll keeps sending heartbeats).
+                    Ok(found) => {
+                        self.failing_since = None;
+                        if found {
+                            continue;
+                        }
+                    }
+                    Err(e) => {
+                        // Unreachable: keep waiting (the poll keeps sending heartbeats), up
+                        // to a limit.
                         self.stale = true;
-                        tokio::time::sleep(RETRY).await;
+                        if self.failed(&e) {
+                            tokio::time::sleep(RETRY).await;
+                        }
                         continue;
                     }
                 }
@@ -219,6 +310,7 @@ pub(super) fn job_feed(
     cursor: String,
     channel: Arc<Channel>,
     seen: u64,
+    epoch: Bytes,
 ) -> JobFeed {
     let read = JobRead {
         shared,
@@ -229,6 +321,8 @@ pub(super) fn job_feed(
         channel,
         seen,
         stale: false,
+        epoch,
+        failing_since: None,
     };
     futures_util::stream::unfold(read, |mut read| async move {
         read.next().await.map(|item| (item, read))

@@ -56,6 +56,12 @@ impl Shared {
         invocation
     }
 
+    /// A new epoch to propose, should the store have none (see `EPOCH` in `scripts.rs`):
+    /// fresh each time, so that an epoch made again after a loss never equals the old one.
+    fn epoch_candidate() -> crate::event_id::EventIdHex {
+        EventId::new_random().to_hex()
+    }
+
     /// Runs a script invocation on the shared connection: one round trip.
     async fn run<T: FromRedisValue>(&self, invocation: &ScriptInvocation<'_>) -> RedisResult<T> {
         invocation.invoke_async(&mut self.conn.clone()).await
@@ -189,7 +195,8 @@ impl RedisBackend {
                     .script(script)
                     .arg(id.to_hex().as_str())
                     .arg(api)
-                    .arg(BATCH),
+                    .arg(BATCH)
+                    .arg(Shared::epoch_candidate().as_str()),
             )
             .await
             .map_err(|e| LookupError::Unavailable(self.unavailable(&e)))?;
@@ -205,9 +212,10 @@ impl RedisBackend {
             }
             Some(b"ok") => {
                 let mut first = VecDeque::new();
-                let cursor =
-                    push_entries(&reply[1..], &mut first).unwrap_or_else(|| "0-0".to_owned());
-                let feed = job_feed(self.shared.clone(), id, first, cursor, channel, seen);
+                let epoch = reply.get(1).cloned().unwrap_or_default();
+                let cursor = push_entries(reply.get(2..).unwrap_or_default(), &mut first)
+                    .unwrap_or_else(|| "0-0".to_owned());
+                let feed = job_feed(self.shared.clone(), id, first, cursor, channel, seen, epoch);
                 Ok((feed, false))
             }
             Some(b"api") => Err(LookupError::WrongEndpoint {

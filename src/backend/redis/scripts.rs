@@ -7,7 +7,8 @@
 //! `P d` (finished results in finishing order: ms × 1000 + a sequence), `P r:<runner>` (a runner's lease),
 //! `P rj:<runner>` (its unfinished jobs), `P rs` (runners), `P s:<hash>` (a session's stream),
 //! `P sm:<hash>` (its pending jobs and reader generation), `P ss` (sessions by last use),
-//! `P f:<path>` (a file the service created, expiring a TTL after its last use).
+//! `P f:<path>` (a file the service created, expiring a TTL after its last use), `P epoch`
+//! (a random value, made again only when the store lost its keys).
 //! Channels: `P n:j:<id>`, `P n:s:<hash>` (something to read; a job's finish carries its
 //! outcome entry when small: `<entry id> <kind> <data>`), `P n:c:<runner>` (cancel).
 
@@ -172,21 +173,36 @@ local function entries(out, key, start, count)
 end
 "#;
 
-/// ARGV: prefix, id, api, count. Returns {'nf'}, {'api', actual} or {'ok', entries...}.
+/// A Lua helper: the store's epoch (`P epoch`), set to `candidate` when missing. It changes only
+/// when the store loses its keys (a restart without persistence, a flush, a failover to a copy
+/// without them), so a reader that sees it change knows the store lost what it waited for.
+const EPOCH: &str = r#"
+local function epoch(P, candidate)
+  local e = redis.call('GET', P .. 'epoch')
+  if not e then
+    redis.call('SET', P .. 'epoch', candidate)
+    e = candidate
+  end
+  return e
+end
+"#;
+
+/// ARGV: prefix, id, api, count, epoch candidate. Returns {'nf'}, {'api', actual} or {'ok',
+/// epoch, entries...}.
 const WATCH: &str = r#"
 local P, id = ARGV[1], ARGV[2]
 local job = redis.call('HMGET', P .. 'j:' .. id, 'api', 'session')
 if not job[1] then return {'nf'} end
 if job[1] ~= ARGV[3] then return {'api', job[1]} end
 if job[2] ~= '' then return {'nf'} end
-local out = {'ok'}
+local out = {'ok', epoch(P, ARGV[5])}
 if job_entry(out, P .. 'j:' .. id) == 0 then entries(out, P .. 'm:' .. id, '-', ARGV[4]) end
 return out
 "#;
 
-/// ARGV: prefix, id, api, count. As WATCH, but a finished job whose stream holds only its
-/// outcome is taken: removed in the same step. Returns {'nf'}, {'api', actual},
-/// {'taken', entry} or {'ok', entries...}.
+/// ARGV: prefix, id, api, count, epoch candidate. As WATCH, but a finished job whose stream
+/// holds only its outcome is taken: removed in the same step. Returns {'nf'}, {'api', actual},
+/// {'taken', entry} or {'ok', epoch, entries...}.
 const TAKE: &str = r#"
 local P, id = ARGV[1], ARGV[2]
 local key = P .. 'j:' .. id
@@ -199,9 +215,10 @@ if job[4] then
   redis.call('ZREM', P .. 'd', id)
   return {'taken', '0-1', job[4], job[5]}
 end
-local out = {'ok'}
+local out = {'ok', epoch(P, ARGV[5])}
 local n = entries(out, P .. 'm:' .. id, '-', ARGV[4])
 if job[3] == 'd' and n == 1 then
+  table.remove(out, 2)
   out[1] = 'taken'
   redis.call('DEL', key, P .. 'm:' .. id)
   redis.call('ZREM', P .. 'd', id)
@@ -209,15 +226,27 @@ end
 return out
 "#;
 
-/// ARGV: prefix, id, cursor, count. Returns {'gone'} or {'ok', entries...}.
+/// ARGV: prefix, id, cursor, count, epoch candidate. Returns {'gone', epoch} or {'ok', epoch,
+/// entries...}.
 const READ: &str = r#"
 local P, id = ARGV[1], ARGV[2]
-local out = {'ok'}
+local out = {'ok', epoch(P, ARGV[5])}
 if entries(out, P .. 'm:' .. id, '(' .. ARGV[3], ARGV[4]) == 0
    and redis.call('EXISTS', P .. 'j:' .. id) == 0 then
-  return {'gone'}
+  return {'gone', out[2]}
 end
 return out
+"#;
+
+/// ARGV: prefix, id, epoch candidate. A reader that reached a finished job's outcome takes
+/// it: removes the job, unless another reader did first. Returns {1 or 0, epoch}.
+const CLAIM: &str = r#"
+local P, id = ARGV[1], ARGV[2]
+local e = epoch(P, ARGV[3])
+if redis.call('HGET', P .. 'j:' .. id, 'st') ~= 'd' then return {0, e} end
+redis.call('DEL', P .. 'j:' .. id, P .. 'm:' .. id)
+redis.call('ZREM', P .. 'd', id)
+return {1, e}
 "#;
 
 /// ARGV: prefix, id. Removes a finished job.
@@ -360,6 +389,7 @@ pub(super) struct Scripts {
     pub(super) watch: Script,
     pub(super) read: Script,
     pub(super) consume: Script,
+    pub(super) claim: Script,
     pub(super) cancel: Script,
     pub(super) watch_session: Script,
     pub(super) read_session: Script,
@@ -380,13 +410,14 @@ impl Scripts {
         Self {
             begin: with(&[NOW], BEGIN),
             begin_finished: with(&[NOW, STORE_RESULT], BEGIN_FINISHED),
-            take: with(&[ENTRIES], TAKE),
+            take: with(&[ENTRIES, EPOCH], TAKE),
             restore: with(&[NOW, STORE_RESULT], RESTORE),
             publish: with(&[], PUBLISH),
             finish: with(&[NOW, STORE_RESULT], FINISH),
-            watch: with(&[ENTRIES], WATCH),
-            read: with(&[ENTRIES], READ),
+            watch: with(&[ENTRIES, EPOCH], WATCH),
+            read: with(&[ENTRIES, EPOCH], READ),
             consume: with(&[], CONSUME),
+            claim: with(&[EPOCH], CLAIM),
             cancel: with(&[], CANCEL),
             watch_session: with(&[NOW], WATCH_SESSION),
             read_session: with(&[NOW], READ_SESSION),

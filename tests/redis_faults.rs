@@ -1,0 +1,194 @@
+//! What a poll is told when the shared Redis fails under it, over HTTP on loopback with a real
+//! `redis-server`: a poll open while Redis comes back empty hears that the store lost the call
+//! (not that it was delivered or expired); a link to Redis that stalls without closing turns
+//! into 503s for new calls and an error frame for an open poll within the backend's limits,
+//! never a hang.
+#![cfg(feature = "redis")]
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::redis_server::RedisServer;
+use common::{SseReader, TestServer};
+use gradio_compat::backend::{BackendLimits, RedisBackend};
+use gradio_compat::{CallContext, GradioCompat, Registry};
+use http::StatusCode;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// How long a call of `slow` takes.
+#[derive(Deserialize, JsonSchema)]
+struct Wait {
+    seconds: f64,
+}
+
+async fn service(url: &str, prefix: &str) -> GradioCompat {
+    let backend = RedisBackend::connect(url, prefix, BackendLimits::default())
+        .await
+        .expect("the test's redis-server answers");
+    let registry = Registry::new()
+        .typed("slow", |w: Wait, _: CallContext| async move {
+            tokio::time::sleep(Duration::from_secs_f64(w.seconds)).await;
+            Ok::<_, String>(w.seconds)
+        })
+        .typed("add", |w: Wait, _: CallContext| async move {
+            Ok::<_, String>(w.seconds + 1.0)
+        });
+    GradioCompat::builder(registry)
+        .backend(Arc::new(backend))
+        .heartbeat_interval(Duration::from_millis(500))
+        .build()
+        .expect("builds")
+}
+
+/// Starts a call of `slow` for `seconds` and opens its poll, once a heartbeat shows it reading.
+async fn reading_poll(server: &TestServer, seconds: u32) -> SseReader {
+    let started = server
+        .post_json(
+            "/gradio_api/call/slow",
+            &format!(r#"{{"data": [{seconds}]}}"#),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.text());
+    let id = started.event_id();
+    let mut poll = server.sse(&format!("/gradio_api/call/slow/{id}")).await;
+    let first = poll.next().await.expect("a heartbeat while the call runs");
+    assert_eq!(first.event.as_deref(), Some("heartbeat"), "{first:?}");
+    poll
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_open_when_redis_comes_back_empty_hears_the_store_lost_its_call() {
+    let mut redis = RedisServer::start();
+    let server = TestServer::start(service(&redis.url(), "lost:").await).await;
+    // The poll is reading when Redis restarts without its data.
+    let mut poll = reading_poll(&server, 4).await;
+    redis.restart();
+    let end = poll.terminal().await;
+    assert_eq!(end.event.as_deref(), Some("error"), "{end:?}");
+    assert!(
+        end.data.contains("the shared store lost it"),
+        "the poll is told the store lost the call: {}",
+        end.data
+    );
+    assert!(
+        !end.data.contains("expired") && !end.data.contains("delivered to another"),
+        "and not another cause: {}",
+        end.data
+    );
+    // The server serves again on the new, empty Redis.
+    let again = server
+        .post_json("/gradio_api/call/add", r#"{"data": [1]}"#)
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    let id = again.event_id();
+    let done = server
+        .sse(&format!("/gradio_api/call/add/{id}"))
+        .await
+        .terminal()
+        .await;
+    assert_eq!(done.event.as_deref(), Some("complete"), "{done:?}");
+    assert_eq!(done.data, "[2.0]");
+}
+
+/// A loopback TCP proxy to `target` that forwards both ways until `stalled` is set; from then
+/// it stops forwarding (and accepting) without closing anything, as a stalled network does.
+async fn stalling_proxy(target: u16, stalled: Arc<AtomicBool>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let Ok((client, _)) = listener.accept().await else {
+                return;
+            };
+            if stalled.load(Ordering::SeqCst) {
+                // Accepted, never served, never closed.
+                held.push(client);
+                continue;
+            }
+            let Ok(upstream) = TcpStream::connect(("127.0.0.1", target)).await else {
+                continue;
+            };
+            let (client_read, client_write) = client.into_split();
+            let (upstream_read, upstream_write) = upstream.into_split();
+            tokio::spawn(pump(client_read, upstream_write, stalled.clone()));
+            tokio::spawn(pump(upstream_read, client_write, stalled.clone()));
+        }
+    });
+    port
+}
+
+/// Copies bytes from `from` to `to` until `stalled`, then holds both ends open forever.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    stalled: Arc<AtomicBool>,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        if stalled.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        let read = tokio::select! {
+            read = from.read(&mut buf) => read,
+            () = tokio::time::sleep(Duration::from_millis(50)) => continue,
+        };
+        let n = match read {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if stalled.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_link_to_redis_gives_503_and_ends_open_polls_with_an_error() {
+    let redis = RedisServer::start();
+    let stalled = Arc::new(AtomicBool::new(false));
+    let port = stalling_proxy(redis.port, stalled.clone()).await;
+    let url = format!("redis://127.0.0.1:{port}/");
+    let server = TestServer::start(service(&url, "stall:").await).await;
+    let mut poll = reading_poll(&server, 60).await;
+    stalled.store(true, Ordering::SeqCst);
+    let stalled_at = Instant::now();
+    // A new call is refused with a 503 that names the store, within the request timeout.
+    let refused = server
+        .post_json("/gradio_api/call/add", r#"{"data": [1]}"#)
+        .await;
+    let waited = stalled_at.elapsed();
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.text()
+    );
+    assert!(refused.text().contains("Redis"), "{}", refused.text());
+    assert!(
+        waited < Duration::from_secs(8),
+        "the 503 came after {waited:?}"
+    );
+    // The open poll ends with an error frame that says the store stopped answering.
+    let end = poll.terminal().await;
+    let waited = stalled_at.elapsed();
+    assert_eq!(end.event.as_deref(), Some("error"), "{end:?}");
+    assert!(
+        end.data.contains("stopped answering"),
+        "the poll is told the store stopped answering: {}",
+        end.data
+    );
+    assert!(
+        waited < Duration::from_secs(20),
+        "the error frame came after {waited:?}"
+    );
+}
