@@ -2,7 +2,8 @@
 //! `redis-server`: a poll open while Redis comes back empty hears that the store lost the call
 //! (not that it was delivered or expired); a link to Redis that stalls without closing turns
 //! into 503s for new calls and an error frame for an open poll within the backend's limits,
-//! never a hang.
+//! never a hang; with append-only persistence (`appendfsync always`), a Redis killed and
+//! started again loses no finished result.
 #![cfg(feature = "redis")]
 
 mod common;
@@ -191,4 +192,51 @@ async fn a_stalled_link_to_redis_gives_503_and_ends_open_polls_with_an_error() {
         waited < Duration::from_secs(20),
         "the error frame came after {waited:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_aof_always_a_redis_restart_loses_no_finished_result() {
+    let mut redis = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let server = TestServer::start(service(&redis.url(), "aof:").await).await;
+    // Results recorded finished when the POST answered (`add`), and results of calls that
+    // ran a while and finished since (`slow`).
+    let mut calls = Vec::new();
+    for i in 0..40 {
+        let started = server
+            .post_json("/gradio_api/call/add", &format!(r#"{{"data": [{i}]}}"#))
+            .await;
+        assert_eq!(started.status, StatusCode::OK, "{}", started.text());
+        calls.push(("add", started.event_id(), format!("[{}.0]", i + 1)));
+    }
+    for _ in 0..10 {
+        let started = server
+            .post_json("/gradio_api/call/slow", r#"{"data": [0.2]}"#)
+            .await;
+        assert_eq!(started.status, StatusCode::OK, "{}", started.text());
+        calls.push(("slow", started.event_id(), "[0.2]".to_owned()));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // SIGKILL, then the same server again on its append-only file.
+    redis.restart();
+    let mut delivered = 0;
+    for (api, id, want) in &calls {
+        let mut end = None;
+        // The first requests after the restart may meet the reconnect.
+        for _ in 0..50 {
+            let response = server.get(&format!("/gradio_api/call/{api}/{id}")).await;
+            if response.status == StatusCode::OK {
+                end = common::parse_frames(response.text()).pop();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let end = end.unwrap_or_else(|| panic!("{api} {id}: never answered after the restart"));
+        assert_eq!(
+            (end.event.as_deref(), end.data.as_str()),
+            (Some("complete"), want.as_str()),
+            "{api} {id}"
+        );
+        delivered += 1;
+    }
+    assert_eq!(delivered, calls.len());
 }

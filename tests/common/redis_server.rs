@@ -20,6 +20,10 @@ pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
     dir: PathBuf,
+    /// Arguments after the defaults (a replica's `--replicaof`, say).
+    extra: Vec<String>,
+    /// A sentinel's configuration file (Sentinel rewrites it), when this is a sentinel.
+    sentinel_conf: Option<PathBuf>,
 }
 
 fn binary() -> PathBuf {
@@ -45,31 +49,78 @@ fn binary() -> PathBuf {
 impl RedisServer {
     /// Starts a server and waits until it answers.
     pub fn start() -> Self {
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!("gc-redis-{port}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a temporary directory for redis-server");
-        let mut server = Self {
-            port,
-            child: None,
-            dir,
-        };
+        Self::start_with(&[])
+    }
+
+    /// Starts a server with `extra` arguments after the defaults (which they override: a
+    /// later `--appendonly yes` wins, say).
+    pub fn start_with(extra: &[&str]) -> Self {
+        let mut server = Self::unstarted();
+        server.extra = extra.iter().map(|a| a.to_string()).collect();
         server.spawn();
         server
     }
 
+    /// Starts a sentinel (`redis-server <conf> --sentinel`) that monitors the primary at
+    /// `primary_port` as `name`, with a quorum of `quorum`, judging it down after
+    /// `down_after_ms`.
+    pub fn start_sentinel(name: &str, primary_port: u16, quorum: u32, down_after_ms: u32) -> Self {
+        let mut server = Self::unstarted();
+        let conf = server.dir.join("sentinel.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "port {port}\nbind 127.0.0.1\ndir {dir}\n\
+                 sentinel monitor {name} 127.0.0.1 {primary_port} {quorum}\n\
+                 sentinel down-after-milliseconds {name} {down_after_ms}\n\
+                 sentinel failover-timeout {name} 10000\n\
+                 sentinel parallel-syncs {name} 1\n",
+                port = server.port,
+                dir = server.dir.display(),
+            ),
+        )
+        .expect("a sentinel configuration");
+        server.sentinel_conf = Some(conf);
+        server.spawn();
+        server
+    }
+
+    fn unstarted() -> Self {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("gc-redis-{port}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory for redis-server");
+        Self {
+            port,
+            child: None,
+            dir,
+            extra: Vec::new(),
+            sentinel_conf: None,
+        }
+    }
+
     fn spawn(&mut self) {
-        let child = Command::new(binary())
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--protected-mode",
-                "yes",
-            ])
-            .arg("--dir")
-            .arg(&self.dir)
+        let mut command = Command::new(binary());
+        match &self.sentinel_conf {
+            Some(conf) => {
+                command.arg(conf).arg("--sentinel");
+            }
+            None => {
+                command
+                    .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+                    .args([
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--protected-mode",
+                        "yes",
+                    ])
+                    .arg("--dir")
+                    .arg(&self.dir)
+                    .args(&self.extra);
+            }
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -103,7 +154,7 @@ impl RedisServer {
         }
     }
 
-    /// Starts it again on the same port, empty.
+    /// Starts it again on the same port: empty, unless its arguments turn persistence on.
     pub fn restart(&mut self) {
         self.stop();
         self.spawn();

@@ -15,6 +15,7 @@
 //! - Per-endpoint concurrency limits and queue ranks stay per replica.
 
 mod feeds;
+mod link;
 mod notify;
 mod scripts;
 
@@ -23,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManagerConfig;
 use redis::{FromRedisValue, RedisResult, Script, ScriptInvocation, Value};
 
 use crate::backend::interface::lost_message;
@@ -32,12 +33,13 @@ use crate::backend::{
     LookupError, Outcome, Reply, RunnerId, SessionFeed,
 };
 use feeds::{job_channel, job_feed, push_entries, session_feed, strings, BATCH};
+use link::Link;
 use notify::{listen, Notifier};
 use scripts::Scripts;
 
 /// What every request and feed of one backend shares.
 struct Shared {
-    conn: ConnectionManager,
+    link: Arc<Link>,
     /// Key prefix, ending in `:`.
     prefix: String,
     limits: BackendLimits,
@@ -64,7 +66,11 @@ impl Shared {
 
     /// Runs a script invocation on the shared connection: one round trip.
     async fn run<T: FromRedisValue>(&self, invocation: &ScriptInvocation<'_>) -> RedisResult<T> {
-        invocation.invoke_async(&mut self.conn.clone()).await
+        let result = invocation.invoke_async(&mut self.link.conn()).await;
+        if let Err(e) = &result {
+            self.link.failed(e);
+        }
+        result
     }
 }
 
@@ -114,10 +120,17 @@ fn without_credentials(url: &str) -> String {
 }
 
 impl RedisBackend {
-    /// Connects to the server at `url` (`redis://host:port/db`, `rediss://` for TLS is not
-    /// built in) and uses keys starting with `prefix` (replicas of one app share it; apps
-    /// sharing one server use different ones). Fails with a message naming the server when it
-    /// cannot be reached within a few seconds.
+    /// Connects to Redis and uses keys starting with `prefix` (replicas of one app share it;
+    /// apps sharing one server use different ones). Fails with a message naming the server
+    /// when it cannot be reached within a few seconds.
+    ///
+    /// `url` is either one server, `redis://[user:password@]host:port/db` (`rediss://` for TLS
+    /// is not built in), or the primary that Redis Sentinel names:
+    /// `redis+sentinel://[user:password@]host:port[,host:port...]/<primary name>[/db]`, the
+    /// sentinels' addresses (port 26379 when left out) and the name their `sentinel monitor`
+    /// gives the primary; the credentials and database are the primary's (the sentinels are
+    /// reached without). With Sentinel, the backend follows a failover: once Sentinel has
+    /// promoted a replica, requests go to it, without a restart.
     ///
     /// Requests time out after 2 s, so that a server that goes away is reported (503) quickly;
     /// the connection is re-established when it comes back, without a restart.
@@ -127,37 +140,22 @@ impl RedisBackend {
         limits: BackendLimits,
     ) -> Result<Self, BackendError> {
         let shown = without_credentials(url);
-        let unreachable = |e: redis::RedisError| {
-            BackendError::new(format!("Redis at {shown} is unreachable: {e}"))
-        };
-        let client = redis::Client::open(url)
-            .map_err(|e| BackendError::new(format!("{shown} is not a Redis URL: {e}")))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(2)))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
-        let mut conn = tokio::time::timeout(
-            Duration::from_secs(5),
-            ConnectionManager::new_with_config(client.clone(), config),
-        )
-        .await
-        .map_err(|_| BackendError::new(format!("Redis at {shown} did not answer within 5 s")))?
-        .map_err(unreachable)?;
-        redis::cmd("PING")
-            .query_async::<()>(&mut conn)
-            .await
-            .map_err(unreachable)?;
+        let link = Arc::new(Link::open(url, &shown, config).await?);
         let prefix = prefix.to_owned();
         let notifier = Arc::new(Notifier::new(&prefix));
         let listener = tokio::spawn(listen(
-            client,
+            link.clone(),
             format!("{prefix}n:*"),
             Arc::downgrade(&notifier),
         ));
         Ok(Self {
             shared: Arc::new(Shared {
-                conn,
+                link,
                 prefix,
                 limits,
                 shown,

@@ -12,6 +12,7 @@ use dashmap::DashMap;
 use futures_util::StreamExt;
 use tokio::sync::Notify;
 
+use super::link::Link;
 use crate::backend::{CancelHandler, EventId};
 
 /// One notification channel, as the local readers of it see it.
@@ -112,10 +113,14 @@ impl Notifier {
 }
 
 /// Subscribes to `pattern` and dispatches its messages until `notifier` is dropped,
-/// reconnecting after a lost connection.
-pub(super) async fn listen(client: redis::Client, pattern: String, notifier: Weak<Notifier>) {
+/// reconnecting after a lost connection (to the primary as `link` knows it then).
+pub(super) async fn listen(link: Arc<Link>, pattern: String, notifier: Weak<Notifier>) {
     loop {
-        if let Ok(mut pubsub) = client.get_async_pubsub().await {
+        let pubsub = match link.client().await {
+            Ok(client) => client.get_async_pubsub().await,
+            Err(e) => Err(e),
+        };
+        if let Ok(mut pubsub) = pubsub {
             if pubsub.psubscribe(&pattern).await.is_ok() {
                 match notifier.upgrade() {
                     Some(n) => n.wake_all(),
