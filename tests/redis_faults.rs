@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::redis_server::RedisServer;
 use common::{SseReader, TestServer};
-use gradio_compat::backend::{BackendLimits, RedisBackend};
+use gradio_compat::backend::{BackendLimits, RedisBackend, RedisOptions};
 use gradio_compat::{CallContext, GradioCompat, Registry};
 use http::StatusCode;
 use schemars::JsonSchema;
@@ -29,7 +29,11 @@ struct Wait {
 }
 
 async fn service(url: &str, prefix: &str) -> GradioCompat {
-    let backend = RedisBackend::connect(url, prefix, BackendLimits::default())
+    service_with(url, prefix, RedisOptions::default()).await
+}
+
+async fn service_with(url: &str, prefix: &str, options: RedisOptions) -> GradioCompat {
+    let backend = RedisBackend::connect_with(url, prefix, BackendLimits::default(), options)
         .await
         .expect("the test's redis-server answers");
     let registry = Registry::new()
@@ -159,7 +163,11 @@ async fn a_stalled_link_to_redis_gives_503_and_ends_open_polls_with_an_error() {
     let stalled = Arc::new(AtomicBool::new(false));
     let port = stalling_proxy(redis.port, stalled.clone()).await;
     let url = format!("redis://127.0.0.1:{port}/");
-    let server = TestServer::start(service(&url, "stall:").await).await;
+    // Requests give up after 1 s, an open poll after 4 s of failures.
+    let mut options = RedisOptions::default();
+    options.request_timeout = Duration::from_secs(1);
+    options.give_up_after = Duration::from_secs(4);
+    let server = TestServer::start(service_with(&url, "stall:", options).await).await;
     let mut poll = reading_poll(&server, 60).await;
     stalled.store(true, Ordering::SeqCst);
     let stalled_at = Instant::now();
@@ -176,7 +184,7 @@ async fn a_stalled_link_to_redis_gives_503_and_ends_open_polls_with_an_error() {
     );
     assert!(refused.text().contains("Redis"), "{}", refused.text());
     assert!(
-        waited < Duration::from_secs(8),
+        waited < Duration::from_secs(4),
         "the 503 came after {waited:?}"
     );
     // The open poll ends with an error frame that says the store stopped answering.
@@ -189,8 +197,8 @@ async fn a_stalled_link_to_redis_gives_503_and_ends_open_polls_with_an_error() {
         end.data
     );
     assert!(
-        waited < Duration::from_secs(20),
-        "the error frame came after {waited:?}"
+        waited < Duration::from_secs(10),
+        "the error frame came after {waited:?} (give up after 4 s, requests time out after 1 s)"
     );
 }
 

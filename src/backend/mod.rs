@@ -27,7 +27,7 @@ mod reply;
 pub mod testing;
 
 #[cfg(feature = "redis")]
-pub use self::redis::RedisBackend;
+pub use self::redis::{RedisBackend, RedisOptions};
 pub use crate::event_id::{EventId, EventIdHex, ParseEventIdError};
 pub use interface::{
     lost_outcome, Backend, BackendError, BeginError, CancelHandler, FileRecord, Gone, JobFeed,

@@ -22,10 +22,6 @@ pub(super) const BATCH: usize = 64;
 const RECHECK: Duration = Duration::from_secs(1);
 /// How long a reader waits after a failed read (Redis unreachable) before the next.
 const RETRY: Duration = Duration::from_millis(250);
-/// How long a job's reader keeps trying an unreachable (or stalled) Redis before it ends with
-/// [`Gone::Unavailable`]: each request already times out after 2 s, so a stalled link ends an
-/// open poll within about this long, and never hangs it.
-pub(super) const GIVE_UP_AFTER: Duration = Duration::from_secs(10);
 
 /// A Lua reply as bulk strings (numbers and nils become empty).
 pub(super) fn strings(value: Value) -> Vec<Bytes> {
@@ -207,18 +203,20 @@ impl JobRead {
     }
 
     /// Notes a failed request: whether to keep trying, or to end the feed (the store has been
-    /// unreachable for [`GIVE_UP_AFTER`]).
+    /// unreachable for `RedisOptions::give_up_after`: each request times out on its own, so a
+    /// stalled link ends an open poll within about that long, and never hangs it).
     fn failed(&mut self, e: &redis::RedisError) -> bool {
         let since = *self
             .failing_since
             .get_or_insert_with(std::time::Instant::now);
-        if since.elapsed() < GIVE_UP_AFTER {
+        let limit = self.shared.options.give_up_after;
+        if since.elapsed() < limit {
             return true;
         }
         let message = format!(
             "Redis at {} did not answer for {} s: {e}",
             self.shared.shown,
-            GIVE_UP_AFTER.as_secs()
+            limit.as_secs_f64()
         );
         self.items
             .push_back(JobItem::Gone(Gone::Unavailable(BackendError::new(message))));

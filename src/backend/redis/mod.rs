@@ -40,6 +40,7 @@ use scripts::Scripts;
 /// What every request and feed of one backend shares.
 struct Shared {
     link: Arc<Link>,
+    options: RedisOptions,
     /// Key prefix, ending in `:`.
     prefix: String,
     limits: BackendLimits,
@@ -77,6 +78,27 @@ impl Shared {
 impl Drop for Shared {
     fn drop(&mut self) {
         self.listener.abort();
+    }
+}
+
+/// The timeouts of a [`RedisBackend`] (see [`RedisBackend::connect_with`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RedisOptions {
+    /// How long a request to Redis (and opening a connection) may take before it fails: the
+    /// route answers 503. Default 2 s.
+    pub request_timeout: Duration,
+    /// How long an open poll keeps trying an unreachable or stalled Redis before it ends with
+    /// an `event: error` that says the store stopped answering. Default 10 s.
+    pub give_up_after: Duration,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(2),
+            give_up_after: Duration::from_secs(10),
+        }
     }
 }
 
@@ -133,16 +155,28 @@ impl RedisBackend {
     /// promoted a replica, requests go to it, without a restart.
     ///
     /// Requests time out after 2 s, so that a server that goes away is reported (503) quickly;
-    /// the connection is re-established when it comes back, without a restart.
+    /// the connection is re-established when it comes back, without a restart. An open poll
+    /// whose reads keep failing for 10 s ends with an error frame.
+    /// [`connect_with`](Self::connect_with) chooses both.
     pub async fn connect(
         url: &str,
         prefix: &str,
         limits: BackendLimits,
     ) -> Result<Self, BackendError> {
+        Self::connect_with(url, prefix, limits, RedisOptions::default()).await
+    }
+
+    /// [`connect`](Self::connect), with its timeouts chosen (`options`).
+    pub async fn connect_with(
+        url: &str,
+        prefix: &str,
+        limits: BackendLimits,
+        options: RedisOptions,
+    ) -> Result<Self, BackendError> {
         let shown = without_credentials(url);
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_connection_timeout(Some(options.request_timeout))
+            .set_response_timeout(Some(options.request_timeout))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
         let link = Arc::new(Link::open(url, &shown, config).await?);
@@ -162,6 +196,7 @@ impl RedisBackend {
                 scripts: Scripts::new(),
                 notifier,
                 listener,
+                options,
             }),
         })
     }
