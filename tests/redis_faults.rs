@@ -8,19 +8,17 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::redis_server::RedisServer;
+use common::stall_proxy::StallProxy;
 use common::{SseReader, TestServer};
 use gradio_compat::backend::{BackendLimits, RedisBackend, RedisOptions};
 use gradio_compat::{CallContext, GradioCompat, Registry};
 use http::StatusCode;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 /// How long a call of `slow` takes.
 #[derive(Deserialize, JsonSchema)]
@@ -101,75 +99,18 @@ async fn a_poll_open_when_redis_comes_back_empty_hears_the_store_lost_its_call()
     assert_eq!(done.data, "[2.0]");
 }
 
-/// A loopback TCP proxy to `target` that forwards both ways until `stalled` is set; from then
-/// it stops forwarding (and accepting) without closing anything, as a stalled network does.
-async fn stalling_proxy(target: u16, stalled: Arc<AtomicBool>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        loop {
-            let Ok((client, _)) = listener.accept().await else {
-                return;
-            };
-            if stalled.load(Ordering::SeqCst) {
-                // Accepted, never served, never closed.
-                held.push(client);
-                continue;
-            }
-            let Ok(upstream) = TcpStream::connect(("127.0.0.1", target)).await else {
-                continue;
-            };
-            let (client_read, client_write) = client.into_split();
-            let (upstream_read, upstream_write) = upstream.into_split();
-            tokio::spawn(pump(client_read, upstream_write, stalled.clone()));
-            tokio::spawn(pump(upstream_read, client_write, stalled.clone()));
-        }
-    });
-    port
-}
-
-/// Copies bytes from `from` to `to` until `stalled`, then holds both ends open forever.
-async fn pump(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    stalled: Arc<AtomicBool>,
-) {
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        if stalled.load(Ordering::SeqCst) {
-            std::future::pending::<()>().await;
-        }
-        let read = tokio::select! {
-            read = from.read(&mut buf) => read,
-            () = tokio::time::sleep(Duration::from_millis(50)) => continue,
-        };
-        let n = match read {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        if stalled.load(Ordering::SeqCst) {
-            std::future::pending::<()>().await;
-        }
-        if to.write_all(&buf[..n]).await.is_err() {
-            return;
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_link_to_redis_gives_503_and_ends_open_polls_with_an_error() {
     let redis = RedisServer::start();
-    let stalled = Arc::new(AtomicBool::new(false));
-    let port = stalling_proxy(redis.port, stalled.clone()).await;
-    let url = format!("redis://127.0.0.1:{port}/");
+    let proxy = StallProxy::start(redis.port).await;
+    let url = proxy.url();
     // Requests give up after 1 s, an open poll after 4 s of failures.
     let mut options = RedisOptions::default();
     options.request_timeout = Duration::from_secs(1);
     options.give_up_after = Duration::from_secs(4);
     let server = TestServer::start(service_with(&url, "stall:", options).await).await;
     let mut poll = reading_poll(&server, 60).await;
-    stalled.store(true, Ordering::SeqCst);
+    proxy.stall(true);
     let stalled_at = Instant::now();
     // A new call is refused with a 503 that names the store, within the request timeout.
     let refused = server

@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::redis_server::RedisServer;
+use common::sentinel::SentinelSet;
 use common::TestServer;
 use gradio_compat::backend::{BackendLimits, RedisBackend};
 use gradio_compat::{CallContext, GradioCompat, Registry};
@@ -41,23 +41,6 @@ async fn service(url: &str) -> GradioCompat {
         .expect("builds")
 }
 
-/// What a sentinel says of the primary's address and of its replicas.
-fn ask(sentinel_port: u16, args: &[&str]) -> redis::RedisResult<redis::Value> {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{sentinel_port}/"))?;
-    let mut conn = client.get_connection_with_timeout(Duration::from_secs(2))?;
-    let mut cmd = redis::cmd("SENTINEL");
-    for a in args {
-        cmd.arg(*a);
-    }
-    cmd.query(&mut conn)
-}
-
-fn primary_port(sentinel_port: u16) -> Option<u16> {
-    let value = ask(sentinel_port, &["get-master-addr-by-name", PRIMARY]).ok()?;
-    let pair: Vec<String> = redis::FromRedisValue::from_redis_value(value).ok()?;
-    pair.get(1)?.parse().ok()
-}
-
 /// Waits until `check` holds, failing the test with `what` after `within`.
 async fn until(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
@@ -86,33 +69,8 @@ async fn call_poll(server: &TestServer, a: u32) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_on_sentinel_serves_again_after_a_failover_without_a_restart() {
-    // A replica syncs at once (not after the default 5 s wait for more replicas).
-    let mut primary = RedisServer::start_with(&["--repl-diskless-sync-delay", "0"]);
-    let primary_at = primary.port.to_string();
-    let replica = RedisServer::start_with(&["--replicaof", "127.0.0.1", &primary_at]);
-    let sentinels: Vec<RedisServer> = (0..3)
-        .map(|_| RedisServer::start_sentinel(PRIMARY, primary.port, 2, DOWN_AFTER_MS))
-        .collect();
-    // The sentinels know the replica before anything fails.
-    until(
-        Duration::from_secs(20),
-        "the sentinels see the replica",
-        || {
-            sentinels.iter().all(|s| {
-                matches!(
-                    ask(s.port, &["replicas", PRIMARY]),
-                    Ok(redis::Value::Array(replicas)) if !replicas.is_empty()
-                )
-            })
-        },
-    )
-    .await;
-
-    let hosts: Vec<String> = sentinels
-        .iter()
-        .map(|s| format!("127.0.0.1:{}", s.port))
-        .collect();
-    let url = format!("redis+sentinel://{}/{PRIMARY}", hosts.join(","));
+    let mut set = SentinelSet::start(PRIMARY, DOWN_AFTER_MS);
+    let url = set.url();
     let server = TestServer::start(service(&url).await).await;
     assert_eq!(call_poll(&server, 1).await.as_deref(), Some("[2.0]"));
     // A result stored before the failover, not yet polled.
@@ -122,7 +80,7 @@ async fn a_service_on_sentinel_serves_again_after_a_failover_without_a_restart()
     assert_eq!(kept.status, StatusCode::OK, "{}", kept.text());
     let kept = kept.event_id();
     // Replicated before the primary goes.
-    let on_replica = redis::Client::open(format!("redis://127.0.0.1:{}/", replica.port))
+    let on_replica = redis::Client::open(format!("redis://127.0.0.1:{}/", set.replica.port))
         .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
         .expect("the replica answers");
     let on_replica = std::sync::Mutex::new(on_replica);
@@ -140,12 +98,13 @@ async fn a_service_on_sentinel_serves_again_after_a_failover_without_a_restart()
     )
     .await;
 
-    primary.stop();
+    set.primary.stop();
     let killed = Instant::now();
+    let promoted_port = set.replica.port;
     until(
         Duration::from_secs(30),
         "Sentinel promotes the replica",
-        || primary_port(sentinels[0].port) == Some(replica.port),
+        || set.primary_port() == Some(promoted_port),
     )
     .await;
     let promoted = killed.elapsed();

@@ -18,6 +18,9 @@ use tokio::sync::oneshot;
 
 pub mod fixtures;
 pub mod redis_server;
+#[cfg(feature = "redis")]
+pub mod sentinel;
+pub mod stall_proxy;
 
 /// The path of a built example binary (`cargo test` builds the examples).
 pub fn example_binary(name: &str) -> std::path::PathBuf {
