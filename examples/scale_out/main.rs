@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use gradio_compat::backend::{BackendLimits, RedisBackend};
+use gradio_compat::backend::{BackendLimits, RedisBackend, RedisOptions};
 use gradio_compat::server::{serve, shutdown_signal};
 use gradio_compat::GradioCompat;
 
@@ -42,6 +42,10 @@ struct Options {
     /// The prefix of this app's Redis keys (apps sharing a server use different ones).
     #[arg(long, default_value = "scale_out:")]
     prefix: String,
+    /// With Sentinel: how many Redis replicas must have a call and its result before the
+    /// client is told (up to 1 s each), so that a failover loses neither. 0: do not wait.
+    #[arg(long, default_value_t = 0)]
+    wait_replicas: u32,
 }
 
 #[tokio::main]
@@ -55,7 +59,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     let mut limits = BackendLimits::default();
     limits.lease = Duration::from_secs(options.lease_secs.max(1));
-    let backend = RedisBackend::connect(&options.redis, &options.prefix, limits).await?;
+    let mut redis_options = RedisOptions::default();
+    if options.wait_replicas > 0 {
+        redis_options.wait_for_replicas = Some((options.wait_replicas, Duration::from_secs(1)));
+    }
+    let backend =
+        RedisBackend::connect_with(&options.redis, &options.prefix, limits, redis_options).await?;
     std::fs::create_dir_all(&options.upload_dir)
         .map_err(|e| format!("cannot create {}: {e}", options.upload_dir.display()))?;
     let service = GradioCompat::builder(app::registry())

@@ -41,6 +41,9 @@ use scripts::Scripts;
 struct Shared {
     link: Arc<Link>,
     options: RedisOptions,
+    /// When a request of this process to Redis last failed: for a lease after it, lapsed
+    /// leases are not taken as dead runners (they could not renew either).
+    last_failure: std::sync::Mutex<Option<Instant>>,
     /// Key prefix, ending in `:`.
     prefix: String,
     limits: BackendLimits,
@@ -65,11 +68,72 @@ impl Shared {
         EventId::new_random().to_hex()
     }
 
+    /// Notes a failed request: the link may look for the primary again, and lapsed leases
+    /// are not judged for a while.
+    fn failed(&self, e: &redis::RedisError) {
+        self.link.failed(e);
+        *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    /// Whether this process could not reach Redis within the last lease: then every runner
+    /// may have been cut off as well (a failover, an outage), and a lapsed lease is no sign
+    /// of a dead runner yet.
+    fn recently_cut_off(&self) -> bool {
+        self.last_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|at| at.elapsed() < self.limits.lease)
+    }
+
+    /// Runs a script that writes a result: as [`run`](Self::run), followed in the same round
+    /// trip by `WAIT` for the replicas `RedisOptions::wait_for_replicas` asks for.
+    async fn run_replicated<T: FromRedisValue>(
+        &self,
+        invocation: &ScriptInvocation<'_>,
+    ) -> RedisResult<T> {
+        let Some((replicas, within)) = self.options.wait_for_replicas else {
+            return self.run(invocation).await;
+        };
+        let mut conn = self.link.conn();
+        let piped: RedisResult<(T, i64)> = redis::pipe()
+            .invoke_script(invocation)
+            .cmd("WAIT")
+            .arg(replicas)
+            .arg(within.as_millis() as u64)
+            .query_async(&mut conn)
+            .await;
+        let (value, acked) = match piped {
+            Ok(done) => done,
+            // The script is not loaded there yet (a new primary, say): the usual way loads it.
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                let value = self.run(invocation).await?;
+                let acked = redis::cmd("WAIT")
+                    .arg(replicas)
+                    .arg(within.as_millis() as u64)
+                    .query_async::<i64>(&mut conn)
+                    .await?;
+                (value, acked)
+            }
+            Err(e) => {
+                self.failed(&e);
+                return Err(e);
+            }
+        };
+        if acked < i64::from(replicas) {
+            tracing::warn!(
+                replicas = acked,
+                wanted = replicas,
+                "a result reached fewer replicas than asked within the wait"
+            );
+        }
+        Ok(value)
+    }
+
     /// Runs a script invocation on the shared connection: one round trip.
     async fn run<T: FromRedisValue>(&self, invocation: &ScriptInvocation<'_>) -> RedisResult<T> {
         let result = invocation.invoke_async(&mut self.link.conn()).await;
         if let Err(e) = &result {
-            self.link.failed(e);
+            self.failed(e);
         }
         result
     }
@@ -91,6 +155,13 @@ pub struct RedisOptions {
     /// How long an open poll keeps trying an unreachable or stalled Redis before it ends with
     /// an `event: error` that says the store stopped answering. Default 10 s.
     pub give_up_after: Duration,
+    /// With a standby (Sentinel), how many replicas must have a call's record before the call
+    /// is acknowledged, and its result before it counts as finished (`WAIT`, sent in the same
+    /// round trip as the write), so that a failover loses no call or result a client was told
+    /// of; and how long to wait for them, after which the call goes on anyway (its record is
+    /// then only on the primary, as without this). Default `None`: replication stays
+    /// asynchronous, and a failover may lose what was written in its last moment.
+    pub wait_for_replicas: Option<(u32, Duration)>,
 }
 
 impl Default for RedisOptions {
@@ -98,6 +169,7 @@ impl Default for RedisOptions {
         Self {
             request_timeout: Duration::from_secs(2),
             give_up_after: Duration::from_secs(10),
+            wait_for_replicas: None,
         }
     }
 }
@@ -197,6 +269,7 @@ impl RedisBackend {
                 notifier,
                 listener,
                 options,
+                last_failure: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -264,6 +337,9 @@ impl RedisBackend {
     }
 }
 
+/// How long a runner keeps trying to record how a job ended.
+const FINISH_PATIENCE: Duration = Duration::from_secs(24 * 3600);
+
 /// Retries `attempt` until it succeeds or `within` has passed: what a runner writes must not
 /// be lost to a short outage.
 async fn persist<F, Fut>(within: Duration, mut attempt: F) -> bool
@@ -330,7 +406,7 @@ impl Backend for RedisBackend {
             let shared = &this.shared;
             let limits = &shared.limits;
             let reply = shared
-                .run::<String>(
+                .run_replicated::<String>(
                     shared
                         .script(&shared.scripts.begin)
                         .arg(id.to_hex().as_str())
@@ -393,9 +469,12 @@ impl Backend for RedisBackend {
                 Outcome::Complete(data) => ("o", data),
                 Outcome::Error(data) => ("e", data),
             };
-            // Kept trying for as long as the lease: past it, other replicas report the job
-            // lost anyway.
-            let stored = persist(shared.limits.lease, || {
+            // Kept trying until Redis takes it: a job whose finish is dropped while its runner
+            // lives (and renews its lease once the link is back) would leave its pollers
+            // waiting forever. If the link stayed away past the lease, other replicas have
+            // ended the job meanwhile, and the late finish changes nothing. Finishes waiting
+            // here are at most the unfinished limit; a day bounds the wait.
+            let stored = persist(FINISH_PATIENCE, || {
                 finish_script(shared, id, kind, &data, session_message.as_ref())
             })
             .await;
@@ -431,7 +510,7 @@ impl Backend for RedisBackend {
             let shared = &this.shared;
             let (kind, data) = outcome_parts(&outcome);
             let reply = shared
-                .run::<String>(
+                .run_replicated::<String>(
                     shared
                         .script(&shared.scripts.begin_finished)
                         .arg(id.to_hex().as_str())
@@ -548,6 +627,14 @@ impl Backend for RedisBackend {
                 .first()
                 .and_then(|n| std::str::from_utf8(n).ok()?.parse().ok())
                 .unwrap_or(0);
+            if reply.len() > 1 && shared.recently_cut_off() {
+                // Judged again at a later sweep, once every runner had a lease to renew in.
+                tracing::debug!(
+                    jobs = reply.len() - 1,
+                    "lapsed leases not judged yet: this replica could not reach Redis within a lease"
+                );
+                return dropped;
+            }
             let lost_text = lost_message(shared.limits.lease);
             let lost = Bytes::from(serde_json::to_vec(&lost_text).unwrap_or_default());
             let mut ended = 0;
@@ -646,7 +733,7 @@ async fn finish_script(
     message: Option<&Bytes>,
 ) -> redis::RedisResult<Value> {
     shared
-        .run::<Value>(
+        .run_replicated::<Value>(
             shared
                 .script(&shared.scripts.finish)
                 .arg(id.to_hex().as_str())
