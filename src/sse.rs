@@ -18,7 +18,7 @@ use crate::event_id::EventId;
 use crate::fanout::{Follower, Next};
 use crate::follows::Closing;
 use crate::frames;
-use crate::frames::queue::process_lost;
+use crate::frames::queue::{process_lost, store_unavailable};
 
 /// A heartbeat timer, created on the first wait: a stream that never waits needs none.
 struct Heartbeat {
@@ -235,6 +235,10 @@ impl Body for QueueStream {
             Poll::Ready(Some(SessionItem::Closed)) => {
                 *slot = None;
                 data(Bytes::from_static(frames::CLOSE_STREAM))
+            }
+            Poll::Ready(Some(SessionItem::Unavailable(e))) => {
+                *slot = None;
+                data(store_unavailable(&e))
             }
             Poll::Ready(None) => {
                 // A newer stream took over this session.

@@ -1,7 +1,8 @@
 //! What a poll is told when the shared Redis fails under it, over HTTP on loopback with a real
 //! `redis-server`: a poll open while Redis comes back empty hears that the store lost the call
 //! (not that it was delivered or expired); a link to Redis that stalls without closing turns
-//! into 503s for new calls and an error frame for an open poll within the backend's limits,
+//! into 503s for new calls, and an error frame for an open poll and an `unexpected_error`
+//! message that ends an open queue stream, within the backend's limits,
 //! never a hang; with append-only persistence (`appendfsync always`), a Redis killed and
 //! started again loses no finished result.
 #![cfg(feature = "redis")]
@@ -110,6 +111,14 @@ async fn a_stalled_link_to_redis_gives_503_and_ends_open_polls_with_an_error() {
     options.give_up_after = Duration::from_secs(4);
     let server = TestServer::start(service_with(&url, "stall:", options).await).await;
     let mut poll = reading_poll(&server, 60).await;
+    // A queue session with a job running, its stream open.
+    let slow = common::fn_index(&server, "slow").await;
+    let body = format!(r#"{{"data": [60], "fn_index": {slow}, "session_hash": "stalled"}}"#);
+    let joined = server.post_json("/gradio_api/queue/join", &body).await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.text());
+    let mut queue = server
+        .sse("/gradio_api/queue/data?session_hash=stalled")
+        .await;
     proxy.stall(true);
     let stalled_at = Instant::now();
     // A new call is refused with a 503 that names the store, within the request timeout.
@@ -140,6 +149,26 @@ async fn a_stalled_link_to_redis_gives_503_and_ends_open_polls_with_an_error() {
     assert!(
         waited < Duration::from_secs(10),
         "the error frame came after {waited:?} (give up after 4 s, requests time out after 1 s)"
+    );
+    // The queue stream ends too, with a message that says why.
+    let mut last = None;
+    while let Some(frame) = queue.next().await {
+        let message: serde_json::Value = serde_json::from_str(&frame.data).expect("JSON");
+        if message["msg"] == "unexpected_error" {
+            last = Some(message);
+        }
+    }
+    let waited = stalled_at.elapsed();
+    let last = last.expect("the queue stream ends with an unexpected_error message");
+    assert!(
+        last["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("stopped answering")),
+        "{last}"
+    );
+    assert!(
+        waited < Duration::from_secs(12),
+        "the queue stream ended after {waited:?}"
     );
 }
 

@@ -190,6 +190,9 @@ pub enum SessionItem {
     /// The session has no pending job and no unread message, and was closed; the feed ends
     /// after this (the service sends `close_stream`).
     Closed,
+    /// The store could not be reached for longer than the backend's timeout; the feed ends
+    /// after this (the service tells the client with an `unexpected_error` message).
+    Unavailable(BackendError),
 }
 
 /// A job's feed: ends after [`JobItem::Outcome`] or [`JobItem::Gone`], or without either

@@ -154,6 +154,21 @@ pub(crate) fn process_lost(id: EventId, lease: std::time::Duration) -> Bytes {
     process_completed(id, &message, false, 0.0)
 }
 
+/// The last message of a data stream whose shared store stopped answering.
+pub(crate) fn store_unavailable(error: &crate::backend::BackendError) -> Bytes {
+    let message = format!(
+        "the shared store stopped answering ({error}), so what became of this session's jobs \
+         is unknown; join the queue again later"
+    );
+    let json = serde_json::json!({
+        "msg": "unexpected_error",
+        "event_id": null,
+        "message": message,
+        "success": false,
+    });
+    queue_message(json.to_string().as_bytes())
+}
+
 /// The message for a data stream opened on an unknown session.
 pub(crate) fn session_not_found(hash: &str) -> Bytes {
     let message = format!(

@@ -73,7 +73,7 @@ enum Found {
 /// Runs `read` with a wake-up from `notify` registered first (so that one arriving during the
 /// read is not missed). When it finds nothing, waits for the wake-up, or a second at most;
 /// when Redis is unreachable, waits a moment (the stream keeps its heartbeats meanwhile).
-async fn read_or_wait<F>(notify: &Notify, read: F)
+async fn read_or_wait<F>(notify: &Notify, read: F) -> Result<(), redis::RedisError>
 where
     F: std::future::Future<Output = redis::RedisResult<Found>>,
 {
@@ -88,8 +88,12 @@ where
         Ok(Found::Later(after)) => {
             let _ = tokio::time::timeout(after.min(RECHECK), notified).await;
         }
-        Err(_) => tokio::time::sleep(RETRY).await,
+        Err(e) => {
+            tokio::time::sleep(RETRY).await;
+            return Err(e);
+        }
     }
+    Ok(())
 }
 
 struct JobRead {
@@ -335,13 +339,15 @@ struct SessionRead {
     items: VecDeque<SessionItem>,
     done: bool,
     channel: Arc<Channel>,
+    /// Since when reads have been failing.
+    failing_since: Option<std::time::Instant>,
 }
 
 impl SessionRead {
     async fn next(&mut self) -> Option<SessionItem> {
         loop {
             if let Some(item) = self.items.pop_front() {
-                if item == SessionItem::Closed {
+                if matches!(item, SessionItem::Closed | SessionItem::Unavailable(_)) {
                     self.done = true;
                 }
                 return Some(item);
@@ -351,7 +357,7 @@ impl SessionRead {
             }
             let (shared, hash, generation) = (&self.shared, &self.hash, &self.generation);
             let (items, ended) = (&mut self.items, &mut self.done);
-            read_or_wait(&self.channel.notify, async move {
+            let read = read_or_wait(&self.channel.notify, async move {
                 let reply = shared
                     .run::<Value>(
                         shared
@@ -391,6 +397,25 @@ impl SessionRead {
                 Ok(Found::Some)
             })
             .await;
+            match read {
+                Ok(()) => self.failing_since = None,
+                Err(e) => {
+                    // As a job's reader: past the limit, the stream ends with why.
+                    let since = *self
+                        .failing_since
+                        .get_or_insert_with(std::time::Instant::now);
+                    let limit = self.shared.options.give_up_after;
+                    if since.elapsed() >= limit {
+                        let message = format!(
+                            "Redis at {} did not answer for {} s: {e}",
+                            self.shared.shown,
+                            limit.as_secs_f64()
+                        );
+                        self.items
+                            .push_back(SessionItem::Unavailable(BackendError::new(message)));
+                    }
+                }
+            }
         }
     }
 }
@@ -434,6 +459,7 @@ pub(super) fn session_feed(shared: Arc<Shared>, hash: String, generation: String
         items: VecDeque::new(),
         done: false,
         channel,
+        failing_since: None,
     };
     futures_util::stream::unfold(read, |mut read| async move {
         read.next().await.map(|item| (item, read))
