@@ -96,6 +96,34 @@ where
     Ok(())
 }
 
+/// How long a reader's requests have been failing, and when to give up.
+#[derive(Default)]
+struct Outage {
+    since: Option<std::time::Instant>,
+}
+
+impl Outage {
+    fn ended(&mut self) {
+        self.since = None;
+    }
+
+    /// Notes a failed request: `None` while the reader should keep trying, or the error to
+    /// end its feed with once the store has been unreachable for `give_up_after` (each
+    /// request times out on its own, so a stalled link ends a reader within about that long,
+    /// and never hangs it).
+    fn failed(&mut self, shared: &Shared, e: &redis::RedisError) -> Option<BackendError> {
+        let since = *self.since.get_or_insert_with(std::time::Instant::now);
+        let limit = shared.options.give_up_after;
+        (since.elapsed() >= limit).then(|| {
+            BackendError::new(format!(
+                "Redis at {} did not answer for {} s: {e}",
+                shared.shown,
+                limit.as_secs_f64()
+            ))
+        })
+    }
+}
+
 struct JobRead {
     shared: Arc<Shared>,
     id: EventId,
@@ -110,8 +138,8 @@ struct JobRead {
     /// The store's epoch when the feed opened: a different one later means the store lost
     /// its keys meanwhile.
     epoch: Bytes,
-    /// Since when reads have been failing.
-    failing_since: Option<std::time::Instant>,
+    /// How long reads have been failing.
+    outage: Outage,
 }
 
 /// A stream entry id, `<ms>-<seq>`, as a pair that orders like the ids.
@@ -206,27 +234,6 @@ impl JobRead {
         })
     }
 
-    /// Notes a failed request: whether to keep trying, or to end the feed (the store has been
-    /// unreachable for `RedisOptions::give_up_after`: each request times out on its own, so a
-    /// stalled link ends an open poll within about that long, and never hangs it).
-    fn failed(&mut self, e: &redis::RedisError) -> bool {
-        let since = *self
-            .failing_since
-            .get_or_insert_with(std::time::Instant::now);
-        let limit = self.shared.options.give_up_after;
-        if since.elapsed() < limit {
-            return true;
-        }
-        let message = format!(
-            "Redis at {} did not answer for {} s: {e}",
-            self.shared.shown,
-            limit.as_secs_f64()
-        );
-        self.items
-            .push_back(JobItem::Gone(Gone::Unavailable(BackendError::new(message))));
-        false
-    }
-
     async fn next(&mut self) -> Option<JobItem> {
         loop {
             if let Some(item) = self.items.pop_front() {
@@ -236,16 +243,18 @@ impl JobRead {
                             self.done = true;
                             return Some(item);
                         }
-                        Err(e) => {
+                        Err(e) => match self.outage.failed(&self.shared, &e) {
                             // Unreachable: try again, as a read would.
-                            self.items.push_front(JobItem::Outcome(outcome));
-                            if self.failed(&e) {
+                            None => {
+                                self.items.push_front(JobItem::Outcome(outcome));
                                 tokio::time::sleep(RETRY).await;
-                            } else {
-                                self.items.pop_front();
+                                continue;
                             }
-                            continue;
-                        }
+                            Some(gone) => {
+                                self.done = true;
+                                return Some(JobItem::Gone(Gone::Unavailable(gone)));
+                            }
+                        },
                     },
                     JobItem::Gone(_) => {
                         self.done = true;
@@ -272,7 +281,7 @@ impl JobRead {
                 self.stale = false;
                 match self.read().await {
                     Ok(found) => {
-                        self.failing_since = None;
+                        self.outage.ended();
                         if found {
                             continue;
                         }
@@ -281,8 +290,11 @@ impl JobRead {
                         // Unreachable: keep waiting (the poll keeps sending heartbeats), up
                         // to a limit.
                         self.stale = true;
-                        if self.failed(&e) {
-                            tokio::time::sleep(RETRY).await;
+                        match self.outage.failed(&self.shared, &e) {
+                            None => tokio::time::sleep(RETRY).await,
+                            Some(gone) => {
+                                self.items.push_back(JobItem::Gone(Gone::Unavailable(gone)))
+                            }
                         }
                         continue;
                     }
@@ -324,7 +336,7 @@ pub(super) fn job_feed(
         seen,
         stale: false,
         epoch,
-        failing_since: None,
+        outage: Outage::default(),
     };
     futures_util::stream::unfold(read, |mut read| async move {
         read.next().await.map(|item| (item, read))
@@ -339,8 +351,8 @@ struct SessionRead {
     items: VecDeque<SessionItem>,
     done: bool,
     channel: Arc<Channel>,
-    /// Since when reads have been failing.
-    failing_since: Option<std::time::Instant>,
+    /// How long reads have been failing.
+    outage: Outage,
 }
 
 impl SessionRead {
@@ -398,21 +410,11 @@ impl SessionRead {
             })
             .await;
             match read {
-                Ok(()) => self.failing_since = None,
+                Ok(()) => self.outage.ended(),
                 Err(e) => {
                     // As a job's reader: past the limit, the stream ends with why.
-                    let since = *self
-                        .failing_since
-                        .get_or_insert_with(std::time::Instant::now);
-                    let limit = self.shared.options.give_up_after;
-                    if since.elapsed() >= limit {
-                        let message = format!(
-                            "Redis at {} did not answer for {} s: {e}",
-                            self.shared.shown,
-                            limit.as_secs_f64()
-                        );
-                        self.items
-                            .push_back(SessionItem::Unavailable(BackendError::new(message)));
+                    if let Some(gone) = self.outage.failed(&self.shared, &e) {
+                        self.items.push_back(SessionItem::Unavailable(gone));
                     }
                 }
             }
@@ -459,7 +461,7 @@ pub(super) fn session_feed(shared: Arc<Shared>, hash: String, generation: String
         items: VecDeque::new(),
         done: false,
         channel,
-        failing_since: None,
+        outage: Outage::default(),
     };
     futures_util::stream::unfold(read, |mut read| async move {
         read.next().await.map(|item| (item, read))
