@@ -219,16 +219,26 @@ impl<T> Fanout<T> {
         self.shared.lock().end.is_some()
     }
 
-    /// How many calls follow it now.
+    /// How many calls follow it now, counting each [`Follow`] from its creation (a handler's
+    /// follow not yet started counts: a source pruned on `followers() == 0` never drops one
+    /// that is about to start).
     pub fn followers(&self) -> usize {
         self.shared.followers.load(Ordering::Acquire)
     }
 
     /// A follow of this source from the next value published, to return from a
-    /// [`follow`](crate::Registry::follow) handler, with per-call limits when set.
+    /// [`follow`](crate::Registry::follow) handler, with per-call limits when set. It counts
+    /// in [`followers`](Self::followers) from now until its call ends (or it is dropped).
     pub fn follow(&self) -> Follow<T> {
+        let next = {
+            let state = self.shared.lock();
+            state.first + state.items.len() as u64
+        };
+        self.shared.followers.fetch_add(1, Ordering::AcqRel);
         Follow {
             fanout: self.clone(),
+            next,
+            counted: true,
             max_values: None,
             quiet: None,
             end_when_behind: None,
@@ -246,6 +256,10 @@ impl<T> Fanout<T> {
 #[must_use = "a follow does nothing until a follow handler returns it"]
 pub struct Follow<T> {
     fanout: Fanout<T>,
+    /// Sequence number of the first value it reads: the next one published when it was made.
+    next: u64,
+    /// Whether it still holds its place in the followers' count (handed to its `Follower`).
+    counted: bool,
     max_values: Option<u64>,
     quiet: Option<Duration>,
     end_when_behind: Option<String>,
@@ -279,22 +293,26 @@ impl<T> Follow<T> {
         self
     }
 
-    /// Its cursor, at the next value published.
-    pub(crate) fn follower(self) -> Follower {
-        let shared = self.fanout.shared;
-        let next = {
-            let state = shared.lock();
-            state.first + state.items.len() as u64
-        };
-        shared.followers.fetch_add(1, Ordering::AcqRel);
+    /// Its cursor, from the value that was next when the follow was made; its place in the
+    /// followers' count passes to the cursor.
+    pub(crate) fn follower(mut self) -> Follower {
+        self.counted = false;
         Follower {
-            shared,
-            next,
+            shared: self.fanout.shared.clone(),
+            next: self.next,
             generation: None,
             left: self.max_values,
             last: None,
             quiet: self.quiet.map(|d| (d, Box::pin(tokio::time::sleep(d)))),
-            end_when_behind: self.end_when_behind,
+            end_when_behind: self.end_when_behind.take(),
+        }
+    }
+}
+
+impl<T> Drop for Follow<T> {
+    fn drop(&mut self) {
+        if self.counted {
+            self.fanout.shared.followers.fetch_sub(1, Ordering::AcqRel);
         }
     }
 }
@@ -503,6 +521,25 @@ mod tests {
         fan.fail("the source stopped");
         let got: Vec<_> = items.collect().await;
         assert_eq!(got, vec![Err("the source stopped".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn a_follow_counts_and_reads_from_when_it_was_made() {
+        let fan: Fanout<u32> = Fanout::with_backlog(8, Duration::from_secs(60));
+        let made = fan.follow().max_values(2);
+        let dropped = fan.follow();
+        // A source pruned on `followers() == 0` between a handler's return and its call's
+        // start kept no follower alive (the tracking server's follow_metric saw nothing).
+        assert_eq!(fan.followers(), 2);
+        drop(dropped);
+        assert_eq!(fan.followers(), 1);
+        fan.publish(&1).unwrap();
+        let items = made.follower().into_items();
+        assert_eq!(fan.followers(), 1, "the count passed to the cursor");
+        fan.publish(&2).unwrap();
+        let got: Vec<_> = items.collect().await;
+        assert_eq!(got, vec![Ok(Bytes::from("[1]")), Ok(Bytes::from("[2]"))]);
+        assert_eq!(fan.followers(), 0);
     }
 
     #[tokio::test]

@@ -125,3 +125,45 @@ impl LiveSources {
         sources.values().map(Fanout::followers).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logged(project: &str, value: f64) -> Stored {
+        Stored {
+            project: project.into(),
+            run: "r".into(),
+            step: 0,
+            timestamp: "2026-12-06T00:00:00+00:00".into(),
+            metrics: serde_json::from_str(&format!("{{\"loss\":{value}}}")).unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_between_a_follow_and_its_start_keeps_its_source() {
+        let live = LiveSources::default();
+        let follow = live
+            .follow(Following {
+                project: "p".into(),
+                run: None,
+                metric: Some("loss".into()),
+                max_values: 2,
+                quiet: Duration::from_secs(5),
+            })
+            .unwrap();
+        // The handler has returned; its call has not started reading yet. A write now used to
+        // prune the source (no cursor yet), and the follow then waited for values that went
+        // to a new source.
+        live.publish(&[logged("p", 1.0)]);
+        assert_eq!(live.followers(), 1);
+        assert_eq!(live.sources.lock().unwrap().len(), 1, "the source is kept");
+        drop(follow);
+        live.publish(&[logged("p", 2.0)]);
+        assert_eq!(live.followers(), 0);
+        assert!(
+            live.sources.lock().unwrap().is_empty(),
+            "pruned once nobody follows"
+        );
+    }
+}
