@@ -8,6 +8,7 @@
 //! - `GC_STREAMS_SCENARIOS`: any of `call` (`/call` polls of a follow endpoint),
 //!   `follow_metric` (the tracking server's), `queue` (queue sessions of a follow endpoint);
 //! - `GC_STREAMS_WORKERS`, `GC_STREAMS_CLIENT_WORKERS`: runtime threads (default 2 each);
+//! - `GC_STREAMS_PER_ITEM=1`: the delay's p50 and max for each item in turn;
 //! - `GC_STREAMS_PERF=<file>`: `perf record` of the server while items are pushed;
 //! - `GC_STREAMS_MASSIF=<file>`: run the server under valgrind's massif (a heap profile by
 //!   allocation site; slow, so use a few thousand streams).
@@ -438,7 +439,11 @@ fn iso_nanos(text: &str) -> u64 {
 
 /// Opens one stream on its own connection: the call (or queue join), then its poll, read to
 /// its end. The permit (a place among the connections being opened) is released once the
-/// poll is sent. Returns the delays (ns) from each item's production to its arrival.
+/// poll is sent. Returns the delays (ns) from each item's production to its arrival, and the
+/// connection: the caller keeps it open until every stream has ended, as a keep-alive client
+/// does. (Closing each one at its stream's end would make the server and the kernel handle
+/// thousands of closes while the last item is still on its way to the others: where calls
+/// end with their last value, as `follow_metric`'s do, that measured the closes.)
 async fn open_stream(
     scenario: Scenario,
     port: u16,
@@ -447,7 +452,7 @@ async fn open_stream(
     items: usize,
     opened: Arc<AtomicUsize>,
     permit: tokio::sync::OwnedSemaphorePermit,
-) -> Vec<u64> {
+) -> (Vec<u64>, TcpStream) {
     let mut sock = connect(port).await;
     let poll = match scenario {
         Scenario::Call => {
@@ -512,7 +517,7 @@ async fn open_stream(
             buf.drain(..at + item.len() + close);
         }
         if find(&buf, last).is_some() {
-            return delays;
+            return (delays, sock);
         }
         // Keep only a tail that may hold the start of a frame.
         if buf.len() > 4096 {
@@ -723,12 +728,30 @@ fn run_load(scenario: Option<Scenario>, streams: usize, items: usize) -> Run {
         }
         let mut delays = Vec::with_capacity(streams * items);
         let mut incomplete = 0;
+        let mut per_item: Vec<Vec<u64>> = vec![Vec::new(); items];
+        let mut ended = Vec::with_capacity(streams);
         for task in tasks {
-            let got = task.await.expect("stream task");
+            let (got, sock) = task.await.expect("stream task");
+            ended.push(sock);
             if got.len() != items {
                 incomplete += 1;
             }
+            for (at, d) in per_item.iter_mut().zip(&got) {
+                at.push(*d);
+            }
             delays.extend(got);
+        }
+        drop(ended);
+        if std::env::var_os("GC_STREAMS_PER_ITEM").is_some() {
+            for (i, mut v) in per_item.into_iter().enumerate() {
+                v.sort_unstable();
+                let ms = |ns: u64| ns as f64 / 1e6;
+                println!(
+                    "  item {i}: p50 {:.1} ms, max {:.1} ms",
+                    ms(percentile(&v, 50.0)),
+                    ms(v.last().copied().unwrap_or(0))
+                );
+            }
         }
         let cpu = process::cpu_secs(pid) - cpu_before;
         if let Some(mut perf) = perf {
