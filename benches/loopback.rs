@@ -1,9 +1,11 @@
 //! Loopback benchmark: the crate's service against a minimal raw-hyper baseline, in one run.
 //!
 //! `cargo bench --bench loopback` (options: `GC_BENCH_SECS`, default 5 s per flow and server;
-//! `GC_BENCH_CONCURRENCY`, default 16; `GC_BENCH_ONLY=mcp` or `=redis`, one scenario alone).
+//! `GC_BENCH_CONCURRENCY`, default 16; `GC_BENCH_ONLY=mcp` or `=redis`, one scenario alone;
+//! `GC_BENCH_RUNTIME=current`, the servers on tokio's current-thread scheduler).
 //!
-//! Each server runs on one tokio worker thread pinned to core 0; the load generator runs on
+//! Each server runs on one tokio worker thread pinned to core 0 (a multi-thread runtime of one
+//! worker, as `#[tokio::main]` builds it); the load generator runs on
 //! core 1, keeps its connections alive, and checks every result. Flows: call+poll of `add`,
 //! `GET /gradio_api/info`, and (crate only) queue join+data (the data stream on its own
 //! connection, read until the job's `process_completed`). It prints operations per
@@ -171,16 +173,33 @@ fn pin(core: usize) {
     }
 }
 
+/// A server's runtime: tokio's multi-thread scheduler with one worker (what `#[tokio::main]`
+/// builds, as this crate's examples do, with one worker), which runs a task woken by the
+/// running one next (its LIFO slot); or with `GC_BENCH_RUNTIME=current` the current-thread
+/// scheduler, which queues it behind every task already woken.
+fn server_runtime() -> tokio::runtime::Runtime {
+    if std::env::var("GC_BENCH_RUNTIME").as_deref() != Ok("current") {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .on_thread_start(|| pin(0))
+            .enable_all()
+            .build()
+            .expect("runtime")
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    }
+}
+
 /// Starts a server thread; returns its address and a handle that stops it when dropped.
 fn start_server(kind: Kind) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
         pin(0);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let rt = server_runtime();
         rt.block_on(async move {
             let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
             addr_tx.send(listener.local_addr().expect("addr")).expect("send addr");
