@@ -182,7 +182,8 @@ pub(crate) fn spawn_follow_job(
     tokens: Vec<String>,
 ) {
     let span = job_span(id, endpoint, delivery.is_queue());
-    let run = run_follow_job(inner, id, follower, cancel, delivery, tokens);
+    let items: crate::registry::ItemStream = Box::pin(follower.into_items());
+    let run = run_follow_job(inner, id, items, cancel, delivery, tokens);
     if span.is_disabled() {
         tokio::spawn(run);
     } else {
@@ -193,7 +194,7 @@ pub(crate) fn spawn_follow_job(
 async fn run_follow_job(
     inner: Arc<Inner>,
     id: EventId,
-    follower: Follower,
+    items: crate::registry::ItemStream,
     cancel: CancelToken,
     delivery: Delivery,
     tokens: Vec<String>,
@@ -202,10 +203,23 @@ async fn run_follow_job(
     let ended = if cancel.is_cancelled() {
         Ended::Cancelled
     } else {
-        delivery.starts(&inner, id).await;
-        let items = Box::pin(follower.into_items());
+        Box::pin(delivery.starts(&inner, id)).await;
         run_stream(&inner, id, items, &cancel, delivery, None).await
     };
+    // Its end is boxed: the relay's task stays the size of the relay alone.
+    Box::pin(end_follow_job(inner, id, ended, cancel, delivery, tokens, started)).await;
+}
+
+/// The end of a follow call's relay: its outcome settled and delivered.
+async fn end_follow_job(
+    inner: Arc<Inner>,
+    id: EventId,
+    ended: Ended,
+    cancel: CancelToken,
+    delivery: Delivery,
+    tokens: Vec<String>,
+    started: Instant,
+) {
     let cancelled = cancel.is_cancelled();
     let secrets: Vec<&str> = tokens.iter().map(String::as_str).collect();
     let outcome = settle(&inner, ended, started, &secrets);
