@@ -70,7 +70,7 @@ impl ServerHandler for Handler {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        context: RequestContext<RoleServer>,
+        mut context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let inner = self.inner.upgrade().ok_or_else(gone)?;
         let catalog = &self.catalog;
@@ -88,12 +88,12 @@ impl ServerHandler for Handler {
             Ok(endpoint) => endpoint,
             Err(e) => return Ok(tool_error(e.message)),
         };
-        // The HTTP request's parts, which the transport puts in the extensions: the authorize
-        // hook and the handler see its headers, as on `/call`.
+        // The HTTP request's parts, which the transport puts in the extensions (taken, not
+        // copied: nothing else reads them): the authorize hook and the handler see its
+        // headers, as on `/call`.
         let parts = context
             .extensions
-            .get::<http::request::Parts>()
-            .cloned()
+            .remove::<http::request::Parts>()
             .unwrap_or_else(|| http::Request::new(()).into_parts().0);
         let mut args = request.arguments.unwrap_or_default();
         if entry.takes_files {
