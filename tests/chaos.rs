@@ -251,8 +251,11 @@ fn frames(body: &str) -> Vec<(String, String)> {
 
 /// The replica whose Redis link the run stalls (C).
 const STALLED: usize = 2;
-/// What a lost call's reason says when one of its polls timed out on the stalled replica.
-const TIMED_OUT_ON_STALLED: &str = "after a poll timed out on the stalled replica";
+/// What a lost call's reason says when one of its polls was on its way to the stalled replica
+/// when the link stalled, and timed out there.
+const TIMED_OUT_ON_STALLED: &str = "after a poll in flight when the link stalled timed out";
+/// When the run stalled C's Redis link (read just after the stall began).
+static C_STALLED_AT: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 /// What a lost call's reason says when one of its polls was cut off (its replica died).
 const CUT_OFF: &str = "after a poll was cut off";
 
@@ -274,6 +277,7 @@ async fn poll(addr: SocketAddr, api: &str, id: &str) -> Result<Vec<(String, Stri
         reason
     };
     loop {
+        let sent = Instant::now();
         match http(
             addr,
             Method::GET,
@@ -293,7 +297,10 @@ async fn poll(addr: SocketAddr, api: &str, id: &str) -> Result<Vec<(String, Stri
                 }
             }
             Ok((StatusCode::SERVICE_UNAVAILABLE, upstream, body)) => {
-                on_stalled |= upstream == Some(STALLED);
+                // Only a poll sent before the stall: a request sent after it waits in the link,
+                // reaches Redis past its deadline and takes nothing.
+                on_stalled |=
+                    upstream == Some(STALLED) && C_STALLED_AT.get().is_none_or(|at| sent <= *at);
                 last = reason(&body);
             }
             Ok((status, _, body)) => {
@@ -541,6 +548,7 @@ async fn replicas_survive_kills_a_stalled_link_and_a_redis_failover() {
     at(11).await;
     proxy.stall(true);
     let c_stalled = Instant::now();
+    let _ = C_STALLED_AT.set(c_stalled);
     at(17).await;
     proxy.stall(false);
     let c_resumed = Instant::now();
@@ -583,8 +591,10 @@ async fn replicas_survive_kills_a_stalled_link_and_a_redis_failover() {
     //   just before its frame goes out (so that one poll gets it), and a replica killed in
     //   between takes it along (the poll is cut off, and the next finds nothing);
     // - a call on C while its link was stalled past the lease (the others take C for dead);
-    // - a result whose poll timed out on C during the stall: that poll's request still reached
-    //   Redis when the link resumed and took the result for a poll that had given up.
+    // - a result whose poll was on its way to C when the link stalled: its request reached
+    //   Redis and took the result, and the reply was held until the poll had given up. (A
+    //   request sent after the stall began reaches Redis past its deadline and takes nothing,
+    //   so the result waits for the next poll.)
     // The failover explains none: the replicas wait for the Redis replica (`--wait-replicas
     // 1`) before a call is acknowledged or counts as finished, and do not take lapsed leases
     // for dead runners within a lease of their own outage.

@@ -3,7 +3,8 @@
 //! (not that it was delivered or expired); a link to Redis that stalls without closing turns
 //! into 503s for new calls, and an error frame for an open poll and an `unexpected_error`
 //! message that ends an open queue stream, within the backend's limits,
-//! never a hang; with append-only persistence (`appendfsync always`), a Redis killed and
+//! never a hang, and a request that waited in the stalled link past its poll's end takes no
+//! result when it reaches Redis; with append-only persistence (`appendfsync always`), a Redis killed and
 //! started again loses no finished result.
 #![cfg(feature = "redis")]
 
@@ -170,6 +171,52 @@ async fn a_stalled_link_to_redis_gives_503_and_ends_open_polls_with_an_error() {
         waited < Duration::from_secs(12),
         "the queue stream ended after {waited:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_take_that_reaches_redis_after_its_poll_gave_up_leaves_the_result() {
+    let redis = RedisServer::start();
+    let proxy = StallProxy::start(redis.port).await;
+    // One replica behind the stall proxy (requests give up after 1 s), one direct.
+    let mut options = RedisOptions::default();
+    options.request_timeout = Duration::from_secs(1);
+    options.give_up_after = Duration::from_secs(2);
+    let stalled = TestServer::start(service_with(&proxy.url(), "late:", options).await).await;
+    let direct = TestServer::start(service(&redis.url(), "late:").await).await;
+    // A call and poll through the stalled side first: Redis then has its scripts (a script
+    // it did not have would fail late, not take), and the lease renewal read its clock.
+    let warm = stalled
+        .post_json("/gradio_api/call/add", r#"{"data": [0]}"#)
+        .await;
+    assert_eq!(warm.status, StatusCode::OK, "{}", warm.text());
+    let mut poll = stalled
+        .sse(&format!("/gradio_api/call/add/{}", warm.event_id()))
+        .await;
+    assert_eq!(poll.terminal().await.data, "[1.0]");
+    let started = direct
+        .post_json("/gradio_api/call/add", r#"{"data": [1]}"#)
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.text());
+    let id = started.event_id();
+    proxy.stall(true);
+    // The poll's take waits in the stalled link; the poll gives up.
+    let gave_up = tokio::time::timeout(
+        Duration::from_secs(10),
+        stalled.get(&format!("/gradio_api/call/add/{id}")),
+    )
+    .await
+    .expect("the poll gives up within its limits, never hangs");
+    let ended_with_error = gave_up.status == StatusCode::SERVICE_UNAVAILABLE
+        || (gave_up.status == StatusCode::OK && gave_up.text().contains("event: error"));
+    assert!(ended_with_error, "{} {}", gave_up.status, gave_up.text());
+    // The link resumes: the take that waited in it reaches Redis now, past its deadline, and
+    // must not take the result for a poll that is gone.
+    proxy.stall(false);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let mut poll = direct.sse(&format!("/gradio_api/call/add/{id}")).await;
+    let done = poll.terminal().await;
+    assert_eq!(done.event.as_deref(), Some("complete"), "{done:?}");
+    assert_eq!(done.data, "[2.0]");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -207,7 +207,10 @@ async fn run_follow_job(
         run_stream(&inner, id, items, &cancel, delivery, None).await
     };
     // Its end is boxed: the relay's task stays the size of the relay alone.
-    Box::pin(end_follow_job(inner, id, ended, cancel, delivery, tokens, started)).await;
+    Box::pin(end_follow_job(
+        inner, id, ended, cancel, delivery, tokens, started,
+    ))
+    .await;
 }
 
 /// The end of a follow call's relay: its outcome settled and delivered.

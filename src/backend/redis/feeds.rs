@@ -219,17 +219,21 @@ impl JobRead {
     /// another reader has it.
     async fn claim(&mut self, outcome: Outcome) -> redis::RedisResult<JobItem> {
         let shared = &self.shared;
+        let sent = std::time::Instant::now();
         let reply = shared
             .run::<Value>(
                 shared
                     .script(&shared.scripts.claim)
                     .arg(self.id.to_hex().as_str())
-                    .arg(Shared::epoch_candidate().as_str()),
+                    .arg(Shared::epoch_candidate().as_str())
+                    .arg(shared.take_deadline()),
             )
             .await
             .map(strings)?;
         Ok(match reply.first().map(|s| &s[..]) {
             Some(b"1") => JobItem::Outcome(outcome),
+            // Tried again as after a failed request, with the reading the refusal carried.
+            Some(b"late") => return Err(shared.late(&reply, sent)),
             _ => JobItem::Gone(self.gone(reply.get(1).map_or(&[][..], |e| &e[..]))),
         })
     }

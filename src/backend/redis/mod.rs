@@ -14,6 +14,7 @@
 //!   jobs of a replica whose key expired.
 //! - Per-endpoint concurrency limits and queue ranks stay per replica.
 
+mod clock;
 mod feeds;
 mod link;
 mod notify;
@@ -32,6 +33,7 @@ use crate::backend::{
     Backend, BackendError, BackendLimits, BeginError, CancelHandler, EventId, FileRecord, JobFeed,
     LookupError, Outcome, Reply, RunnerId, SessionFeed,
 };
+use clock::ServerClock;
 use feeds::{job_channel, job_feed, push_entries, session_feed, strings, BATCH};
 use link::Link;
 use notify::{listen, Notifier};
@@ -52,6 +54,8 @@ struct Shared {
     scripts: Scripts,
     notifier: Arc<Notifier>,
     listener: tokio::task::JoinHandle<()>,
+    /// The server's clock, for the deadlines of requests that take a result.
+    clock: ServerClock,
 }
 
 impl Shared {
@@ -83,6 +87,26 @@ impl Shared {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_some_and(|at| at.elapsed() < self.limits.lease)
+    }
+
+    /// The deadline to send with a request that takes a result (see `clock.rs`).
+    fn take_deadline(&self) -> u64 {
+        self.clock.deadline(self.options.request_timeout)
+    }
+
+    /// Notes the server's time from a `{'late', time}` reply to a request sent at `sent`, and
+    /// gives the error the request failed with.
+    fn late(&self, reply: &[Bytes], sent: Instant) -> redis::RedisError {
+        if let Some(ms) = reply
+            .get(1)
+            .and_then(|t| std::str::from_utf8(t).ok()?.parse().ok())
+        {
+            self.clock.note(ms, sent);
+        }
+        redis::RedisError::from((
+            redis::ErrorKind::Client,
+            "the request reached Redis after its deadline (the link stalled); nothing was taken",
+        ))
     }
 
     /// Runs a script that writes a result: as [`run`](Self::run), followed in the same round
@@ -270,6 +294,7 @@ impl RedisBackend {
                 listener,
                 options,
                 last_failure: std::sync::Mutex::new(None),
+                clock: ServerClock::new(CLOCK_PRECISION.min(options.request_timeout / 4)),
             }),
         })
     }
@@ -295,18 +320,34 @@ impl RedisBackend {
         } else {
             &shared.scripts.watch
         };
-        let reply = shared
-            .run::<Value>(
-                shared
-                    .script(script)
-                    .arg(id.to_hex().as_str())
-                    .arg(api)
-                    .arg(BATCH)
-                    .arg(Shared::epoch_candidate().as_str()),
-            )
-            .await
-            .map_err(|e| LookupError::Unavailable(self.unavailable(&e)))?;
-        let reply = strings(reply);
+        // A take refused as late here was sent with a deadline from a wrong reading of the
+        // server's clock (this request did not time out): read again, with the reading the
+        // refusal carried.
+        let mut tries = 0;
+        let reply = loop {
+            let sent = Instant::now();
+            let reply = shared
+                .run::<Value>(
+                    shared
+                        .script(script)
+                        .arg(id.to_hex().as_str())
+                        .arg(api)
+                        .arg(BATCH)
+                        .arg(Shared::epoch_candidate().as_str())
+                        .arg(shared.take_deadline()),
+                )
+                .await
+                .map_err(|e| LookupError::Unavailable(self.unavailable(&e)))?;
+            let reply = strings(reply);
+            if reply.first().map(|s| &s[..]) != Some(b"late") {
+                break reply;
+            }
+            let e = shared.late(&reply, sent);
+            tries += 1;
+            if tries == LATE_TRIES {
+                return Err(LookupError::Unavailable(self.unavailable(&e)));
+            }
+        };
         match reply.first().map(|s| &s[..]) {
             Some(b"taken") => {
                 let mut items = VecDeque::new();
@@ -336,6 +377,13 @@ impl RedisBackend {
         BackendError::new(format!("Redis at {}: {e}", self.shared.shown))
     }
 }
+
+/// How precisely the server's clock must be read (the longest round trip that dates a
+/// reading), at most: a quarter of the request timeout when that is shorter.
+const CLOCK_PRECISION: Duration = Duration::from_millis(100);
+
+/// How many times a take refused as late (a wrong reading of the server's clock) is sent.
+const LATE_TRIES: u32 = 3;
 
 /// How long a runner keeps trying to record how a job ended.
 const FINISH_PATIENCE: Duration = Duration::from_secs(24 * 3600);
@@ -375,16 +423,18 @@ impl Backend for RedisBackend {
         let this = self.clone();
         Reply::pending(async move {
             let shared = &this.shared;
-            shared
-                .run::<Value>(
+            let sent = Instant::now();
+            let server_ms = shared
+                .run::<u64>(
                     shared
                         .script(&shared.scripts.renew)
                         .arg(runner.0)
                         .arg(shared.limits.lease.as_millis() as u64),
                 )
                 .await
-                .map(drop)
-                .map_err(|e| this.unavailable(&e))
+                .map_err(|e| this.unavailable(&e))?;
+            shared.clock.note(server_ms, sent);
+            Ok(())
         })
     }
 

@@ -200,11 +200,20 @@ if job_entry(out, P .. 'j:' .. id) == 0 then entries(out, P .. 'm:' .. id, '-', 
 return out
 "#;
 
-/// ARGV: prefix, id, api, count, epoch candidate. As WATCH, but a finished job whose stream
-/// holds only its outcome is taken: removed in the same step. Returns {'nf'}, {'api', actual},
-/// {'taken', entry} or {'ok', epoch, entries...}.
+/// A Lua helper (needs NOW): whether a request's deadline (the server's clock, ms; 0 for none)
+/// has passed. Scripts that take a result check it before they change anything: a request
+/// that waited in a stalled link past its caller's timeout must not take a result nobody
+/// will receive.
+const LATE: &str = "local function late(deadline) local d = tonumber(deadline) or 0 \
+                    return d > 0 and now_ms() > d end\n";
+
+/// ARGV: prefix, id, api, count, epoch candidate, deadline. As WATCH, but a finished job whose
+/// stream holds only its outcome is taken: removed in the same step. Returns {'nf'},
+/// {'api', actual}, {'taken', entry}, {'ok', epoch, entries...}, or {'late', server time}
+/// past the deadline (nothing read or changed).
 const TAKE: &str = r#"
 local P, id = ARGV[1], ARGV[2]
+if late(ARGV[6]) then return {'late', now_ms()} end
 local key = P .. 'j:' .. id
 local job = redis.call('HMGET', key, 'api', 'session', 'st', 'k', 'd')
 if not job[1] then return {'nf'} end
@@ -238,10 +247,12 @@ end
 return out
 "#;
 
-/// ARGV: prefix, id, epoch candidate. A reader that reached a finished job's outcome takes
-/// it: removes the job, unless another reader did first. Returns {1 or 0, epoch}.
+/// ARGV: prefix, id, epoch candidate, deadline. A reader that reached a finished job's
+/// outcome takes it: removes the job, unless another reader did first. Returns {1 or 0,
+/// epoch}, or {'late', server time} past the deadline (nothing changed).
 const CLAIM: &str = r#"
 local P, id = ARGV[1], ARGV[2]
+if late(ARGV[4]) then return {'late', now_ms()} end
 local e = epoch(P, ARGV[3])
 if redis.call('HGET', P .. 'j:' .. id, 'st') ~= 'd' then return {0, e} end
 redis.call('DEL', P .. 'j:' .. id, P .. 'm:' .. id)
@@ -329,11 +340,12 @@ redis.call('ZREM', P .. 'ss', hash)
 return 1
 "#;
 
-/// ARGV: prefix, runner, lease (ms). Renews a runner's lease.
+/// ARGV: prefix, runner, lease (ms). Renews a runner's lease; returns the server's time (ms),
+/// which the replica's clock of the server is set by.
 const RENEW: &str = r#"
 redis.call('SET', ARGV[1] .. 'r:' .. ARGV[2], '1', 'PX', ARGV[3])
 redis.call('SADD', ARGV[1] .. 'rs', ARGV[2])
-return 1
+return now_ms()
 "#;
 
 /// ARGV: prefix, offset (ms added to the server's clock), result ttl (ms). Drops expired
@@ -410,19 +422,19 @@ impl Scripts {
         Self {
             begin: with(&[NOW], BEGIN),
             begin_finished: with(&[NOW, STORE_RESULT], BEGIN_FINISHED),
-            take: with(&[ENTRIES, EPOCH], TAKE),
+            take: with(&[NOW, LATE, ENTRIES, EPOCH], TAKE),
             restore: with(&[NOW, STORE_RESULT], RESTORE),
             publish: with(&[], PUBLISH),
             finish: with(&[NOW, STORE_RESULT], FINISH),
             watch: with(&[ENTRIES, EPOCH], WATCH),
             read: with(&[ENTRIES, EPOCH], READ),
             consume: with(&[], CONSUME),
-            claim: with(&[EPOCH], CLAIM),
+            claim: with(&[NOW, LATE, EPOCH], CLAIM),
             cancel: with(&[], CANCEL),
             watch_session: with(&[NOW], WATCH_SESSION),
             read_session: with(&[NOW], READ_SESSION),
             left_session: with(&[], LEFT_SESSION),
-            renew: with(&[], RENEW),
+            renew: with(&[NOW], RENEW),
             sweep: with(&[NOW], SWEEP),
             record_file: with(&[], RECORD_FILE),
             file_record: with(&[], FILE_RECORD),
