@@ -3,8 +3,8 @@
 //! (not that it was delivered or expired); a link to Redis that stalls without closing turns
 //! into 503s for new calls, and an error frame for an open poll and an `unexpected_error`
 //! message that ends an open queue stream, within the backend's limits,
-//! never a hang, and a request that waited in the stalled link past its poll's end takes no
-//! result when it reaches Redis; with append-only persistence (`appendfsync always`), a Redis killed and
+//! never a hang, and a request that waited in the stalled link past its caller's timeout takes
+//! no result (nor a queue session's items) when it reaches Redis; with append-only persistence (`appendfsync always`), a Redis killed and
 //! started again loses no finished result.
 #![cfg(feature = "redis")]
 
@@ -217,6 +217,54 @@ async fn a_take_that_reaches_redis_after_its_poll_gave_up_leaves_the_result() {
     let done = poll.terminal().await;
     assert_eq!(done.event.as_deref(), Some("complete"), "{done:?}");
     assert_eq!(done.data, "[2.0]");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_read_that_reaches_redis_late_leaves_the_items_for_the_reader() {
+    let redis = RedisServer::start();
+    let proxy = StallProxy::start(redis.port).await;
+    // The queue stream is read through the stalled replica (requests give up after 1 s, the
+    // reader after 8 s); the job runs on the direct one.
+    let mut options = RedisOptions::default();
+    options.request_timeout = Duration::from_secs(1);
+    options.give_up_after = Duration::from_secs(8);
+    let stalled = TestServer::start(service_with(&proxy.url(), "lateq:", options).await).await;
+    let direct = TestServer::start(service(&redis.url(), "lateq:").await).await;
+    let slow = common::fn_index(&direct, "slow").await;
+    let body = format!(r#"{{"data": [1.5], "fn_index": {slow}, "session_hash": "late"}}"#);
+    let joined = direct.post_json("/gradio_api/queue/join", &body).await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.text());
+    let mut queue = stalled
+        .sse("/gradio_api/queue/data?session_hash=late")
+        .await;
+    // Reading: the job has started (and Redis has the session scripts).
+    loop {
+        let frame = queue.next().await.expect("the session's messages");
+        let message: serde_json::Value = serde_json::from_str(&frame.data).expect("JSON");
+        if message["msg"] == "process_starts" {
+            break;
+        }
+    }
+    // The link stalls while the job finishes; the reader's reads wait in it and time out.
+    proxy.stall(true);
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    proxy.stall(false);
+    // The reads that reached Redis past their deadline took nothing: the reader gets the
+    // job's end.
+    let completed = tokio::time::timeout(Duration::from_secs(15), async {
+        while let Some(frame) = queue.next().await {
+            let message: serde_json::Value = serde_json::from_str(&frame.data).expect("JSON");
+            if message["msg"] == "process_completed" {
+                return Some(message);
+            }
+        }
+        None
+    })
+    .await
+    .expect("the stream ends");
+    let completed = completed.expect("the reader gets process_completed");
+    assert_eq!(completed["success"], true, "{completed}");
+    assert_eq!(completed["output"]["data"][0], 1.5, "{completed}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,9 @@
 //! The Redis server's clock as this replica reads it, so that a request that takes a result
-//! can carry a deadline in that clock. A request that waited in a stalled link until after its
-//! caller gave up (the route answered 503, or the poll ended with an error) reaches Redis
-//! late; with a deadline, it is refused there and the result stays for the client's next poll,
-//! instead of being taken for a poll that no longer exists.
+//! (or a queue session's items) can carry a deadline in that clock. A request that waited in a
+//! stalled link until after its caller gave up (the route answered 503, or the reader timed
+//! out and read again) reaches Redis late; with a deadline, it is refused there, and what it
+//! would have taken stays for the next poll or read, instead of going to a caller that no
+//! longer waits for it.
 //!
 //! The clock is read from replies that carry the server's time (each lease renewal's, and a
 //! refused request's), dated at the middle of their round trip; a reading whose round trip was

@@ -374,6 +374,7 @@ impl SessionRead {
             let (shared, hash, generation) = (&self.shared, &self.hash, &self.generation);
             let (items, ended) = (&mut self.items, &mut self.done);
             let read = read_or_wait(&self.channel.notify, async move {
+                let sent = std::time::Instant::now();
                 let reply = shared
                     .run::<Value>(
                         shared
@@ -381,11 +382,14 @@ impl SessionRead {
                             .arg(hash)
                             .arg(generation)
                             .arg(BATCH)
-                            .arg(CLOSE_GRACE.as_millis() as u64),
+                            .arg(CLOSE_GRACE.as_millis() as u64)
+                            .arg(shared.take_deadline()),
                     )
                     .await
                     .map(strings)?;
                 match reply.first().map(|s| &s[..]) {
+                    // Read again, as after a failed request, with the reading it carried.
+                    Some(b"late") => return Err(shared.late(&reply, sent)),
                     Some(b"replaced") => *ended = true,
                     Some(b"closed") => items.push_back(SessionItem::Closed),
                     Some(b"ok") => {

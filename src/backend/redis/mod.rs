@@ -54,7 +54,8 @@ struct Shared {
     scripts: Scripts,
     notifier: Arc<Notifier>,
     listener: tokio::task::JoinHandle<()>,
-    /// The server's clock, for the deadlines of requests that take a result.
+    /// The server's clock, for the deadlines of requests that take a result or a session's
+    /// items.
     clock: ServerClock,
 }
 
@@ -89,7 +90,8 @@ impl Shared {
             .is_some_and(|at| at.elapsed() < self.limits.lease)
     }
 
-    /// The deadline to send with a request that takes a result (see `clock.rs`).
+    /// The deadline to send with a request that takes a result or a session's items (see
+    /// `clock.rs`).
     fn take_deadline(&self) -> u64 {
         self.clock.deadline(self.options.request_timeout)
     }

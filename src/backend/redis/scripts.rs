@@ -201,9 +201,9 @@ return out
 "#;
 
 /// A Lua helper (needs NOW): whether a request's deadline (the server's clock, ms; 0 for none)
-/// has passed. Scripts that take a result check it before they change anything: a request
-/// that waited in a stalled link past its caller's timeout must not take a result nobody
-/// will receive.
+/// has passed. Scripts that take a result or a session's items check it before they change
+/// anything: a request that waited in a stalled link past its caller's timeout must not take
+/// what nobody will receive.
 const LATE: &str = "local function late(deadline) local d = tonumber(deadline) or 0 \
                     return d > 0 and now_ms() > d end\n";
 
@@ -289,11 +289,13 @@ redis.call('PUBLISH', P .. 'n:s:' .. hash, '')
 return generation
 "#;
 
-/// ARGV: prefix, hash, generation, count, close grace (ms). Reads and removes a session's
-/// items, closing the session once nothing was pending or unread for the grace. Returns
-/// {'replaced'}, {'closed'}, {'wait'}, {'idle', ms left} or {'ok', kind, data, ...}.
+/// ARGV: prefix, hash, generation, count, close grace (ms), deadline. Reads and removes a
+/// session's items, closing the session once nothing was pending or unread for the grace.
+/// Returns {'replaced'}, {'closed'}, {'wait'}, {'idle', ms left}, {'ok', kind, data, ...}, or
+/// {'late', server time} past the deadline (nothing read or removed).
 const READ_SESSION: &str = r#"
 local P, hash = ARGV[1], ARGV[2]
+if late(ARGV[6]) then return {'late', now_ms()} end
 local meta = P .. 'sm:' .. hash
 local state = redis.call('HMGET', meta, 'gen', 'pending')
 if not state[1] then return {'closed'} end
@@ -432,7 +434,7 @@ impl Scripts {
             claim: with(&[NOW, LATE, EPOCH], CLAIM),
             cancel: with(&[], CANCEL),
             watch_session: with(&[NOW], WATCH_SESSION),
-            read_session: with(&[NOW], READ_SESSION),
+            read_session: with(&[NOW, LATE], READ_SESSION),
             left_session: with(&[], LEFT_SESSION),
             renew: with(&[NOW], RENEW),
             sweep: with(&[NOW], SWEEP),
