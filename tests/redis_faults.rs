@@ -51,6 +51,22 @@ async fn service_with(url: &str, prefix: &str, options: RedisOptions) -> GradioC
         .expect("builds")
 }
 
+/// A Redis, a stall proxy to it, a replica through the proxy (requests time out after 1 s, an
+/// open reader gives up after `give_up_secs`) and a replica connected directly, on `prefix`.
+async fn stalled_and_direct(
+    prefix: &str,
+    give_up_secs: u64,
+) -> (RedisServer, StallProxy, TestServer, TestServer) {
+    let redis = RedisServer::start();
+    let proxy = StallProxy::start(redis.port).await;
+    let mut options = RedisOptions::default();
+    options.request_timeout = Duration::from_secs(1);
+    options.give_up_after = Duration::from_secs(give_up_secs);
+    let stalled = TestServer::start(service_with(&proxy.url(), prefix, options).await).await;
+    let direct = TestServer::start(service(&redis.url(), prefix).await).await;
+    (redis, proxy, stalled, direct)
+}
+
 /// Starts a call of `slow` for `seconds` and opens its poll, once a heartbeat shows it reading.
 async fn reading_poll(server: &TestServer, seconds: u32) -> SseReader {
     let started = server
@@ -175,14 +191,9 @@ async fn a_stalled_link_to_redis_gives_503_and_ends_open_polls_with_an_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_take_that_reaches_redis_after_its_poll_gave_up_leaves_the_result() {
-    let redis = RedisServer::start();
-    let proxy = StallProxy::start(redis.port).await;
-    // One replica behind the stall proxy (requests give up after 1 s), one direct.
-    let mut options = RedisOptions::default();
-    options.request_timeout = Duration::from_secs(1);
-    options.give_up_after = Duration::from_secs(2);
-    let stalled = TestServer::start(service_with(&proxy.url(), "late:", options).await).await;
-    let direct = TestServer::start(service(&redis.url(), "late:").await).await;
+    // One replica behind the stall proxy (requests give up after 1 s, a poll after 2 s), one
+    // direct.
+    let (_redis, proxy, stalled, direct) = stalled_and_direct("late:", 2).await;
     // A call and poll through the stalled side first: Redis then has its scripts (a script
     // it did not have would fail late, not take), and the lease renewal read its clock.
     let warm = stalled
@@ -221,15 +232,9 @@ async fn a_take_that_reaches_redis_after_its_poll_gave_up_leaves_the_result() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_read_that_reaches_redis_late_leaves_the_items_for_the_reader() {
-    let redis = RedisServer::start();
-    let proxy = StallProxy::start(redis.port).await;
     // The queue stream is read through the stalled replica (requests give up after 1 s, the
     // reader after 8 s); the job runs on the direct one.
-    let mut options = RedisOptions::default();
-    options.request_timeout = Duration::from_secs(1);
-    options.give_up_after = Duration::from_secs(8);
-    let stalled = TestServer::start(service_with(&proxy.url(), "lateq:", options).await).await;
-    let direct = TestServer::start(service(&redis.url(), "lateq:").await).await;
+    let (_redis, proxy, stalled, direct) = stalled_and_direct("lateq:", 8).await;
     let slow = common::fn_index(&direct, "slow").await;
     let body = format!(r#"{{"data": [1.5], "fn_index": {slow}, "session_hash": "late"}}"#);
     let joined = direct.post_json("/gradio_api/queue/join", &body).await;
