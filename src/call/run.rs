@@ -203,7 +203,7 @@ async fn run_follow_job(
     let ended = if cancel.is_cancelled() {
         Ended::Cancelled
     } else {
-        Box::pin(delivery.starts(&inner, id)).await;
+        delivery.starts(&inner, id).await;
         run_stream(&inner, id, items, &cancel, delivery, None).await
     };
     // Its end is boxed: the relay's task stays the size of the relay alone.
