@@ -219,21 +219,18 @@ impl JobRead {
     /// another reader has it.
     async fn claim(&mut self, outcome: Outcome) -> redis::RedisResult<JobItem> {
         let shared = &self.shared;
-        let sent = std::time::Instant::now();
+        let id = self.id.to_hex();
         let reply = shared
-            .run::<Value>(
-                shared
-                    .script(&shared.scripts.claim)
-                    .arg(self.id.to_hex().as_str())
-                    .arg(Shared::epoch_candidate().as_str())
-                    .arg(shared.take_deadline()),
-            )
-            .await
-            .map(strings)?;
+            .run_taking(|| {
+                let mut invocation = shared.script(&shared.scripts.claim);
+                invocation
+                    .arg(id.as_str())
+                    .arg(Shared::epoch_candidate().as_str());
+                invocation
+            })
+            .await?;
         Ok(match reply.first().map(|s| &s[..]) {
             Some(b"1") => JobItem::Outcome(outcome),
-            // Tried again as after a failed request, with the reading the refusal carried.
-            Some(b"late") => return Err(shared.late(&reply, sent)),
             _ => JobItem::Gone(self.gone(reply.get(1).map_or(&[][..], |e| &e[..]))),
         })
     }
@@ -374,22 +371,18 @@ impl SessionRead {
             let (shared, hash, generation) = (&self.shared, &self.hash, &self.generation);
             let (items, ended) = (&mut self.items, &mut self.done);
             let read = read_or_wait(&self.channel.notify, async move {
-                let sent = std::time::Instant::now();
                 let reply = shared
-                    .run::<Value>(
-                        shared
-                            .script(&shared.scripts.read_session)
+                    .run_taking(|| {
+                        let mut invocation = shared.script(&shared.scripts.read_session);
+                        invocation
                             .arg(hash)
                             .arg(generation)
                             .arg(BATCH)
-                            .arg(CLOSE_GRACE.as_millis() as u64)
-                            .arg(shared.take_deadline()),
-                    )
-                    .await
-                    .map(strings)?;
+                            .arg(CLOSE_GRACE.as_millis() as u64);
+                        invocation
+                    })
+                    .await?;
                 match reply.first().map(|s| &s[..]) {
-                    // Read again, as after a failed request, with the reading it carried.
-                    Some(b"late") => return Err(shared.late(&reply, sent)),
                     Some(b"replaced") => *ended = true,
                     Some(b"closed") => items.push_back(SessionItem::Closed),
                     Some(b"ok") => {

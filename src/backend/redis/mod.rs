@@ -90,25 +90,35 @@ impl Shared {
             .is_some_and(|at| at.elapsed() < self.limits.lease)
     }
 
-    /// The deadline to send with a request that takes a result or a session's items (see
-    /// `clock.rs`).
-    fn take_deadline(&self) -> u64 {
-        self.clock.deadline(self.options.request_timeout)
-    }
-
-    /// Notes the server's time from a `{'late', time}` reply to a request sent at `sent`, and
-    /// gives the error the request failed with.
-    fn late(&self, reply: &[Bytes], sent: Instant) -> redis::RedisError {
-        if let Some(ms) = reply
-            .get(1)
-            .and_then(|t| std::str::from_utf8(t).ok()?.parse().ok())
-        {
-            self.clock.note(ms, sent);
+    /// Runs a script that takes something (a result, a session's items) with a deadline in
+    /// the server's clock as its last argument (see `clock.rs`); `invocation` gives the
+    /// script and its other arguments. A refusal as late that reaches this process came from a
+    /// wrong reading of the clock (a request that really waited past its timeout is never
+    /// answered here): the request is sent again with the reading the refusal carried, a few
+    /// times, then fails.
+    async fn run_taking<'a>(
+        &'a self,
+        invocation: impl Fn() -> ScriptInvocation<'a>,
+    ) -> RedisResult<Vec<Bytes>> {
+        for _ in 0..LATE_TRIES {
+            let sent = Instant::now();
+            let mut request = invocation();
+            request.arg(self.clock.deadline(self.options.request_timeout));
+            let reply = strings(self.run::<Value>(&request).await?);
+            if reply.first().map(|s| &s[..]) != Some(b"late") {
+                return Ok(reply);
+            }
+            if let Some(ms) = reply
+                .get(1)
+                .and_then(|t| std::str::from_utf8(t).ok()?.parse().ok())
+            {
+                self.clock.note(ms, sent);
+            }
         }
-        redis::RedisError::from((
+        Err(redis::RedisError::from((
             redis::ErrorKind::Client,
-            "the request reached Redis after its deadline (the link stalled); nothing was taken",
-        ))
+            "requests kept reaching Redis after their deadline; nothing was taken",
+        )))
     }
 
     /// Runs a script that writes a result: as [`run`](Self::run), followed in the same round
@@ -322,34 +332,21 @@ impl RedisBackend {
         } else {
             &shared.scripts.watch
         };
-        // A take refused as late here was sent with a deadline from a wrong reading of the
-        // server's clock (this request did not time out): read again, with the reading the
-        // refusal carried.
-        let mut tries = 0;
-        let reply = loop {
-            let sent = Instant::now();
-            let reply = shared
-                .run::<Value>(
-                    shared
-                        .script(script)
-                        .arg(id.to_hex().as_str())
-                        .arg(api)
-                        .arg(BATCH)
-                        .arg(Shared::epoch_candidate().as_str())
-                        .arg(shared.take_deadline()),
-                )
-                .await
-                .map_err(|e| LookupError::Unavailable(self.unavailable(&e)))?;
-            let reply = strings(reply);
-            if reply.first().map(|s| &s[..]) != Some(b"late") {
-                break reply;
-            }
-            let e = shared.late(&reply, sent);
-            tries += 1;
-            if tries == LATE_TRIES {
-                return Err(LookupError::Unavailable(self.unavailable(&e)));
-            }
+        let invocation = || {
+            let mut invocation = shared.script(script);
+            invocation
+                .arg(id.to_hex().as_str())
+                .arg(api)
+                .arg(BATCH)
+                .arg(Shared::epoch_candidate().as_str());
+            invocation
         };
+        let reply = if take {
+            shared.run_taking(invocation).await
+        } else {
+            shared.run::<Value>(&invocation()).await.map(strings)
+        }
+        .map_err(|e| LookupError::Unavailable(self.unavailable(&e)))?;
         match reply.first().map(|s| &s[..]) {
             Some(b"taken") => {
                 let mut items = VecDeque::new();
@@ -384,7 +381,7 @@ impl RedisBackend {
 /// reading), at most: a quarter of the request timeout when that is shorter.
 const CLOCK_PRECISION: Duration = Duration::from_millis(100);
 
-/// How many times a take refused as late (a wrong reading of the server's clock) is sent.
+/// How many times a request refused as late (a wrong reading of the server's clock) is sent.
 const LATE_TRIES: u32 = 3;
 
 /// How long a runner keeps trying to record how a job ended.
