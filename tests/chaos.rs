@@ -376,12 +376,20 @@ async fn adder(addr: SocketAddr, worker: usize, stop: Arc<AtomicBool>, tally: Ar
         }
         match got.len() {
             0 => {
-                let why = outcomes
+                let errors: Vec<&String> =
+                    outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+                let mut why = errors
                     .iter()
-                    .filter_map(|o| o.as_ref().err())
-                    .find(|r| *r != "delivered to another poll")
-                    .cloned()
+                    .find(|r| **r != "delivered to another poll")
+                    .map(|r| r.to_string())
                     .unwrap_or_else(|| "delivered to another poll".to_owned());
+                // A call polled twice: the fault one poll met explains the other's loss too
+                // (a poll cut off when A died took the result; the other found no such event).
+                for marker in [TIMED_OUT_ON_STALLED, CUT_OFF] {
+                    if !why.contains(marker) && errors.iter().any(|r| r.contains(marker)) {
+                        why.push_str(&format!(" ({marker})"));
+                    }
+                }
                 t.lost.push((format!("add: {why}"), acked, upstream));
             }
             1 => t.delivered += 1,
