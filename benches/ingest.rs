@@ -33,6 +33,8 @@ mod app;
 
 #[path = "support/client.rs"]
 mod client;
+#[path = "support/stats.rs"]
+mod stats;
 use client::{connect, Sender};
 
 use std::net::SocketAddr;
@@ -461,12 +463,7 @@ fn main() {
             "ingest bench: {rounds} rounds of {batches} batches of {} points ({ENTRIES} entries x {METRICS} metrics) from 1 writer, then from {writers} writers at once",
             ENTRIES * METRICS
         );
-        // The middle value; for an even count, the mean of the two middle ones.
-        let median = |mut v: Vec<f64>| {
-            v.sort_by(|a, b| a.total_cmp(b));
-            let n = v.len();
-            (v[(n - 1) / 2] + v[n / 2]) / 2.0
-        };
+        let median = |v: Vec<f64>| stats::median(&v);
         for writers in [1, writers] {
             // Per round: ours through Gradio's call and poll, ours through Trackio's API, and
             // Trackio's server (the order reverses every other round).

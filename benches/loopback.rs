@@ -30,6 +30,8 @@
 
 #[path = "support/client.rs"]
 mod client;
+#[path = "support/stats.rs"]
+mod stats;
 use client::{connect, Sender};
 
 use std::convert::Infallible;
@@ -531,10 +533,7 @@ fn main() {
             all
         },
     };
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
-    };
+    let median = |v: Vec<f64>| stats::median(&v);
     // `GC_BENCH_ONLY=mcp|redis` runs one scenario alone.
     let only = std::env::var("GC_BENCH_ONLY").unwrap_or_default();
     if only == "mcp" {
@@ -627,7 +626,7 @@ fn mcp_scenario(per_round: f64, rounds: usize, concurrency: usize, info_len: usi
     let rounds: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
     println!(
         "ratio Mcp: MCP tools/call per second / call+poll cycles per second, same server, median {:.2} (rounds {})",
-        ratios[ratios.len() / 2],
+        stats::median(&ratios),
         rounds.join(" ")
     );
 }
@@ -739,20 +738,19 @@ fn redis_rounds(
                 .copied()
                 .unwrap_or_default()
         };
-        let mut ratios: Vec<f64> = runs[i]
+        let ratios: Vec<f64> = runs[i]
             .iter()
             .zip(&runs[0])
             .map(|(s, m)| s.rate() / m.rate())
             .collect();
         let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
-        ratios.sort_by(|x, y| x.total_cmp(y));
         println!(
             "{:<22} {:>10.0} {:>10} {:>10}  {:.2} ({})",
             name,
             ops as f64 / secs,
             pct(0.5).as_micros(),
             pct(0.99).as_micros(),
-            ratios[ratios.len() / 2],
+            stats::median(&ratios),
             shown.join(" ")
         );
     }

@@ -25,6 +25,8 @@ mod app;
 mod client;
 #[path = "support/process.rs"]
 mod process;
+#[path = "support/stats.rs"]
+mod stats;
 
 use client::{connect, Sender};
 
@@ -279,9 +281,10 @@ fn measure(server: &Server, expected: &Bytes, secs: f64, concurrency: usize) -> 
     (cycles as f64 / elapsed, cpu / cycles.max(1) as f64)
 }
 
-fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
-    v.sort_by(f64::total_cmp);
-    (v[v.len() / 2], v[0], v[v.len() - 1])
+/// Median, smallest and largest.
+fn median(v: Vec<f64>) -> (f64, f64, f64) {
+    let (lo, hi) = stats::range(&v);
+    (stats::median(&v), lo, hi)
 }
 
 fn main() {

@@ -8,6 +8,8 @@
 //! - `GC_STREAMS_SCENARIOS`: any of `call` (`/call` polls of a follow endpoint),
 //!   `follow_metric` (the tracking server's), `queue` (queue sessions of a follow endpoint);
 //! - `GC_STREAMS_WORKERS`, `GC_STREAMS_CLIENT_WORKERS`: runtime threads (default 2 each);
+//! - `GC_STREAMS_FLOOR_THREADS`: threads the floor writes a frame with (default: as many as
+//!   `GC_STREAMS_WORKERS`);
 //! - `GC_STREAMS_PER_ITEM=1`: the delay's p50 and max for each item in turn;
 //! - `GC_STREAMS_PERF=<file>`: `perf record` of the server while items are pushed;
 //! - `GC_STREAMS_MASSIF=<file>`: run the server under valgrind's massif (a heap profile by
@@ -28,6 +30,8 @@
 
 #[path = "support/process.rs"]
 mod process;
+#[path = "support/stats.rs"]
+mod stats;
 
 #[allow(dead_code)]
 #[path = "../examples/tracking_server/app.rs"]
@@ -167,7 +171,8 @@ fn run_tracking() {
 // ---------------------------------------------------------------------------------------
 // The floor: the least a server can do to deliver the same bytes. It speaks just enough
 // HTTP/1.1 for the load generator; each emitted item is one chunk written to every open
-// poll's socket in one loop on one task (one `write` each, no wake-ups, no HTTP machinery).
+// poll's socket by a plain loop split across as many threads as the server has workers (one
+// `write` each, no wake-ups, no HTTP machinery).
 // It exists only here.
 
 type Polls = Arc<std::sync::Mutex<Vec<TcpStream>>>;
@@ -181,10 +186,23 @@ fn write_all_polls(polls: &Polls, frame: &[u8], last: bool) -> usize {
         chunk.extend_from_slice(b"0\r\n\r\n");
     }
     let polls = polls.lock().unwrap_or_else(|e| e.into_inner());
-    polls
-        .iter()
-        .filter(|sock| sock.try_write(&chunk).is_ok_and(|n| n == chunk.len()))
-        .count()
+    // As many threads as the crate's server has runtime workers, so both use the same cores.
+    let threads = env_or("GC_STREAMS_FLOOR_THREADS", env_or("GC_STREAMS_WORKERS", 2)).max(1);
+    let per = polls.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = polls
+            .chunks(per)
+            .map(|part| {
+                let chunk = &chunk;
+                s.spawn(move || {
+                    part.iter()
+                        .filter(|sock| sock.try_write(chunk).is_ok_and(|n| n == chunk.len()))
+                        .count()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+    })
 }
 
 async fn floor_connection(mut sock: TcpStream, polls: Polls) {
@@ -777,16 +795,14 @@ fn run_load(scenario: Option<Scenario>, streams: usize, items: usize) -> Run {
     run
 }
 
-fn median_range(mut v: Vec<f64>) -> String {
-    v.sort_by(f64::total_cmp);
-    format!("{:.2} ({:.2}–{:.2})", v[v.len() / 2], v[0], v[v.len() - 1])
+fn median_range(v: Vec<f64>) -> String {
+    let (lo, hi) = stats::range(&v);
+    format!("{:.2} ({lo:.2}–{hi:.2})", stats::median(&v))
 }
 
 /// Median of one figure over runs.
 fn median(runs: &[Run], f: fn(&Run) -> f64) -> f64 {
-    let mut v: Vec<f64> = runs.iter().map(f).collect();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    stats::median(&runs.iter().map(f).collect::<Vec<_>>())
 }
 
 /// Runs each scenario and the floor in rounds at one size (the floor first in even rounds,
