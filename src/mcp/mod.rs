@@ -33,7 +33,8 @@ use handler::Handler;
 /// The MCP server of a built service: its tools, and the transport that serves them.
 pub(crate) struct McpServer {
     catalog: Arc<Catalog>,
-    transport: StreamableHttpService<Handler, NeverSessionManager>,
+    /// Shared by the requests in flight (cloning the transport would copy its settings).
+    transport: Arc<StreamableHttpService<Handler, NeverSessionManager>>,
 }
 
 impl McpServer {
@@ -57,11 +58,11 @@ impl McpServer {
             inner,
             catalog: catalog.clone(),
         };
-        let transport = StreamableHttpService::new(
+        let transport = Arc::new(StreamableHttpService::new(
             move || Ok(handler.clone()),
             Arc::new(NeverSessionManager::default()),
             settings,
-        );
+        ));
         Self { catalog, transport }
     }
 }
