@@ -463,7 +463,6 @@ fn main() {
             "ingest bench: {rounds} rounds of {batches} batches of {} points ({ENTRIES} entries x {METRICS} metrics) from 1 writer, then from {writers} writers at once",
             ENTRIES * METRICS
         );
-        let median = |v: Vec<f64>| stats::median(&v);
         for writers in [1, writers] {
             // Per round: ours through Gradio's call and poll, ours through Trackio's API, and
             // Trackio's server (the order reverses every other round).
@@ -500,8 +499,8 @@ fn main() {
                 ratios[0].push(call / theirs);
                 ratios[1].push(api / theirs);
             }
-            let [call, api, theirs] = rates.map(median);
-            let [by_call, by_api] = ratios.map(median);
+            let [call, api, theirs] = rates.map(|v| stats::median(&v));
+            let [by_call, by_api] = ratios.map(|v| stats::median(&v));
             println!(
                 "ingest, {writers} writer(s): tracking server median {call:.0} points/s by Gradio call and poll (median ratio {by_call:.1}), {api:.0} points/s by Trackio's API /api/bulk_log (median ratio {by_api:.1}); Trackio 0.43 median {theirs:.0} points/s (goal >= 10)"
             );
@@ -541,9 +540,9 @@ fn main() {
         }
         println!(
             "media: tracking server median {:.0} images/s, Trackio 0.43 median {:.0} images/s, median ratio {:.1}",
-            median(our_rates),
-            median(their_rates),
-            median(ratios)
+            stats::median(&our_rates),
+            stats::median(&their_rates),
+            stats::median(&ratios)
         );
         let _ = child.kill();
         let _ = child.wait();

@@ -533,7 +533,6 @@ fn main() {
             all
         },
     };
-    let median = |v: Vec<f64>| stats::median(&v);
     // `GC_BENCH_ONLY=mcp|redis` runs one scenario alone.
     let only = std::env::var("GC_BENCH_ONLY").unwrap_or_default();
     if only == "mcp" {
@@ -569,7 +568,7 @@ fn main() {
         drop((base_stop, crate_stop));
         print(flow, "baseline", &merge(&base));
         print(flow, "gradio-compat", &merge(&ours));
-        summary.push((flow, median(ratios.clone()), median(p99s), ratios));
+        summary.push((flow, stats::median(&ratios), stats::median(&p99s), ratios));
     }
     let (addr, stop) = start_server(Kind::Crate);
     print(

@@ -175,7 +175,13 @@ fn run_tracking() {
 // `write` each, no wake-ups, no HTTP machinery).
 // It exists only here.
 
-type Polls = Arc<std::sync::Mutex<Vec<TcpStream>>>;
+/// The floor's open polls, and how many threads write a frame to them (read once, at start).
+struct Floor {
+    polls: std::sync::Mutex<Vec<TcpStream>>,
+    threads: usize,
+}
+
+type Polls = Arc<Floor>;
 
 /// Writes `frame` as one chunk to every socket; returns how many took it whole.
 fn write_all_polls(polls: &Polls, frame: &[u8], last: bool) -> usize {
@@ -185,9 +191,8 @@ fn write_all_polls(polls: &Polls, frame: &[u8], last: bool) -> usize {
     if last {
         chunk.extend_from_slice(b"0\r\n\r\n");
     }
-    let polls = polls.lock().unwrap_or_else(|e| e.into_inner());
-    // As many threads as the crate's server has runtime workers, so both use the same cores.
-    let threads = env_or("GC_STREAMS_FLOOR_THREADS", env_or("GC_STREAMS_WORKERS", 2)).max(1);
+    let threads = polls.threads;
+    let polls = polls.polls.lock().unwrap_or_else(|e| e.into_inner());
     let per = polls.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = polls
@@ -256,7 +261,11 @@ async fn floor_connection(mut sock: TcpStream, polls: Polls) {
             if sock.write_all(head.as_bytes()).await.is_err() {
                 return;
             }
-            polls.lock().unwrap_or_else(|e| e.into_inner()).push(sock);
+            polls
+                .polls
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(sock);
             return;
         } else if line.starts_with("GET /gradio_api/call/emit/") {
             let body = "event: complete\ndata: [1]\n\n";
@@ -280,7 +289,11 @@ fn run_floor() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let polls: Polls = Arc::default();
+        let polls: Polls = Arc::new(Floor {
+            polls: std::sync::Mutex::default(),
+            // As many threads as the crate's server has runtime workers: the same cores.
+            threads: env_or("GC_STREAMS_FLOOR_THREADS", env_or("GC_STREAMS_WORKERS", 2)).max(1),
+        });
         let mut ports = Vec::new();
         for _ in 0..PORTS {
             let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
