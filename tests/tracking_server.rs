@@ -368,6 +368,21 @@ async fn dashboard_fallback_and_gradio_routes_coexist() {
     );
     let f = call(&server, "get_all_projects", json!([]), None).await;
     assert_eq!(f.data, "[[]]");
+    // The Gradio service owns its whole prefix: an unknown path under it is its JSON 404,
+    // never the dashboard page; a path that only looks like it is the dashboard's.
+    let r = server.get("/gradio_api/no/such/route").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert!(!r.text().contains("<h1>"), "{}", r.text());
+    assert_eq!(server.get("/config").await.json()["protocol"], "sse_v3");
+    for path in ["/gradio_api", "/gradio_apis/x", "/configure"] {
+        let r = server.get(path).await;
+        assert!(
+            r.text().contains("<h1>Tracking server</h1>"),
+            "{path}: {}",
+            r.text()
+        );
+    }
     // Gradio's 404s stay JSON, not the dashboard page.
     let r = server
         .get("/gradio_api/call/log/0123456789abcdef0123456789abcdef")

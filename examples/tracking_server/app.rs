@@ -1,11 +1,11 @@
 //! The tracking server's Gradio endpoints (names, parameters and results as Trackio 0.43's
 //! server has them, so that Trackio's own client and CLI work), the write-token check, and
-//! the axum router that serves them beside a dashboard page. This file has the step metrics'
-//! endpoints; the others are by family in `events_api.rs` (system metrics, alerts),
-//! `media_api.rs`, `artifacts_api.rs`, `runs_api.rs` (logs, snapshots, traces, SQL, run
-//! management) and `dashboard_api.rs` (the runs table, media and system metrics as the
-//! dashboard reads them). The tracker and its SQLite store are in `tracker.rs` and `store*.rs`; files
-//! on disk in `media.rs`.
+//! the front door (`front.rs`) and axum router that serve them beside a dashboard page. This
+//! file has the step metrics' endpoints; the others are by family in `events_api.rs` (system
+//! metrics, alerts), `media_api.rs`, `artifacts_api.rs`, `runs_api.rs` (logs, snapshots,
+//! traces, SQL, run management) and `dashboard_api.rs` (the runs table, media and system
+//! metrics as the dashboard reads them). The tracker and its SQLite store are in `tracker.rs`
+//! and `store*.rs`; files on disk in `media.rs`.
 //!
 //! Integration tests include this file, so it has no `main`.
 
@@ -33,6 +33,8 @@ pub mod dashboard_api;
 pub mod events_api;
 #[path = "follow.rs"]
 pub mod follow;
+#[path = "front.rs"]
+pub mod front;
 #[path = "media.rs"]
 pub mod media;
 #[path = "media_api.rs"]
@@ -512,25 +514,20 @@ pub fn service(
     builder(&tracker, registry(tracker.clone()), write_token).build()
 }
 
-/// The router: [`gradio_router`] and Trackio's own HTTP API (`/version`, `/api/…`, `/file`),
+/// The whole server: the Gradio API's paths straight to the Gradio service (see
+/// [`front`]), and beside it a router with the dashboard at `/` (its files under
+/// `/dashboard/`, with a catch-all fallback, as a single-page app has), the artifact blobs
+/// Trackio's client downloads, and Trackio's own HTTP API (`/version`, `/api/…`, `/file`),
 /// which Trackio's client prefers when it finds it.
-pub fn router(gradio: GradioCompat, tracker: Arc<Tracker>) -> Router {
-    gradio_router(gradio.clone(), tracker).merge(trackio_api::routes(gradio))
-}
-
-/// The dashboard at `/` (its files under `/dashboard/`) with a catch-all fallback, as a
-/// single-page app has, the Gradio routes beside it, which must win over the fallback, and
-/// the artifact blobs Trackio's client downloads. Without Trackio's own API, Trackio's client
-/// talks Gradio.
-pub fn gradio_router(gradio: GradioCompat, tracker: Arc<Tracker>) -> Router {
-    Router::new()
+pub fn router(gradio: GradioCompat, tracker: Arc<Tracker>) -> front::Front {
+    let rest = Router::new()
         .route(
             "/artifact_blob/{project}/{digest}",
             get(artifacts_api::blob).with_state(tracker),
         )
         .route("/", get(dashboard::page))
         .route("/dashboard/{file}", get(dashboard::file))
-        .route_service("/config", gradio.clone())
-        .route_service("/gradio_api/{*rest}", gradio)
         .fallback(dashboard::page)
+        .merge(trackio_api::routes(gradio.clone()));
+    front::Front::new(gradio, rest)
 }
