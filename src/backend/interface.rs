@@ -301,9 +301,11 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Whether a `/call` whose handler is done at once should be recorded already finished,
     /// with [`begin_finished`](Self::begin_finished), and polled with [`take`](Self::take):
-    /// worth it when each step is a round trip to a network store. The service then runs such
-    /// a handler's first step before it answers the `POST` (endpoints without a concurrency
-    /// limit). Default `false`.
+    /// worth it when each step is a round trip to a network store, and in memory, where it
+    /// saves the job's task. The service then runs such a handler's first step before it
+    /// answers the `POST` (endpoints without a concurrency limit or file outputs). Default
+    /// `false`, for a backend whose `begin` answers later and that does not implement
+    /// `begin_finished` itself.
     fn prefers_fused_calls(&self) -> bool {
         false
     }

@@ -374,7 +374,8 @@ pub(crate) async fn start(
     route: &(dyn std::fmt::Display + Sync),
     delivery: Delivery,
 ) -> Result<EventId, ApiError> {
-    // On a networked backend, a handler done at once is recorded already finished.
+    // Where the backend prefers it (networked ones, and memory), a handler done at once is
+    // recorded already finished.
     let at_once = if delivery == Delivery::Call && inner.backend.prefers_fused_calls() {
         AtOnce::Record
     } else {
