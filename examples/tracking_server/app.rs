@@ -514,13 +514,23 @@ pub fn service(
     builder(&tracker, registry(tracker.clone()), write_token).build()
 }
 
-/// The whole server: the Gradio API's paths straight to the Gradio service (see
-/// [`front`]), and beside it a router with the dashboard at `/` (its files under
-/// `/dashboard/`, with a catch-all fallback, as a single-page app has), the artifact blobs
-/// Trackio's client downloads, and Trackio's own HTTP API (`/version`, `/api/…`, `/file`),
-/// which Trackio's client prefers when it finds it.
+/// The whole server: the Gradio API's paths straight to the Gradio service (see [`front`]),
+/// and [`routes`] for everything else.
 pub fn router(gradio: GradioCompat, tracker: Arc<Tracker>) -> front::Front {
-    let rest = Router::new()
+    front::Front::new(gradio.clone(), routes(gradio, tracker))
+}
+
+/// Everything but the Gradio API's paths: [`dashboard_routes`] and Trackio's own HTTP API
+/// (`/version`, `/api/…`, `/file`), which Trackio's client prefers when it finds it.
+pub fn routes(gradio: GradioCompat, tracker: Arc<Tracker>) -> Router {
+    dashboard_routes(tracker).merge(trackio_api::routes(gradio))
+}
+
+/// The dashboard at `/` (its files under `/dashboard/`, with a catch-all fallback, as a
+/// single-page app has) and the artifact blobs Trackio's client downloads. Served beside the
+/// Gradio service without Trackio's own API, Trackio's client talks Gradio.
+pub fn dashboard_routes(tracker: Arc<Tracker>) -> Router {
+    Router::new()
         .route(
             "/artifact_blob/{project}/{digest}",
             get(artifacts_api::blob).with_state(tracker),
@@ -528,6 +538,4 @@ pub fn router(gradio: GradioCompat, tracker: Arc<Tracker>) -> front::Front {
         .route("/", get(dashboard::page))
         .route("/dashboard/{file}", get(dashboard::file))
         .fallback(dashboard::page)
-        .merge(trackio_api::routes(gradio.clone()));
-    front::Front::new(gradio, rest)
 }

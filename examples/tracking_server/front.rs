@@ -57,9 +57,9 @@ impl Front {
     }
 }
 
-impl<B> tower_service::Service<Request<B>> for Front
+impl<B> tower::Service<Request<B>> for Front
 where
-    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     type Response = Response<FrontBody>;
@@ -72,10 +72,10 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         if is_gradio_path(request.uri().path()) {
-            let future = tower_service::Service::call(&mut self.gradio, request);
+            let future = tower::Service::call(&mut self.gradio, request);
             Either::Left(future.map(from_gradio as _))
         } else {
-            let future = tower_service::Service::call(&mut self.rest, request);
+            let future = tower::Service::call(&mut self.rest, request);
             Either::Right(future.map(from_router as _))
         }
     }

@@ -81,23 +81,25 @@ async fn start_at(mount: Mount) -> Harness {
         .await
         .expect("bind loopback");
     let addr = listener.local_addr().unwrap();
-    let (router, url) = match mount {
-        Mount::Root => (
-            app::router(builder.build().expect("service builds"), tracker),
-            format!("http://{addr}"),
-        ),
+    let (stop, url) = match mount {
+        Mount::Root => {
+            let gradio = builder.build().expect("service builds");
+            let stop = serve_until_dropped(listener, app::router(gradio, tracker));
+            (stop, format!("http://{addr}"))
+        }
         Mount::Nested => {
             let gradio = builder.root_path("/tools").build().expect("service builds");
             let router = axum::Router::new()
                 .route("/health", axum::routing::get(|| async { "ok" }))
                 .nest_service("/tools", gradio);
-            (router, format!("http://{addr}/tools/"))
+            let stop = serve_until_dropped(listener, router);
+            (stop, format!("http://{addr}/tools/"))
         }
     };
     Harness {
         url,
         slow_cancelled,
-        _stop: serve_until_dropped(listener, router),
+        _stop: stop,
     }
 }
 

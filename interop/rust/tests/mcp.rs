@@ -83,8 +83,9 @@ async fn start() -> Harness {
         .heartbeat_interval(Duration::from_millis(250))
         .build()
         .expect("service builds");
-    let router = app::router(service, tracker)
+    let rest = app::routes(service.clone(), tracker)
         .route("/fixture.txt", axum::routing::get(|| async { FIXTURE }));
+    let router = app::front::Front::new(service, rest);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     Harness {

@@ -39,7 +39,7 @@ async fn serve(gradio_only: bool) -> (String, String, impl Drop) {
     .build()
     .expect("builds");
     let router = if gradio_only {
-        app::gradio_router(service, tracker)
+        app::front::Front::new(service, app::dashboard_routes(tracker))
     } else {
         app::router(service, tracker)
     };

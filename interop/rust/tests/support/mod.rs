@@ -82,10 +82,22 @@ pub fn with_slow(
 }
 
 /// A server on a bound loopback listener, serving until the returned sender is dropped.
-pub fn serve_until_dropped(
+pub fn serve_until_dropped<S, B>(
     listener: tokio::net::TcpListener,
-    router: axum::Router,
-) -> tokio::sync::oneshot::Sender<()> {
+    router: S,
+) -> tokio::sync::oneshot::Sender<()>
+where
+    S: tower::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = http::Response<B>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(gradio_compat::server::serve(listener, router, async move {
         let _ = stopped.await;
