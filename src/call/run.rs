@@ -1,7 +1,7 @@
 //! Runs each call as its own task (or, when the backend prefers it, a quick handler's first
 //! step inline, see [`first_step`]): a failing, panicking or cancelled handler affects only
-//! its own call. Its messages and outcome go to the backend (`deliver` frames them for the route
-//! that reads them) as they come.
+//! its own call. Its messages and outcome go to the backend (`deliver` frames them for the
+//! route that reads them) as they come.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -286,8 +286,9 @@ pub(crate) enum FirstStep {
 }
 
 /// Runs a `/call`'s handler up to its first wait, inline (no job yet), for a backend where
-/// recording a call already finished saves a round trip or, in memory, the job's task. A handler done by then (most quick
-/// ones) gives its outcome; any other goes on as a job, from where it stopped.
+/// recording a call already finished saves a round trip or, in memory, the job's task. A
+/// handler done by then (most quick ones) gives its outcome; any other goes on as a job, from
+/// where it stopped.
 pub(crate) fn first_step(
     inner: &Inner,
     id: EventId,
